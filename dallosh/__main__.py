@@ -1,0 +1,5 @@
+import sys
+
+from dallosh.cli import main
+
+sys.exit(main())

@@ -1,0 +1,184 @@
+"""The ``dallosh`` command: ``up``/``down`` for the whole app, ``db`` for the embedded database, ``bootstrap``.
+
+Later parts add their sub-commands here (``worker``, ``process``); each one only parses arguments and calls the
+library, like RQ's CLI.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import signal
+import sys
+import time
+from collections.abc import Sequence
+
+from dallosh.config import get_config
+from dallosh.db import embedded
+
+log = logging.getLogger("dallosh")
+
+
+def _print_bootstrap(report) -> None:
+    for item in report.created:
+        print(f"  created {item}")
+    for warning in report.warnings:
+        print(f"  WARNING: {warning}")
+
+
+def cmd_bootstrap(args: argparse.Namespace) -> int:
+    from dallosh.bootstrap import bootstrap
+    from dallosh.services import Services
+
+    config = get_config()
+    status = embedded.ensure_database(config) if args.start_db else embedded.status(config)
+    if status.kind == "down":
+        print(f"error: {status.describe()}. Run `dallosh db start` first (or pass --start-db).", file=sys.stderr)
+        return 1
+    services = Services.from_config(config)
+    report = bootstrap(services)
+    print(f"Bootstrap done on {status.describe()} (database {config.mongodb_database}).")
+    _print_bootstrap(report)
+    return 0
+
+
+def cmd_db(args: argparse.Namespace) -> int:
+    config = get_config()
+    if args.action == "status":
+        status = embedded.status(config)
+        print(status.describe())
+        return 0 if status.kind != "down" else 3
+    if args.action == "start":
+        status = embedded.ensure_database(config)
+        print(status.describe())
+        return 0
+    if embedded.stop_embedded(config):
+        print("embedded database stopped")
+    else:
+        print("no embedded database started by this project is running"
+              + (" (an external MongoDB is left untouched)" if embedded.status(config).kind == "mongodb" else ""))
+    return 0
+
+
+def _up_pid_path():
+    from dallosh.storage import Storage
+
+    return Storage.from_config().run_dir / "up.pid"
+
+
+def _running_up_pid() -> int | None:
+    try:
+        pid = int(_up_pid_path().read_text())
+        os.kill(pid, 0)
+        return pid
+    except (OSError, ValueError):
+        return None
+
+
+def cmd_up(args: argparse.Namespace) -> int:
+    """Start everything the app needs and stay in the foreground until Ctrl-C or ``dallosh down``."""
+    from dallosh.bootstrap import bootstrap
+    from dallosh.services import Services
+    from dallosh.storage import Storage
+
+    config = get_config()
+    running = _running_up_pid()
+    if running:
+        print(f"Dallosh Analysis is already running (pid {running}). Stop it with `dallosh down`.")
+        return 1
+    storage = Storage.from_config(config)
+    storage.ensure()
+    before = embedded.status(config)
+    status = embedded.ensure_database(config)
+    started_db = before.kind == "down"
+    print(f"Database: {status.describe()}")
+    report = bootstrap(Services.from_config(config))
+    _print_bootstrap(report)
+    _up_pid_path().write_text(str(os.getpid()))
+    stopping = {"now": False}
+
+    def stop(signum, frame):  # noqa: ARG001 - signal handler signature
+        stopping["now"] = True
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    print("Dallosh Analysis is up. Default accounts: admin@free.com / 123456 (admin), "
+          "analyst@free.com / 123456 (analyst).")
+    print("Press Ctrl-C (or run `dallosh down`) to stop.")
+    try:
+        while not stopping["now"] and not args.once:
+            time.sleep(0.5)
+    finally:
+        print("Stopping…")
+        if started_db:
+            embedded.stop_embedded(config)
+        _up_pid_path().unlink(missing_ok=True)
+        print("Stopped.")
+    return 0
+
+
+def cmd_down(args: argparse.Namespace) -> int:
+    pid = _running_up_pid()
+    if pid is None:
+        print("Dallosh Analysis is not running.")
+        stopped = embedded.stop_embedded()
+        if stopped:
+            print("(stopped a leftover embedded database)")
+        return 0
+    os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and _running_up_pid():
+        time.sleep(0.2)
+    print("Dallosh Analysis stopped." if not _running_up_pid() else f"pid {pid} did not stop within 30 s.")
+    return 0
+
+
+def cmd_config(args: argparse.Namespace) -> int:
+    from dallosh.config import SETTINGS, env_example
+
+    if args.action == "env-example":
+        sys.stdout.write(env_example())
+        return 0
+    config = get_config()
+    for setting in SETTINGS:
+        value = getattr(config, setting.attr)
+        print(f"{setting.env}={'***' if setting.secret and value else value}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="dallosh", description="Dallosh Analysis command line.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    up = sub.add_parser("up", help="start the app (database, bootstrap, …) in the foreground")
+    up.add_argument("--once", action="store_true", help="start, bootstrap and stop at once (smoke test)")
+    up.set_defaults(func=cmd_up)
+    sub.add_parser("down", help="stop a running `dallosh up`").set_defaults(func=cmd_down)
+
+    boot = sub.add_parser("bootstrap", help="create indexes, default roles, settings and accounts (idempotent)")
+    boot.add_argument("--start-db", action="store_true", help="start the embedded database if none answers")
+    boot.set_defaults(func=cmd_bootstrap)
+
+    db = sub.add_parser("db", help="the embedded database")
+    db.add_argument("action", choices=["start", "stop", "status"])
+    db.set_defaults(func=cmd_db)
+
+    cfg = sub.add_parser("config", help="show the configuration, or print .env.example")
+    cfg.add_argument("action", choices=["show", "env-example"], nargs="?", default="show")
+    cfg.set_defaults(func=cmd_config)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=get_config().log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        return args.func(args)
+    except RuntimeError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,83 @@
+"""Every product limit and default in one place, each with the reason for its value.
+
+Modules import these names instead of repeating numbers; the settings service validates user input
+against them and the docs list them.
+"""
+
+from __future__ import annotations
+
+#: Retries per LLM request when the spec's AI config gives none (original spec: "3 by default").
+RETRY_REQUESTS_DEFAULT = 3
+#: Upper bound on retries per request (original spec: "number max 10"); more only delays the fallback.
+RETRY_REQUESTS_MAX = 10
+#: Rows per LLM page when the AI config gives none (original spec: "pagination by 500 rows by default").
+PAGINATE_ROWS_DEFAULT = 500
+#: Upper bound on rows per page (original spec: "number max 5000"); a checkpoint is written after each page.
+PAGINATE_ROWS_MAX = 5000
+#: Rows sent in one chat request inside a page: small enough for an 8k-token context with French tweets.
+ROWS_PER_REQUEST = 25
+#: Concurrent requests per model unless the model config says otherwise (providers rate-limit bursts).
+REQUEST_CONCURRENCY_DEFAULT = 1
+#: Upper bound on per-model concurrency, to stay polite with external providers.
+REQUEST_CONCURRENCY_MAX = 16
+#: Seconds one LLM HTTP request may take before it counts as a timeout and is retried.
+LLM_REQUEST_TIMEOUT_S = 120.0
+#: First backoff delay after a failed LLM request; doubles per retry (capped by LLM_BACKOFF_MAX_S).
+LLM_BACKOFF_BASE_S = 0.5
+LLM_BACKOFF_MAX_S = 30.0
+
+#: The original spec's permission list, plus ``use_notebooks`` (JupyterLab access for power users,
+#: issue 4): without it a user's server is Voilà-only.
+PERMISSIONS: tuple[str, ...] = (
+    "manage_users",
+    "manage_datasets",
+    "manage_tasks",
+    "manage_app",
+    "view_overview",
+    "read_users",
+    "read_datasets",
+    "read_tasks",
+    "use_notebooks",
+)
+#: Permissions of the default analyst role (issue 2).
+ANALYST_PERMISSIONS: tuple[str, ...] = (
+    "view_overview",
+    "read_datasets",
+    "manage_datasets",
+    "read_tasks",
+    "manage_tasks",
+)
+
+#: Labels the pipeline appends; every provider must answer within these values.
+SENTIMENTS: tuple[str, ...] = ("negative", "neutral", "positive")
+PRIORITIES: tuple[int, ...] = (0, 1, 2)
+#: Default topic list (editable in settings).
+DEFAULT_TOPICS: tuple[str, ...] = ("Réseau", "Facturation", "Service Client", "Matériel", "Offres", "Autre")
+#: Accounts of the operator itself: flagged (not dropped) by cleaning, used for time-to-first-reply.
+DEFAULT_OPERATOR_ACCOUNTS: tuple[str, ...] = ("free", "freebox", "free_1337", "FreeMobile")
+
+#: Columns of the tweet export format (original spec).
+DATASET_COLUMNS: tuple[str, ...] = (
+    "id", "created_at", "full_text", "media", "screen_name", "name", "profile_image_url", "user_id",
+    "in_reply_to", "retweeted_status", "quoted_status", "media_tags", "favorite_count", "retweet_count",
+    "bookmark_count", "quote_count", "reply_count", "views_count", "favorited", "retweeted", "bookmarked", "url",
+)
+#: Columns without which a dataset cannot be analysed at all.
+REQUIRED_COLUMNS: tuple[str, ...] = ("id", "full_text")
+#: Upload limit when settings give none: the issue asks that 200 MB exports work.
+MAX_UPLOAD_MB_DEFAULT = 200
+#: Rows shown by the preview before a dataset is added.
+PREVIEW_ROWS_DEFAULT = 20
+
+#: Login throttling: after this many failures for one email within the window, refuse for LOCKOUT.
+LOGIN_MAX_FAILURES = 5
+LOGIN_FAILURE_WINDOW_S = 15 * 60
+LOGIN_LOCKOUT_S = 15 * 60
+#: Minimum password length for new passwords (the bootstrap's default "123456" is below it on purpose,
+#: so the app keeps warning until it is changed).
+PASSWORD_MIN_LENGTH = 8
+
+#: Default accounts created by ``dallosh bootstrap`` when missing (DESIGN.md §4).
+DEFAULT_PASSWORD = "123456"
+DEFAULT_ADMIN_EMAIL = "admin@free.com"
+DEFAULT_ANALYST_EMAIL = "analyst@free.com"

@@ -1,0 +1,37 @@
+"""The provider interface every labeller implements (Ollama, OpenAI-compatible, built-in)."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Row:
+    """One tweet to label. ``id`` is the dataset's id as a string (19-digit ids must stay exact)."""
+
+    id: str
+    text: str
+    #: favorite + retweet + reply + quote counts; a hint for priority (viral complaints matter more).
+    engagement: int = 0
+
+
+@dataclass(frozen=True)
+class Label:
+    sentiment: str  # one of defaults.SENTIMENTS
+    priority: int  # one of defaults.PRIORITIES
+    topic: str  # one of the settings' topic list
+
+
+class Provider(ABC):
+    """Labels rows. Implementations must return a valid Label for every row id or raise ProviderError."""
+
+    #: Human-readable identity recorded in the output's ``labelled_by`` column, e.g. ``ollama:llama3.2``.
+    name: str = "provider"
+    #: Rows per page (a checkpoint is written after each page).
+    page_size: int = 500
+
+    @abstractmethod
+    def label(self, rows: Sequence[Row], topics: Sequence[str]) -> dict[str, Label]:
+        """Return ``{row.id: Label}`` for every row; values must be within the allowed enums/topics."""

@@ -1,0 +1,170 @@
+"""The single settings document: general options, topics, operator accounts, and the AI model lists.
+
+API keys are stored as given but masked whenever settings are read for display; only the worker (the system
+actor) reads them in clear, and they never travel on the event bus.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any, Literal
+
+from dallosh.db import new_uid, utcnow
+from dallosh.errors import Conflict, NotFound, PermissionDenied, ValidationError
+from dallosh.schemas import AIPreferences, GeneralSettings, ModelData, SettingsData, dump, parse
+from dallosh.services.base import Actor, Service, audited
+
+COLLECTION = "settings"
+#: The settings document has a fixed uid, so concurrent bootstraps cannot create two.
+SETTINGS_UID = "settings"
+ModelKind = Literal["local", "external"]
+
+
+def mask_key(key: str) -> str:
+    """``sk-abc…wxyz`` → ``••••wxyz``: enough to recognise a key, useless to steal it."""
+    if not key:
+        return ""
+    return "••••" + key[-4:] if len(key) > 8 else "••••"
+
+
+def is_masked(value: str) -> bool:
+    return value.startswith("••••")
+
+
+class SettingsService(Service):
+    def _load(self) -> dict[str, Any]:
+        doc = self.db.get(COLLECTION, SETTINGS_UID)
+        if doc is None:
+            doc = self.ensure()
+        return doc
+
+    def ensure(self) -> dict[str, Any]:
+        """Create the settings document with defaults when missing (bootstrap); fill keys added by upgrades."""
+        doc = self.db.get(COLLECTION, SETTINGS_UID)
+        if doc is None:
+            try:
+                return self.db.insert(COLLECTION, dump(SettingsData()), by="system", uid=SETTINGS_UID)
+            except Conflict:  # another process created it first
+                return self.db.get(COLLECTION, SETTINGS_UID)  # type: ignore[return-value]
+        merged = dump(parse(SettingsData, doc.get("data", {})))
+        if merged != doc.get("data"):
+            doc = self.db.update(COLLECTION, SETTINGS_UID, merged, by="system") or doc
+        return doc
+
+    def _data(self) -> SettingsData:
+        return parse(SettingsData, self._load().get("data", {}))
+
+    # -- reading -------------------------------------------------------------------------------------------
+
+    def general(self, actor: Actor | None = None) -> GeneralSettings:
+        """Public part (app name, description, maintenance flag): readable by anyone, even signed out."""
+        return self._data().general
+
+    def get(self, actor: Actor) -> SettingsData:
+        """Everything, API keys masked (admin settings page)."""
+        self.authorize(actor, "manage_app")
+        data = self._data()
+        for entry in (*data.ai.local, *data.ai.external):
+            entry["data"]["apiKey"] = mask_key(entry["data"].get("apiKey", ""))
+        return data
+
+    def ai_config(self, actor: Actor) -> dict[str, Any]:
+        """The AI section with keys in clear, for the worker only (never for display or events)."""
+        if not actor.is_system:
+            raise PermissionDenied("Only the processing worker reads API keys in clear.")
+        return dump(self._data().ai)
+
+    def topics(self) -> list[str]:
+        return list(self._data().general.topics)
+
+    # -- general -------------------------------------------------------------------------------------------
+
+    @audited("settings.update_general", method="patch", target=lambda a, k, r: "settings/general")
+    def update_general(self, actor: Actor, **changes: Any) -> GeneralSettings:
+        self.authorize(actor, "manage_app")
+        current = dump(self._data().general)
+        unknown = set(changes) - set(current)
+        if unknown:
+            raise ValidationError(f"general.{sorted(unknown)[0]}", "is not a setting")
+        general = parse(GeneralSettings, {**current, **changes}, "general")
+        self.db.update(COLLECTION, SETTINGS_UID, {"general": dump(general)}, by=actor.uid)
+        return general
+
+    # -- AI models -----------------------------------------------------------------------------------------
+
+    def _models(self, kind: ModelKind) -> list[dict[str, Any]]:
+        if kind not in ("local", "external"):
+            raise ValidationError("kind", "must be 'local' or 'external'")
+        return copy.deepcopy(getattr(self._data().ai, kind))
+
+    def _save_models(self, actor: Actor, kind: ModelKind, models: list[dict[str, Any]]) -> None:
+        # The whole list is replaced: array-index update paths are ignored by nx-27017 (DESIGN.md §3).
+        self.db.update(COLLECTION, SETTINGS_UID, {f"ai.{kind}": models}, by=actor.uid)
+
+    @audited("settings.add_model", target=lambda a, k, r: f"settings/ai/{a[0]}/{r['uid']}")
+    def add_model(self, actor: Actor, kind: ModelKind, data: dict[str, Any]) -> dict[str, Any]:
+        self.authorize(actor, "manage_app")
+        model = dump(parse(ModelData, data, f"ai.{kind}.data"))
+        models = self._models(kind)
+        now = utcnow()
+        entry = {"uid": new_uid(), "data": model, "createdAt": now, "createdBy": actor.uid, "updatedAt": now,
+                 "updatedBy": actor.uid}
+        models.append(entry)
+        self._save_models(actor, kind, models)
+        if len(models) == 1:  # the first model of a kind becomes its default
+            self.db.update(COLLECTION, SETTINGS_UID, {f"ai.preferences.default_{kind}_model_id": entry["uid"]},
+                           by=actor.uid)
+        return self._masked(entry)
+
+    @audited("settings.update_model", method="patch", target=lambda a, k, r: f"settings/ai/{a[0]}/{a[1]}")
+    def update_model(self, actor: Actor, kind: ModelKind, uid: str, changes: dict[str, Any]) -> dict[str, Any]:
+        self.authorize(actor, "manage_app")
+        models = self._models(kind)
+        entry = next((m for m in models if m["uid"] == uid), None)
+        if entry is None:
+            raise NotFound(f"No {kind} model with id {uid}.")
+        changes = dict(changes)
+        if is_masked(changes.get("apiKey", "")):  # the form sent back the masked value: keep the stored key
+            changes.pop("apiKey")
+        entry["data"] = dump(parse(ModelData, {**entry["data"], **changes}, f"ai.{kind}.data"))
+        entry["updatedAt"], entry["updatedBy"] = utcnow(), actor.uid
+        self._save_models(actor, kind, models)
+        return self._masked(entry)
+
+    @audited("settings.delete_model", method="delete", target=lambda a, k, r: f"settings/ai/{a[0]}/{a[1]}")
+    def delete_model(self, actor: Actor, kind: ModelKind, uid: str) -> None:
+        self.authorize(actor, "manage_app")
+        models = self._models(kind)
+        remaining = [m for m in models if m["uid"] != uid]
+        if len(remaining) == len(models):
+            raise NotFound(f"No {kind} model with id {uid}.")
+        self._save_models(actor, kind, remaining)
+        prefs = self._data().ai.preferences
+        key = f"default_{kind}_model_id"
+        if getattr(prefs, key) == uid:
+            self.db.update(COLLECTION, SETTINGS_UID, {f"ai.preferences.{key}": remaining[0]["uid"] if remaining
+                                                      else ""}, by=actor.uid)
+
+    @audited("settings.set_preferences", method="patch", target=lambda a, k, r: "settings/ai/preferences")
+    def set_preferences(self, actor: Actor, *, mode: str | None = None, default_local_model_id: str | None = None,
+                        default_external_model_id: str | None = None) -> dict[str, Any]:
+        self.authorize(actor, "manage_app")
+        data = self._data()
+        prefs = dump(data.ai.preferences)
+        for kind, value in (("local", default_local_model_id), ("external", default_external_model_id)):
+            if value is None:
+                continue
+            if value and value not in {m["uid"] for m in getattr(data.ai, kind)}:
+                raise ValidationError(f"ai.preferences.default_{kind}_model_id", f"no {kind} model has id {value}")
+            prefs[f"default_{kind}_model_id"] = value
+        if mode is not None:
+            prefs["mode"] = mode
+        checked = dump(parse(AIPreferences, prefs, "ai.preferences"))
+        self.db.update(COLLECTION, SETTINGS_UID, {"ai.preferences": checked}, by=actor.uid)
+        return checked
+
+    @staticmethod
+    def _masked(entry: dict[str, Any]) -> dict[str, Any]:
+        shown = copy.deepcopy(entry)
+        shown["data"]["apiKey"] = mask_key(shown["data"].get("apiKey", ""))
+        return shown

@@ -1,0 +1,122 @@
+"""Tasks: one per dataset, moved through the lifecycle (dallosh.lifecycle) by users and by the worker.
+
+Transitions are enforced atomically in the database: the update's filter includes the statuses the new status
+may be reached from, so two workers or two browser tabs can never both win an illegal race.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from dallosh.errors import IllegalTransition, MaintenanceMode, NotFound
+from dallosh.lifecycle import ACTIONS, STATUSES, allowed_actions, can_transition, sources_of
+from dallosh.schemas import FileData, Record, TaskData, dump
+from dallosh.services.base import Actor, Page, Service, audited
+
+COLLECTION = "tasks"
+
+
+class TasksService(Service):
+    #: Called after a user action changed a task (``action, task``): the queue enqueues or signals the worker.
+    dispatchers: list[Callable[[str, Record[TaskData]], None]]
+
+    def __init__(self, ctx):
+        super().__init__(ctx)
+        self.dispatchers = []
+
+    def _record(self, doc: dict[str, Any]) -> Record[TaskData]:
+        return Record.from_doc(TaskData, doc)
+
+    def find(self, uid: str) -> Record[TaskData] | None:
+        doc = self.db.get(COLLECTION, uid)
+        return self._record(doc) if doc else None
+
+    def find_by_file(self, file_id: str) -> Record[TaskData] | None:
+        doc = self.db.find_one(COLLECTION, {"data.file_id": file_id})
+        return self._record(doc) if doc else None
+
+    def create_for_file(self, actor: Actor, file: Record[FileData]) -> Record[TaskData]:
+        actor = self.authorize(actor, "manage_datasets")
+        data = TaskData(file_id=file.uid, file_path=file.data.file_path, filename=file.data.filename)
+        return self._record(self.db.insert(COLLECTION, dump(data), by=actor.uid))
+
+    def remove(self, uid: str) -> None:
+        self.db.delete(COLLECTION, uid)
+
+    def list(self, actor: Actor, *, status: str | None = None, skip: int = 0, limit: int = 100
+             ) -> Page[Record[TaskData]]:
+        self.authorize(actor, "read_tasks", "manage_tasks")
+        query = {"data.status": status} if status else {}
+        total = self.db.count(COLLECTION, query)
+        docs = self.db.find(COLLECTION, query, sort=[("createdAt", -1)], skip=max(0, skip), limit=max(1, limit))
+        return Page([self._record(d) for d in docs], total, skip, limit)
+
+    def get(self, actor: Actor, uid: str) -> Record[TaskData]:
+        self.authorize(actor, "read_tasks", "manage_tasks")
+        task = self.find(uid)
+        if task is None:
+            raise NotFound(f"No task with id {uid}.")
+        return task
+
+    def counts_by_status(self, actor: Actor) -> dict[str, int]:
+        self.authorize(actor, "read_tasks", "manage_tasks", "view_overview")
+        counts = self.db.group_count(COLLECTION, "data.status")
+        return {status: counts.get(status, 0) for status in STATUSES}
+
+    def transition(self, actor: Actor, uid: str, new_status: str, *, expect: str | None = None,
+                   changes: dict[str, Any] | None = None, inc: dict[str, int] | None = None) -> Record[TaskData]:
+        """Move a task to ``new_status`` if the lifecycle allows it from its current status (atomically).
+
+        ``expect`` narrows the allowed source to one status (the worker uses it to avoid resurrecting a task a
+        user has just paused or stopped). Raises IllegalTransition otherwise.
+        """
+        actor = self.authorize(actor, "manage_tasks")
+        if new_status not in STATUSES:
+            raise IllegalTransition(f"Unknown status {new_status!r}.")
+        if expect is not None and not can_transition(expect, new_status):
+            raise IllegalTransition(f"A task cannot go from {expect} to {new_status}.")
+        sources = [expect] if expect else sources_of(new_status)
+        doc = self.db.find_one_and_update(COLLECTION, {"uid": uid, "data.status": {"$in": sources}},
+                                          {"status": new_status, **(changes or {})}, by=actor.uid, inc=inc)
+        if doc is None:
+            current = self.find(uid)
+            if current is None:
+                raise NotFound(f"No task with id {uid}.")
+            raise IllegalTransition(
+                f"The task is {current.data.status.replace('_', ' ')}; it cannot go to "
+                f"{new_status.replace('_', ' ')} from there."
+            )
+        return self._record(doc)
+
+    def update_progress(self, actor: Actor, uid: str, changes: dict[str, Any]) -> None:
+        """Record progress/stats without changing status (the worker, between pages)."""
+        actor = self.authorize(actor, "manage_tasks")
+        self.db.update(COLLECTION, uid, changes, by=actor.uid)
+
+    def request(self, actor: Actor, uid: str, action: str) -> Record[TaskData]:
+        """A user asks to start, pause, resume, stop or retry a task (buttons of the task view)."""
+        if action not in ACTIONS:
+            raise IllegalTransition(f"Unknown action {action!r}; use one of {', '.join(ACTIONS)}.")
+        return self._request(actor, uid, action)
+
+    @audited("tasks.request", method="patch", target=lambda a, k, r: f"tasks/{a[0]}")
+    def _request(self, actor: Actor, uid: str, action: str) -> Record[TaskData]:
+        actor = self.authorize(actor, "manage_tasks")
+        if action in ("start", "retry", "resume") and self.ctx.settings.general().isMaintenance:
+            raise MaintenanceMode("The app is in maintenance: starting tasks is paused by an administrator. "
+                                  "Try again later.")
+        task = self.get(actor, uid)
+        new_status, sources = ACTIONS[action]
+        if task.data.status not in sources:
+            legal = ", ".join(allowed_actions(task.data.status)) or "none"
+            raise IllegalTransition(f"Cannot {action} a task that is {task.data.status.replace('_', ' ')} "
+                                    f"(possible now: {legal}).")
+        changes: dict[str, Any] = {"error": None} if action in ("start", "retry") else {}
+        inc = {"run": 1} if action in ("start", "retry", "resume") else None
+        if action == "start" and task.data.status == "done":
+            changes["last_completed_step"] = None  # reprocess from scratch
+        updated = self.transition(actor, uid, new_status, expect=task.data.status, changes=changes, inc=inc)
+        for dispatch in self.dispatchers:
+            dispatch(action, updated)
+        return updated

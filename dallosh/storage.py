@@ -1,0 +1,96 @@
+"""Paths inside the shared storage folder. Names chosen by users never become paths: files are ``<uid>.csv``."""
+
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from dallosh.config import Config, get_config
+
+#: Sub-folders of the storage root; the pipeline writes cleaned/ and analysed/ from datasets/.
+DATASETS, CLEANED, ANALYSED = "datasets", "cleaned", "analysed"
+KINDS = (DATASETS, CLEANED, ANALYSED)
+
+_UID = re.compile(r"^[0-9a-f]{32}$")
+
+
+class Storage:
+    """The storage layout: ``datasets/<uid>.csv``, ``cleaned/<uid>.csv``, ``analysed/<uid>.csv``, ``db/``, ``run/``."""
+
+    def __init__(self, root: Path):
+        self.root = Path(root)
+
+    @classmethod
+    def from_config(cls, config: Config | None = None) -> Storage:
+        return cls((config or get_config()).storage_root)
+
+    def ensure(self) -> None:
+        """Create every folder of the layout (idempotent)."""
+        for sub in (*KINDS, "db", "run", "logs", "tmp", "checkpoints"):
+            (self.root / sub).mkdir(parents=True, exist_ok=True)
+
+    def path(self, kind: str, file_uid: str) -> Path:
+        """The path of a stored file; refuses anything that is not a generated uid (no traversal possible)."""
+        if kind not in KINDS:
+            raise ValueError(f"unknown storage kind {kind!r}")
+        if not _UID.match(file_uid or ""):
+            raise ValueError(f"not a file uid: {file_uid!r}")
+        return self.root / kind / f"{file_uid}.csv"
+
+    def relative(self, path: Path) -> str:
+        """A path as stored in documents: relative to the storage root, so moving the root keeps them valid."""
+        return Path(path).resolve().relative_to(self.root.resolve()).as_posix()
+
+    def resolve(self, stored: str) -> Path:
+        """Inverse of ``relative`` (also accepts legacy absolute paths inside the root)."""
+        path = (self.root / stored).resolve()
+        if not path.is_relative_to(self.root.resolve()):
+            raise ValueError(f"path outside storage: {stored!r}")
+        return path
+
+    @property
+    def db_dir(self) -> Path:
+        return self.root / "db"
+
+    @property
+    def run_dir(self) -> Path:
+        return self.root / "run"
+
+    @property
+    def logs_dir(self) -> Path:
+        return self.root / "logs"
+
+    @property
+    def tmp_dir(self) -> Path:
+        return self.root / "tmp"
+
+    def remove_all(self, file_uid: str) -> list[Path]:
+        """Delete a dataset's original and derived files; returns what was removed."""
+        removed = []
+        for kind in KINDS:
+            path = self.path(kind, file_uid)
+            if path.exists():
+                path.unlink()
+                removed.append(path)
+        return removed
+
+    @contextmanager
+    def atomic_write(self, target: Path) -> Iterator[Path]:
+        """Yield a temporary path next to ``target``; it replaces ``target`` only if the block succeeds.
+
+        Readers never see a half-written file, and a failure leaves the previous version intact.
+        """
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
+        os.close(fd)
+        tmp_path = Path(tmp)
+        try:
+            yield tmp_path
+            os.replace(tmp_path, target)
+        finally:
+            if tmp_path.exists():
+                tmp_path.unlink()

@@ -1,0 +1,112 @@
+"""Fixtures that start real services on free ports and clean up after themselves.
+
+The database is a real nx-27017 server (MongoDB wire protocol) started once per test session; set
+``DALLOSH_TEST_MONGODB_URI`` to run the same tests against a real MongoDB instead. Every test gets its own
+database name and storage folder, so tests never see each other's data.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from dallosh.config import Config, load_config
+from dallosh.db import MongoAdapter
+from dallosh.db.embedded import spawn_embedded, terminate, wait_until_answers
+from dallosh.storage import Storage
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class FakeClock:
+    """A settable wall clock for throttling windows and other time rules."""
+
+    def __init__(self, start: float = 1_800_000_000.0):
+        self.now = start
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+@pytest.fixture(scope="session")
+def mongo_uri(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """URI of the session's database server: ``DALLOSH_TEST_MONGODB_URI`` or a fresh nx-27017."""
+    external = os.environ.get("DALLOSH_TEST_MONGODB_URI")
+    if external:
+        yield external
+        return
+    port = free_port()
+    data_dir = tmp_path_factory.mktemp("nx-data")
+    proc = spawn_embedded(port, data_dir, data_dir / "nx.log")
+    uri = f"mongodb://127.0.0.1:{port}"
+    try:
+        wait_until_answers(uri, proc=proc)
+        yield uri
+    finally:
+        terminate(proc.pid)
+
+
+@pytest.fixture
+def db_name() -> str:
+    return f"test_{uuid.uuid4().hex[:12]}"
+
+
+@pytest.fixture
+def db(mongo_uri: str, db_name: str) -> Iterator[MongoAdapter]:
+    adapter = MongoAdapter(mongo_uri, db_name)
+    try:
+        yield adapter
+    finally:
+        adapter.drop_database()
+        adapter.close()
+
+
+@pytest.fixture
+def storage(tmp_path: Path) -> Storage:
+    store = Storage(tmp_path / "storage")
+    store.ensure()
+    return store
+
+
+@pytest.fixture
+def config(mongo_uri: str, db_name: str, storage: Storage) -> Config:
+    return load_config({"DALLOSH_MONGODB_URI": mongo_uri, "DALLOSH_MONGODB_DATABASE": db_name,
+                        "DALLOSH_STORAGE_ROOT": str(storage.root)}, env_file=Path("/nonexistent"))
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def services(db: MongoAdapter, storage: Storage, config: Config, clock: FakeClock):
+    """Bootstrapped services: default roles, settings and the two default accounts exist."""
+    from dallosh.bootstrap import bootstrap
+    from dallosh.services import Services
+
+    svc = Services(db, storage, config, clock=clock)
+    bootstrap(svc)
+    return svc
+
+
+@pytest.fixture
+def admin(services):
+    return services.auth.login("admin@free.com", "123456")
+
+
+@pytest.fixture
+def analyst(services):
+    return services.auth.login("analyst@free.com", "123456")
