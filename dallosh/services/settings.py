@@ -70,7 +70,7 @@ class SettingsService(Service):
 
     def ai_config(self, actor: Actor) -> dict[str, Any]:
         """The AI section with keys in clear, for the worker only (never for display or events)."""
-        if not actor.is_system:
+        if actor is None or not actor.is_system:
             raise PermissionDenied("Only the processing worker reads API keys in clear.")
         return dump(self._data().ai)
 

@@ -1,0 +1,128 @@
+"""Every role × every service method: a call is refused exactly when the role lacks the permission.
+
+Roles tested: the two defaults, a role without permissions, one role per single permission, and anonymous.
+Allowed calls may still fail for other reasons (missing target, wrong password); only PermissionDenied counts.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from dallosh.defaults import PERMISSIONS
+from dallosh.errors import DalloshError, PermissionDenied
+from tests.factories import make_csv
+
+ANY_USER = "any signed-in user"
+SYSTEM_ONLY = "system"
+
+# (name, required permissions (any of), call(services, actor, targets))
+METHODS = [
+    ("users.list", ("read_users", "manage_users"), lambda s, a, t: s.users.list(a)),
+    ("users.get", ("read_users", "manage_users"), lambda s, a, t: s.users.get(a, t["user"])),
+    ("users.create", ("manage_users",), lambda s, a, t: s.users.create(a, "m@example.com", "s3cret-pass", t["role"])),
+    ("users.update", ("manage_users",), lambda s, a, t: s.users.update(a, t["user"], name="N")),
+    ("users.approve", ("manage_users",), lambda s, a, t: s.users.approve(a, t["user"])),
+    ("users.reset_password", ("manage_users",), lambda s, a, t: s.users.reset_password(a, t["user"], "n3w-pass!")),
+    ("users.delete", ("manage_users",), lambda s, a, t: s.users.delete(a, "missing")),
+    ("roles.list", ("read_users", "manage_users"), lambda s, a, t: s.roles.list(a)),
+    ("roles.get", ("read_users", "manage_users"), lambda s, a, t: s.roles.get(a, t["role"])),
+    ("roles.create", ("manage_users",), lambda s, a, t: s.roles.create(a, "new role", [])),
+    ("roles.update", ("manage_users",), lambda s, a, t: s.roles.update(a, t["role"], description="d")),
+    ("roles.delete", ("manage_users",), lambda s, a, t: s.roles.delete(a, "missing")),
+    ("files.inspect", ("manage_datasets",), lambda s, a, t: s.files.inspect(a, "x.csv", make_csv(2))),
+    ("files.add", ("manage_datasets",), lambda s, a, t: s.files.add(a, "x.csv", make_csv(2))),
+    ("files.list", ("read_datasets", "manage_datasets"), lambda s, a, t: s.files.list(a)),
+    ("files.get", ("read_datasets", "manage_datasets"), lambda s, a, t: s.files.get(a, t["file"])),
+    ("files.path", ("read_datasets", "manage_datasets"), lambda s, a, t: s.files.path(a, t["file"])),
+    ("files.delete", ("manage_datasets",), lambda s, a, t: s.files.delete(a, "missing")),
+    ("tasks.list", ("read_tasks", "manage_tasks"), lambda s, a, t: s.tasks.list(a)),
+    ("tasks.get", ("read_tasks", "manage_tasks"), lambda s, a, t: s.tasks.get(a, t["task"])),
+    ("tasks.counts_by_status", ("read_tasks", "manage_tasks", "view_overview"),
+     lambda s, a, t: s.tasks.counts_by_status(a)),
+    ("tasks.request", ("manage_tasks",), lambda s, a, t: s.tasks.request(a, t["task"], "pause")),
+    ("tasks.transition", ("manage_tasks",), lambda s, a, t: s.tasks.transition(a, t["task"], "done")),
+    ("tasks.update_progress", ("manage_tasks",), lambda s, a, t: s.tasks.update_progress(a, t["task"], {})),
+    ("tasks.create_for_file", ("manage_datasets",),
+     lambda s, a, t: s.tasks.create_for_file(a, s.files.get(t["admin"], t["file"]))),
+    ("logs.list", ("manage_app",), lambda s, a, t: s.logs.list(a)),
+    ("settings.get", ("manage_app",), lambda s, a, t: s.settings.get(a)),
+    ("settings.update_general", ("manage_app",), lambda s, a, t: s.settings.update_general(a, appName="X")),
+    ("settings.add_model", ("manage_app",),
+     lambda s, a, t: s.settings.add_model(a, "local", {"model": "m", "baseUrl": "http://h"})),
+    ("settings.update_model", ("manage_app",), lambda s, a, t: s.settings.update_model(a, "local", "missing", {})),
+    ("settings.delete_model", ("manage_app",), lambda s, a, t: s.settings.delete_model(a, "local", "missing")),
+    ("settings.set_preferences", ("manage_app",), lambda s, a, t: s.settings.set_preferences(a, mode="local")),
+    ("settings.ai_config", SYSTEM_ONLY, lambda s, a, t: s.settings.ai_config(a)),
+    ("auth.me", ANY_USER, lambda s, a, t: s.auth.me(a)),
+    ("auth.change_password", ANY_USER, lambda s, a, t: s.auth.change_password(a, "wrong", "n3w-password")),
+    ("auth.update_account", ANY_USER, lambda s, a, t: s.auth.update_account(a, name="Me")),
+    ("auth.delete_account", ANY_USER, lambda s, a, t: s.auth.delete_account(a, "wrong")),
+]
+
+ROLES = {"admin": None, "analyst": None, "nothing": [], **{f"only_{p}": [p] for p in PERMISSIONS}}
+
+
+def test_matrix_covers_every_public_service_method(services):
+    covered = {name for name, _, _ in METHODS}
+    internal = {"find", "find_by_email", "actor", "actor_from", "count_in_role", "count_active_in_roles",
+                "ensure_admin_remains", "insert_user", "apply_update", "remove", "by_name", "find_duplicate",
+                "find_by_file", "record", "ensure", "general", "topics", "authorize", "check_password_policy",
+                "clear_failures", "login", "register", "uses_default_password", "wait_time"}
+    for service_name in ("users", "roles", "files", "tasks", "logs", "settings", "auth"):
+        service = getattr(services, service_name)
+        for attr in dir(service):
+            if attr.startswith("_") or attr in internal or not callable(getattr(service, attr)):
+                continue
+            if attr in ("db", "ctx", "dispatchers"):
+                continue
+            assert f"{service_name}.{attr}" in covered, f"{service_name}.{attr} is not in the permission matrix"
+
+
+@pytest.mark.parametrize("role_name", list(ROLES))
+def test_permission_matrix(services, admin, role_name):
+    if ROLES[role_name] is None:
+        role = services.roles.by_name(role_name)
+    else:
+        role = services.roles.create(admin, role_name, ROLES[role_name])
+    email = f"{role_name}@matrix.io"
+    if services.users.find_by_email(email) is None:
+        services.users.create(admin, email, "m4trix-pass", role.uid)
+    actor = services.auth.login(email, "m4trix-pass")
+    file, task = services.files.add(admin, "target.csv", make_csv(2))
+    victim = services.users.create(admin, "victim@matrix.io", "v1ctim-pass", role.uid)
+    targets = {"user": victim.uid, "role": role.uid, "file": file.uid, "task": task.uid, "admin": admin}
+    problems = []
+    for name, required, call in METHODS:
+        if required == ANY_USER:
+            allowed = True
+        elif required == SYSTEM_ONLY:
+            allowed = False
+        else:
+            allowed = any(p in role.data.permissions for p in required)
+        try:
+            call(services, actor, targets)
+            denied = False
+        except PermissionDenied:
+            denied = True
+        except DalloshError:
+            denied = False
+        if denied == allowed:
+            problems.append(f"{name}: {'refused' if denied else 'allowed'}")
+    assert not problems, f"role {role_name}: {problems}"
+
+
+def test_anonymous_is_refused_everywhere(services, admin):
+    file, task = services.files.add(admin, "target.csv", make_csv(2))
+    role = services.roles.by_name("analyst")
+    targets = {"user": admin.uid, "role": role.uid, "file": file.uid, "task": task.uid, "admin": admin}
+    for name, _, call in METHODS:
+        with pytest.raises(PermissionDenied):
+            call(services, None, targets)
+            pytest.fail(f"{name} accepted an anonymous call")
+
+
+def test_denied_calls_are_logged(services, analyst):
+    with pytest.raises(PermissionDenied):
+        services.settings.update_general(analyst, appName="Hacked")
+    entry = services.db.find("logs", {"data.action": "settings.update_general"})[-1]
+    assert entry["data"]["result"] == "denied" and entry["data"]["requested_by"] == analyst.uid

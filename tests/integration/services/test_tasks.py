@@ -1,0 +1,107 @@
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from dallosh.errors import IllegalTransition, MaintenanceMode, NotFound
+from dallosh.lifecycle import STEPS
+from dallosh.services import SYSTEM
+from tests.factories import make_csv
+
+
+@pytest.fixture
+def task(services, analyst):
+    _, task = services.files.add(analyst, "a.csv", make_csv(3))
+    return task
+
+
+def test_user_actions_follow_the_lifecycle(services, analyst, task):
+    dispatched = []
+    services.tasks.dispatchers.append(lambda action, t: dispatched.append((action, t.data.status)))
+    with pytest.raises(IllegalTransition, match="Cannot pause a task that is added"):
+        services.tasks.request(analyst, task.uid, "pause")
+    assert services.tasks.request(analyst, task.uid, "start").data.status == "in_queue"
+    assert services.tasks.request(analyst, task.uid, "pause").data.status == "paused"
+    with pytest.raises(IllegalTransition):
+        services.tasks.request(analyst, task.uid, "start")
+    assert services.tasks.request(analyst, task.uid, "resume").data.status == "resumed"
+    assert services.tasks.request(analyst, task.uid, "stop").data.status == "stopped"
+    assert services.tasks.request(analyst, task.uid, "start").data.run == 3
+    assert dispatched == [("start", "in_queue"), ("pause", "paused"), ("resume", "resumed"), ("stop", "stopped"),
+                          ("start", "in_queue")]
+    with pytest.raises(IllegalTransition, match="Unknown action"):
+        services.tasks.request(analyst, task.uid, "explode")
+
+
+def test_worker_walks_the_steps_and_retry_after_error(services, analyst, task):
+    services.tasks.request(analyst, task.uid, "start")
+    for step in STEPS[:3]:
+        services.tasks.transition(SYSTEM, task.uid, step)
+    services.tasks.transition(SYSTEM, task.uid, "on_error", changes={"error": "LLM unreachable"})
+    with pytest.raises(IllegalTransition):
+        services.tasks.transition(SYSTEM, task.uid, "done")
+    retried = services.tasks.request(analyst, task.uid, "retry")
+    assert retried.data.status == "retry_step" and retried.data.error is None
+    for step in STEPS[2:]:
+        services.tasks.transition(SYSTEM, task.uid, step)
+    assert services.tasks.transition(SYSTEM, task.uid, "done").data.status == "done"
+    assert services.tasks.request(analyst, task.uid, "start").data.last_completed_step is None
+
+
+def test_illegal_worker_transitions(services, analyst, task):
+    with pytest.raises(IllegalTransition, match="cannot go to done"):
+        services.tasks.transition(SYSTEM, task.uid, "done")
+    with pytest.raises(IllegalTransition):
+        services.tasks.transition(SYSTEM, task.uid, "reading_dataset")
+    with pytest.raises(IllegalTransition):
+        services.tasks.transition(SYSTEM, task.uid, "flying")
+    with pytest.raises(NotFound):
+        services.tasks.transition(SYSTEM, "missing", "in_queue")
+
+
+def test_expect_guards_against_a_concurrent_pause(services, analyst, task):
+    services.tasks.request(analyst, task.uid, "start")
+    services.tasks.transition(SYSTEM, task.uid, "reading_dataset")
+    services.tasks.request(analyst, task.uid, "pause")
+    with pytest.raises(IllegalTransition):  # the worker must not move a paused task on
+        services.tasks.transition(SYSTEM, task.uid, "process_cleaning", expect="reading_dataset")
+
+
+def test_concurrent_starts_have_one_winner(services, analyst, task):
+    results = []
+
+    def start():
+        try:
+            services.tasks.request(analyst, task.uid, "start")
+            results.append("ok")
+        except IllegalTransition:
+            results.append("refused")
+
+    threads = [threading.Thread(target=start) for _ in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(results) == ["ok"] + ["refused"] * 5
+
+
+def test_counts_and_list(services, analyst, task):
+    services.files.add(analyst, "b.csv", make_csv(4))
+    services.tasks.request(analyst, task.uid, "start")
+    counts = services.tasks.counts_by_status(analyst)
+    assert counts["in_queue"] == 1 and counts["added"] == 1 and counts["done"] == 0
+    assert services.tasks.list(analyst, status="added").total == 1
+    assert services.tasks.list(analyst).total == 2
+
+
+def test_maintenance_blocks_starting(services, admin, analyst, task):
+    services.settings.update_general(admin, isMaintenance=True)
+    with pytest.raises(MaintenanceMode):
+        services.tasks.request(analyst, task.uid, "start")
+    assert services.tasks.get(analyst, task.uid).data.status == "added"
+
+
+def test_progress_updates(services, analyst, task):
+    services.tasks.update_progress(SYSTEM, task.uid, {"progress": {"page": 2, "pages": 5}})
+    assert services.tasks.get(analyst, task.uid).data.progress == {"page": 2, "pages": 5}

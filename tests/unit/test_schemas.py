@@ -1,0 +1,58 @@
+from __future__ import annotations
+
+import pytest
+
+from dallosh.errors import ValidationError
+from dallosh.schemas import FileData, ModelData, Record, RoleData, SettingsData, TaskData, UserData, dump, parse
+
+
+def test_user_fields_are_named_in_errors():
+    with pytest.raises(ValidationError) as exc:
+        parse(UserData, {"email": "a@b.io", "role_id": "r"})
+    assert exc.value.field == "data.password" and "required" in str(exc.value)
+    with pytest.raises(ValidationError) as exc:
+        parse(UserData, {"email": "a@b.io", "password": "h", "role_id": "r", "status": "banned"})
+    assert exc.value.field == "data.status"
+
+
+def test_types_are_checked():
+    with pytest.raises(ValidationError, match="whole number"):
+        parse(FileData, {"filename": "a", "size": "10", "file_path": "datasets/x.csv", "extension": "csv",
+                         "type": "text/csv"})
+    with pytest.raises(ValidationError, match="true or false"):
+        parse(SettingsData, {"general": {"isMaintenance": 1}})
+    with pytest.raises(ValidationError) as exc:
+        parse(RoleData, {"name": "r", "permissions": "manage_app"})
+    assert exc.value.field == "data.permissions"
+
+
+def test_nested_paths():
+    with pytest.raises(ValidationError) as exc:
+        parse(SettingsData, {"ai": {"preferences": {"mode": "cloud"}}})
+    assert exc.value.field == "data.ai.preferences.mode"
+
+
+def test_model_limits():
+    ok = parse(ModelData, {"model": "m", "baseUrl": "http://h"})
+    assert ok.retryRequests == 3 and ok.paginateRowsLimit == 500
+    for field, value in (("retryRequests", 11), ("paginateRowsLimit", 0), ("paginateRowsLimit", 5001),
+                         ("baseUrl", "ftp://h"), ("concurrency", 0)):
+        with pytest.raises(ValidationError) as exc:
+            parse(ModelData, {"model": "m", "baseUrl": "http://h", field: value})
+        assert exc.value.field == f"data.{field}"
+
+
+def test_task_status_and_step():
+    with pytest.raises(ValidationError):
+        parse(TaskData, {"file_id": "f", "file_path": "p", "status": "weird"})
+    with pytest.raises(ValidationError):
+        parse(TaskData, {"file_id": "f", "file_path": "p", "last_completed_step": "done"})
+
+
+def test_record_envelope_round_trip():
+    doc = {"uid": "abc", "data": dump(RoleData(name="x")), "createdAt": None, "createdBy": "system",
+           "updatedAt": None, "updatedBy": "system"}
+    record = Record.from_doc(RoleData, doc)
+    assert record.uid == "abc" and record.data.name == "x" and record.createdBy == "system"
+    with pytest.raises(ValidationError, match="uid"):
+        Record.from_doc(RoleData, {"data": {}})
