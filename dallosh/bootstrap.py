@@ -24,6 +24,7 @@ INDEXES: tuple[tuple[str, str, bool], ...] = (
     ("tasks", "data.file_id", False),
     ("tasks", "data.status", False),
     ("logs", "createdAt", False),
+    ("task_events", "data.task_id", False),
 )
 
 DEFAULT_ROLES = {

@@ -16,6 +16,7 @@ from collections.abc import Sequence
 
 from dallosh.config import get_config
 from dallosh.db import embedded
+from dallosh.errors import DalloshError
 
 log = logging.getLogger("dallosh")
 
@@ -147,6 +148,92 @@ def cmd_config(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_worker(args: argparse.Namespace) -> int:
+    from dallosh.worker import run_worker
+
+    config = get_config()
+    embedded.ensure_database(config)
+    run_worker(config, burst=args.burst, name=args.name)
+    return 0
+
+
+def _providers_from_arg(spec: str):
+    """``builtin``, ``settings``, or ``ollama:MODEL@URL`` / ``openai:MODEL@URL`` (key from DALLOSH_LLM_API_KEY)."""
+    from dallosh.llm.builtin import BuiltinAnalyzer
+    from dallosh.llm.models import ModelConfig
+    from dallosh.llm.registry import build_provider, providers_for
+
+    if spec == "builtin":
+        return lambda: [BuiltinAnalyzer()]
+    if spec == "settings":
+        from dallosh.services import SYSTEM, Services
+
+        embedded.ensure_database()
+        ai = Services.from_config().settings.ai_config(SYSTEM)
+        return lambda: providers_for(ai)
+    kind, _, rest = spec.partition(":")
+    model, _, url = rest.partition("@")
+    if kind not in ("ollama", "openai") or not model or not url:
+        raise SystemExit("--model must be builtin, settings, ollama:MODEL@URL or openai:MODEL@URL")
+    cfg = ModelConfig(uid="cli", model=model, base_url=url, api_key=os.environ.get("DALLOSH_LLM_API_KEY", ""),
+                      kind="local" if kind == "ollama" else "external", provider=kind)
+    return lambda: [build_provider(cfg), BuiltinAnalyzer()]
+
+
+class ProgressBar:
+    """A one-line progress display on stderr for ``dallosh process``."""
+
+    def __init__(self, stream=sys.stderr):
+        self.stream = stream
+        self.started = time.perf_counter()
+
+    def step(self, name: str) -> None:
+        self.stream.write(f"\n{name.replace('_', ' ')} …")
+        self.stream.flush()
+
+    def done(self, name: str, stats: dict) -> None:
+        self.stream.write(f"\r{name.replace('_', ' ')} done in {stats.get('duration_s', 0):.2f} s" + " " * 30)
+        self.stream.flush()
+
+    def report(self, event: str, details: dict) -> None:
+        if "pages" in details:
+            page, pages = details["page"], details["pages"]
+            filled = int(30 * page / pages)
+            self.stream.write(f"\rsending to llm [{'#' * filled}{'.' * (30 - filled)}] page {page}/{pages} "
+                              f"({details.get('model')})")
+            self.stream.flush()
+
+
+def cmd_process(args: argparse.Namespace) -> int:
+    """Run the whole pipeline on one CSV without the queue or the database."""
+    import json
+    import tempfile
+    from pathlib import Path
+
+    from dallosh.datasets import inspect_csv, write_normalised
+    from dallosh.defaults import DEFAULT_OPERATOR_ACCOUNTS, DEFAULT_TOPICS
+    from dallosh.pipeline import Run, run_steps
+
+    source = Path(args.file)
+    out = Path(args.out) if args.out else source.with_name(source.stem + "_analysed.csv")
+    providers = _providers_from_arg(args.model)
+    bar = ProgressBar()
+    with tempfile.TemporaryDirectory(prefix="dallosh-process-") as tmp:
+        work = Path(tmp)
+        inspection = inspect_csv(source, source.name, max_bytes=args.max_mb * 1024 * 1024)
+        normalised = work / "source.csv"
+        write_normalised(inspection, source, normalised)
+        for warning in inspection.warnings:
+            print(f"note: {warning}", file=sys.stderr)
+        run = Run(source=normalised, cleaned=work / "cleaned.csv", analysed=out, checkpoints=work / "checkpoints",
+                  topics=args.topics or list(DEFAULT_TOPICS), operator_accounts=list(DEFAULT_OPERATOR_ACCOUNTS),
+                  providers=providers, report=bar.report)
+        results = run_steps(run, on_start=bar.step, on_done=bar.done)
+    sys.stderr.write("\n")
+    print(json.dumps({"output": str(out), "steps": results}, indent=2, default=str))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="dallosh", description="Dallosh Analysis command line.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -164,6 +251,20 @@ def build_parser() -> argparse.ArgumentParser:
     db.add_argument("action", choices=["start", "stop", "status"])
     db.set_defaults(func=cmd_db)
 
+    worker = sub.add_parser("worker", help="run a processing worker (RQ) with its control listener")
+    worker.add_argument("--burst", action="store_true", help="exit when the queue is empty")
+    worker.add_argument("--name", help="worker name (default: host:pid)")
+    worker.set_defaults(func=cmd_worker)
+
+    process = sub.add_parser("process", help="run the pipeline on one CSV file, without queue or database")
+    process.add_argument("file", help="a tweet export (CSV)")
+    process.add_argument("--model", default="builtin",
+                         help="builtin (default), settings, ollama:MODEL@URL or openai:MODEL@URL")
+    process.add_argument("--out", help="output CSV (default: <file>_analysed.csv next to the input)")
+    process.add_argument("--topics", nargs="+", help="topic list (default: the product's default topics)")
+    process.add_argument("--max-mb", type=int, default=2048, help="refuse files larger than this")
+    process.set_defaults(func=cmd_process)
+
     cfg = sub.add_parser("config", help="show the configuration, or print .env.example")
     cfg.add_argument("action", choices=["show", "env-example"], nargs="?", default="show")
     cfg.set_defaults(func=cmd_config)
@@ -175,7 +276,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=get_config().log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
         return args.func(args)
-    except RuntimeError as exc:
+    except (RuntimeError, DalloshError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
 

@@ -53,6 +53,12 @@ SETTINGS: tuple[Setting, ...] = (
             "Secret used to sign hub cookies; generated into storage/run on first start when empty.", secret=True),
     Setting("local_user", "DALLOSH_LOCAL_USER", "admin@free.com",
             "Email of the acting user for notebooks run outside the hub (nbval, CLI)."),
+    Setting("heartbeat_s", "DALLOSH_HEARTBEAT_S", "5",
+            "Seconds between a running task's heartbeats (how a dead worker is noticed)."),
+    Setting("orphan_after_s", "DALLOSH_ORPHAN_AFTER_S", "60",
+            "A task whose heartbeat is older than this is marked on_error so the user can retry it."),
+    Setting("job_timeout_s", "DALLOSH_JOB_TIMEOUT_S", "86400",
+            "RQ job timeout: one run of a task (pause exits the job, so this only bounds runaway work)."),
     Setting("log_level", "DALLOSH_LOG_LEVEL", "INFO", "Python logging level of the app's processes."),
 )
 
@@ -65,7 +71,7 @@ class Config:
     mongodb_database: str
     embedded_db: str
     redis_url: str
-    rabbitmq_url: str
+    rabbitmq_url: str = field(repr=False)
     queue_name: str
     events_exchange: str
     storage_root: Path
@@ -73,6 +79,9 @@ class Config:
     hub_port: int
     secret_key: str = field(repr=False)
     local_user: str
+    heartbeat_s: float
+    orphan_after_s: float
+    job_timeout_s: int
     log_level: str
 
     @property
@@ -120,9 +129,14 @@ def load_config(environ: dict[str, str] | None = None, env_file: Path | None = N
         hub_port = int(raw["hub_port"])
     except ValueError:
         raise ValueError(f"DALLOSH_HUB_PORT must be a port number, got {raw['hub_port']!r}") from None
+    try:
+        numbers = {"heartbeat_s": float(raw["heartbeat_s"]), "orphan_after_s": float(raw["orphan_after_s"]),
+                   "job_timeout_s": int(raw["job_timeout_s"])}
+    except ValueError as exc:
+        raise ValueError(f"a DALLOSH_*_S setting is not a number: {exc}") from None
     if raw["embedded_db"] not in {"auto", "never"}:
         raise ValueError(f"DALLOSH_EMBEDDED_DB must be 'auto' or 'never', got {raw['embedded_db']!r}")
-    return Config(**{**raw, "storage_root": storage, "hub_port": hub_port})
+    return Config(**{**raw, **numbers, "storage_root": storage, "hub_port": hub_port})
 
 
 @lru_cache(maxsize=1)

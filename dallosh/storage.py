@@ -78,19 +78,28 @@ class Storage:
                 removed.append(path)
         return removed
 
-    @contextmanager
-    def atomic_write(self, target: Path) -> Iterator[Path]:
-        """Yield a temporary path next to ``target``; it replaces ``target`` only if the block succeeds.
+    def atomic_write(self, target: Path):
+        return atomic_path(target)
 
-        Readers never see a half-written file, and a failure leaves the previous version intact.
-        """
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
-        os.close(fd)
-        tmp_path = Path(tmp)
-        try:
-            yield tmp_path
-            os.replace(tmp_path, target)
-        finally:
-            if tmp_path.exists():
-                tmp_path.unlink()
+    def checkpoints(self, file_uid: str) -> Path:
+        """Per-dataset folder of the pipeline's checkpoints (page labels, plan, staged output)."""
+        self.path(DATASETS, file_uid)  # validates the uid
+        return self.root / "checkpoints" / file_uid
+
+
+@contextmanager
+def atomic_path(target: Path) -> Iterator[Path]:
+    """Yield a temporary path next to ``target``; it replaces ``target`` only if the block succeeds.
+
+    Readers never see a half-written file, and a failure leaves the previous version intact.
+    """
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
+    os.close(fd)
+    tmp_path = Path(tmp)
+    try:
+        yield tmp_path
+        os.replace(tmp_path, target)
+    finally:
+        if tmp_path.exists():
+            tmp_path.unlink()

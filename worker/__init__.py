@@ -1,0 +1,1 @@
+"""The processing worker entry point; the logic lives in ``dallosh.worker``."""

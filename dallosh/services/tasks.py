@@ -10,11 +10,14 @@ from collections.abc import Callable
 from typing import Any
 
 from dallosh.errors import IllegalTransition, MaintenanceMode, NotFound
-from dallosh.lifecycle import ACTIONS, STATUSES, allowed_actions, can_transition, sources_of
+from dallosh.lifecycle import ACTIONS, STATUSES, STEPS, allowed_actions, can_transition, sources_of
 from dallosh.schemas import FileData, Record, TaskData, dump
 from dallosh.services.base import Actor, Page, Service, audited
+from dallosh.services.logs import scrub
 
 COLLECTION = "tasks"
+#: Stored copies of every task event, one document each (nx-27017 corrupts $push of sub-documents).
+EVENTS = "task_events"
 
 
 class TasksService(Service):
@@ -43,6 +46,7 @@ class TasksService(Service):
 
     def remove(self, uid: str) -> None:
         self.db.delete(COLLECTION, uid)
+        self.db.delete_many(EVENTS, {"data.task_id": uid})
 
     def list(self, actor: Actor, *, status: str | None = None, skip: int = 0, limit: int = 100
              ) -> Page[Record[TaskData]]:
@@ -93,6 +97,58 @@ class TasksService(Service):
         """Record progress/stats without changing status (the worker, between pages)."""
         actor = self.authorize(actor, "manage_tasks")
         self.db.update(COLLECTION, uid, changes, by=actor.uid)
+
+    # -- worker side ---------------------------------------------------------------------------------------
+
+    def claim(self, actor: Actor, uid: str, run: int, step: str, worker: str) -> Record[TaskData] | None:
+        """Atomically take a queued task for run ``run``; None if another worker (or an older job) lost the race.
+
+        The run number makes stale jobs harmless: after pause → resume, only the newest job may proceed.
+        """
+        actor = self.authorize(actor, "manage_tasks")
+        doc = self.db.find_one_and_update(
+            COLLECTION, {"uid": uid, "data.run": run, "data.status": {"$in": ["in_queue", "resumed", "retry_step"]}},
+            {"status": step, "worker": worker, "heartbeat": self.ctx.clock()}, by=actor.uid)
+        return self._record(doc) if doc else None
+
+    def heartbeat(self, actor: Actor, uid: str, run: int) -> None:
+        """Proof of life of the job running ``run`` (a float timestamp: nx-27017 stringifies $set datetimes)."""
+        actor = self.authorize(actor, "manage_tasks")
+        self.db.find_one_and_update(COLLECTION, {"uid": uid, "data.run": run}, {"heartbeat": self.ctx.clock()},
+                                    by=actor.uid)
+
+    def recover_orphans(self, actor: Actor, max_age: float) -> list[Record[TaskData]]:
+        """Tasks left mid-step by a dead worker (no heartbeat for ``max_age`` s) go to ``on_error``, retryable."""
+        actor = self.authorize(actor, "manage_tasks")
+        limit = self.ctx.clock() - max_age
+        recovered = []
+        for doc in self.db.find(COLLECTION, {"data.status": {"$in": list(STEPS)}}):
+            beat = doc["data"].get("heartbeat") or 0
+            if beat >= limit:
+                continue
+            message = ("The worker processing this task stopped unexpectedly (killed or crashed) during "
+                       f"{doc['data']['status'].replace('_', ' ')}. Click Retry to continue from the last "
+                       "checkpoint.")
+            got = self.db.find_one_and_update(
+                COLLECTION, {"uid": doc["uid"], "data.status": doc["data"]["status"], "data.run": doc["data"]["run"]},
+                {"status": "on_error", "error": message}, by=actor.uid)
+            if got:
+                recovered.append(self._record(got))
+        return recovered
+
+    def record_event(self, actor: Actor, task: Record[TaskData], event: str, details: dict[str, Any]
+                     ) -> dict[str, Any]:
+        """Store one event of a task (the history a dashboard rebuilds); returns the stored document."""
+        actor = self.authorize(actor, "manage_tasks")
+        data = {"task_id": task.uid, "file_id": task.data.file_id, "run": task.data.run, "event": event,
+                "details": scrub(details)}
+        return self.db.insert(EVENTS, data, by=actor.uid)
+
+    def history(self, actor: Actor, uid: str, *, limit: int = 1000) -> list[dict[str, Any]]:
+        """Stored events of a task, oldest first."""
+        self.authorize(actor, "read_tasks", "manage_tasks")
+        docs = self.db.find(EVENTS, {"data.task_id": uid}, sort=[("createdAt", 1)], limit=limit)
+        return [{"uid": d["uid"], "ts": d["createdAt"], **d["data"]} for d in docs]
 
     def request(self, actor: Actor, uid: str, action: str) -> Record[TaskData]:
         """A user asks to start, pause, resume, stop or retry a task (buttons of the task view)."""

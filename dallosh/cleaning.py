@@ -1,0 +1,235 @@
+"""Cleaning step: make a raw tweet export safe to label without destroying what the KPIs need (DESIGN.md §6).
+
+Only three kinds of rows are removed, each counted: exact duplicate rows, repeated ids (first kept) and
+texts that are empty once normalised. Retweets, the operator's own tweets and engagement outliers are
+*flagged*, never dropped: the dashboards need the operator's replies for time-to-first-reply and the viral
+tweets for priority.
+
+Pure functions on a frame read with ``dtype=str, keep_default_na=False``: no I/O, no database. Everything is
+vectorised and the expensive string work only touches the texts that need it, so 1M rows stay cheap.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from dallosh.errors import ValidationError
+
+#: Columns this step adds (replaced if the input already has them, e.g. when a cleaned file is cleaned again).
+FLAG_COLUMNS: tuple[str, ...] = ("is_retweet", "is_operator", "is_engagement_outlier", "engagement")
+#: Counts summed into ``engagement``; bookmarks and views are left out (not public interactions).
+ENGAGEMENT_COLUMNS: tuple[str, ...] = ("favorite_count", "retweet_count", "reply_count", "quote_count")
+#: Outlier fence ``Q3 + k·IQR``; k=3 ("extreme" outliers) because engagement is heavy-tailed by nature.
+OUTLIER_IQR_FACTOR = 3.0
+#: Below this many rows quartiles mean nothing, so no row is flagged as an outlier.
+MIN_ROWS_FOR_OUTLIERS = 20
+#: Upper bound for one count: absurd values (overflowing int64) are treated as this.
+_MAX_COUNT = 10**12
+#: Values of ``retweeted_status`` that some exporters write for "not a retweet".
+_NOT_A_RETWEET = ("", "none", "null", "nan", "false", "0", "[]", "{}")
+
+#: Runs of two or more horizontal blanks (spaces, tabs, no-break spaces): collapsed to one space. A single
+#: no-break space is kept: French typography puts one before ? ! : ;
+_BLANK_RUN = re.compile(r"[^\S\n]{2,}")
+#: Blanks touching a newline carry no meaning; more than one empty line is layout noise.
+_BLANKS_AROUND_NEWLINE = re.compile(r"[^\S\n]*\n[^\S\n]*")
+_MANY_NEWLINES = re.compile(r"\n{3,}")
+#: Substrings that any text the three regexes above can change must contain (a regex search on every text
+#: costs ~10x more than these ``in`` tests). Rarer blanks (e.g. ideographic space) are only collapsed when the
+#: text also contains one of these.
+_WHITESPACE_TRIGGERS = ("\n", "  ", "\t", "\xa0", "\u202f")
+
+
+@dataclass
+class CleaningResult:
+    """The cleaned frame and a JSON-serialisable report of what was removed, flagged and rewritten."""
+
+    frame: pd.DataFrame
+    report: dict[str, Any] = field(default_factory=dict)
+
+
+def normalise_texts(texts: pd.Series) -> pd.Series:
+    """Decode literal escapes and HTML entities, tidy whitespace; accents, apostrophes and emoji stay as is.
+
+    Scrapers write newlines as the two characters ``\\n`` and Twitter escapes ``& < >`` as entities; both
+    would otherwise reach the LLM and the dashboards verbatim. Each pass runs only on the texts that contain
+    its trigger character, which keeps the cost proportional to the mess, not to the row count.
+    """
+    s = texts.fillna("").astype("str") if texts.hasnans or texts.dtype != "str" else texts.copy()
+    if s.empty:
+        return s
+
+    has_backslash = s.str.contains("\\", regex=False)
+    if has_backslash.any():
+        part = s[has_backslash]
+        for escaped, real in (("\\r\\n", "\n"), ("\\n", "\n"), ("\\r", "\n"), ("\\t", "\t")):
+            part = part.str.replace(escaped, real, regex=False)
+        s[has_backslash] = part
+
+    has_amp = s.str.contains("&", regex=False)
+    if has_amp.any():
+        # html.unescape is pure Python: run it once per distinct text (exports repeat texts a lot).
+        part = s[has_amp]
+        uniques = np.asarray(part.unique(), dtype=object)
+        decoded = {text: html.unescape(text) for text in uniques}
+        s[has_amp] = part.map(decoded)
+
+    has_cr = s.str.contains("\r", regex=False)  # Windows line ends, real or from &#13;
+    if has_cr.any():
+        s[has_cr] = s[has_cr].str.replace("\r\n", "\n", regex=False).str.replace("\r", "\n", regex=False)
+
+    messy = s.str.contains(_WHITESPACE_TRIGGERS[0], regex=False)
+    for trigger in _WHITESPACE_TRIGGERS[1:]:
+        messy |= s.str.contains(trigger, regex=False)
+    if messy.any():
+        part = s[messy]
+        part = part.str.replace(_BLANK_RUN, " ", regex=True)
+        part = part.str.replace(_BLANKS_AROUND_NEWLINE, "\n", regex=True)
+        part = part.str.replace(_MANY_NEWLINES, "\n\n", regex=True)
+        s[messy] = part
+
+    return s.str.strip()
+
+
+def _per_distinct(values: pd.Series, fn: Callable[[pd.Series], np.ndarray], missing: Any) -> np.ndarray:
+    """``fn`` applied once per distinct value, spread back to every row (``missing`` for NaN).
+
+    Counts, screen names and retweet markers repeat a lot, so this is several times faster than a string
+    operation over every row.
+    """
+    codes, uniques = pd.factorize(values)
+    per_value = np.asarray(fn(pd.Series(np.asarray(uniques, dtype=object), dtype="str")))
+    return np.append(per_value, np.array([missing], dtype=per_value.dtype))[codes]
+
+
+def _parse_counts(values: pd.Series) -> np.ndarray:
+    numbers = pd.to_numeric(values.str.strip(), errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
+    numbers = np.nan_to_num(numbers, nan=0.0, posinf=_MAX_COUNT, neginf=0.0)
+    return np.clip(numbers, 0, _MAX_COUNT).astype(np.int64)
+
+
+def _counts(df: pd.DataFrame, column: str) -> np.ndarray:
+    """One engagement count as int64: missing column, blank or non-numeric → 0, negatives → 0."""
+    if column not in df.columns:
+        return np.zeros(len(df), dtype=np.int64)
+    return _per_distinct(df[column].astype("str"), _parse_counts, 0)
+
+
+def engagement_outliers(engagement: np.ndarray, min_rows: int = MIN_ROWS_FOR_OUTLIERS) -> np.ndarray:
+    """Rows above ``Q3 + 3·IQR`` of total engagement (viral tweets); all False when there are too few rows."""
+    if len(engagement) < max(min_rows, 1):
+        return np.zeros(len(engagement), dtype=bool)
+    q1, q3 = np.percentile(engagement, [25, 75])
+    return engagement > q3 + OUTLIER_IQR_FACTOR * (q3 - q1)
+
+
+def _operator_mask(screen_names: pd.Series, operator_accounts: Sequence[str]) -> np.ndarray:
+    accounts = {a.strip().lstrip("@").casefold() for a in operator_accounts if a and a.strip().lstrip("@")}
+    if not accounts:
+        return np.zeros(len(screen_names), dtype=bool)
+
+    def is_operator(names: pd.Series) -> np.ndarray:
+        return names.str.strip().str.lstrip("@").str.casefold().isin(accounts).to_numpy(dtype=bool)
+
+    return _per_distinct(screen_names.astype("str"), is_operator, False)
+
+
+def _retweet_mask(df: pd.DataFrame, texts: pd.Series) -> np.ndarray:
+    mask = texts.str.startswith("RT @").to_numpy(dtype=bool)
+    if "retweeted_status" in df.columns:
+
+        def is_retweet_id(status: pd.Series) -> np.ndarray:
+            return ~status.str.strip().str.lower().isin(_NOT_A_RETWEET).to_numpy(dtype=bool)
+
+        mask = mask | _per_distinct(df["retweeted_status"].astype("str"), is_retweet_id, False)
+    return mask
+
+
+def _duplicate_rows(df: pd.DataFrame) -> np.ndarray:
+    """Exact duplicate rows, first kept.
+
+    Two equal rows have equal ids, so only rows whose id repeats are compared column by column: exact, and
+    far cheaper than ``DataFrame.duplicated`` (or row hashing) over every column of the whole frame.
+    """
+    candidates = df["id"].duplicated(keep=False).to_numpy()
+    result = np.zeros(len(df), dtype=bool)
+    if candidates.any():
+        result[candidates] = df[candidates].duplicated(keep="first").to_numpy()
+    return result
+
+
+def clean_tweets(
+    df: pd.DataFrame,
+    operator_accounts: Sequence[str],
+    *,
+    min_rows_for_outliers: int = MIN_ROWS_FOR_OUTLIERS,
+) -> CleaningResult:
+    """Drop duplicate rows, duplicate ids and empty texts, normalise texts, add flags; ``df`` is not modified.
+
+    Order of removals (each counted once): exact duplicate rows, then rows whose id was already seen (blank
+    ids are not duplicates of each other), then rows whose text is empty after normalisation. Original columns
+    and values are kept (ids untouched, as strings) except ``full_text``, which is normalised; row order is
+    preserved and the index is reset. Only ``id`` and ``full_text`` are required.
+    """
+    missing = [c for c in ("id", "full_text") if c not in df.columns]
+    if missing:
+        raise ValidationError("columns", f"missing required column(s): {', '.join(missing)}")
+
+    rows_in = len(df)
+    source = df.drop(columns=[c for c in FLAG_COLUMNS if c in df.columns])
+
+    dup_rows = _duplicate_rows(source)
+    ids = source["id"]
+    dup_ids = ids.duplicated(keep="first").to_numpy() & ~dup_rows
+    dup_ids = dup_ids & (ids.fillna("").astype("str") != "").to_numpy()
+    kept = ~(dup_rows | dup_ids)
+
+    original = source["full_text"][kept]
+    texts = normalise_texts(original)
+    non_empty = (texts != "").to_numpy()
+    texts = texts[non_empty]
+    changed = int((texts != original[non_empty].fillna("")).sum())
+
+    positions = np.flatnonzero(kept)[non_empty]
+    frame = source.take(positions).reset_index(drop=True)
+    texts = texts.reset_index(drop=True)
+    frame["full_text"] = texts
+
+    engagement = np.zeros(len(frame), dtype=np.int64)
+    for column in ENGAGEMENT_COLUMNS:
+        engagement += _counts(frame, column)
+    is_retweet = _retweet_mask(frame, texts)
+    is_operator = (
+        _operator_mask(frame["screen_name"], operator_accounts)
+        if "screen_name" in frame.columns
+        else np.zeros(len(frame), dtype=bool)
+    )
+    is_outlier = engagement_outliers(engagement, min_rows_for_outliers)
+    frame["is_retweet"] = is_retweet
+    frame["is_operator"] = is_operator
+    frame["is_engagement_outlier"] = is_outlier
+    frame["engagement"] = engagement
+
+    report = {
+        "rows_in": rows_in,
+        "rows_out": len(frame),
+        "removed": {
+            "duplicate_rows": int(dup_rows.sum()),
+            "duplicate_ids": int(dup_ids.sum()),
+            "empty_text": int((~non_empty).sum()),
+        },
+        "flagged": {
+            "retweets": int(is_retweet.sum()),
+            "operator_accounts": int(is_operator.sum()),
+            "engagement_outliers": int(is_outlier.sum()),
+        },
+        "texts_normalised": changed,
+    }
+    return CleaningResult(frame=frame, report=report)

@@ -1,0 +1,37 @@
+"""Step 4: append sentiment, priority, main_topic and labelled_by to every cleaned row (staged output)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from dallosh.errors import DalloshError
+from dallosh.pipeline.base import Run, Timer, step
+from dallosh.pipeline.sending_to_llm import distinct_texts, load_labels
+from dallosh.storage import atomic_path
+
+#: Columns the pipeline adds, in order.
+OUTPUT_COLUMNS = ("sentiment", "priority", "main_topic", "labelled_by")
+
+
+@step("appending_columns")
+def appending_columns(run: Run) -> dict[str, Any]:
+    timer = Timer()
+    frame = run.frame("cleaned", run.cleaned).copy()
+    codes, table = distinct_texts(frame)
+    labels = load_labels(run).set_index("key")
+    keys = table["key"].astype(str)
+    missing = keys[~keys.isin(labels.index)]
+    if len(missing):
+        raise DalloshError(f"{len(missing)} text(s) have no label (checkpoint files incomplete). Click Retry: "
+                           "labelling resumes from the last complete page.")
+    per_text = labels.loc[keys.to_numpy()]
+    frame["sentiment"] = per_text["sentiment"].to_numpy()[codes]
+    frame["priority"] = per_text["priority"].astype("int64").to_numpy()[codes]
+    frame["main_topic"] = per_text["topic"].to_numpy()[codes]
+    frame["labelled_by"] = per_text["labelled_by"].to_numpy()[codes]
+    with atomic_path(run.staging) as tmp:
+        frame.to_csv(tmp, index=False)
+    run.frames["analysed"] = frame
+    counts = frame["labelled_by"].value_counts().to_dict()
+    return {"rows": len(frame), "columns_added": list(OUTPUT_COLUMNS), "labelled_by": counts,
+            "duration_s": timer.seconds}
