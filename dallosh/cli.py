@@ -10,6 +10,7 @@ import argparse
 import logging
 import os
 import signal
+import subprocess
 import sys
 import time
 from collections.abc import Sequence
@@ -96,7 +97,12 @@ def cmd_up(args: argparse.Namespace) -> int:
     print(f"Database: {status.describe()}")
     report = bootstrap(Services.from_config(config))
     _print_bootstrap(report)
+    _check_brokers(config)
     _up_pid_path().write_text(str(os.getpid()))
+    children = Children(storage.logs_dir)
+    for i in range(args.workers):
+        children.start(f"worker-{i + 1}", [sys.executable, "-m", "dallosh", "worker", "--name",
+                                          f"{os.uname().nodename}-up-{os.getpid()}-{i + 1}"])
     stopping = {"now": False}
 
     def stop(signum, frame):  # noqa: ARG001 - signal handler signature
@@ -110,13 +116,77 @@ def cmd_up(args: argparse.Namespace) -> int:
     try:
         while not stopping["now"] and not args.once:
             time.sleep(0.5)
+            crashed = children.crashed()
+            if crashed:
+                print(f"error: {crashed} exited unexpectedly; see {storage.logs_dir}/{crashed}.log. Stopping.")
+                break
     finally:
         print("Stopping…")
+        children.stop_all()
         if started_db:
             embedded.stop_embedded(config)
         _up_pid_path().unlink(missing_ok=True)
         print("Stopped.")
     return 0
+
+
+def _check_brokers(config) -> None:
+    """Fail early, with the fix, when Redis or RabbitMQ is not reachable."""
+    from dallosh.events import broker_alive
+    from dallosh.queue import TaskQueue
+
+    if not TaskQueue(config).alive():
+        raise RuntimeError(f"Redis does not answer at {config.redis_url}. Start it (`./run start` does, or "
+                           "`docker compose up -d redis`) or set DALLOSH_REDIS_URL.")
+    if not broker_alive(config):
+        raise RuntimeError("RabbitMQ does not answer at the configured DALLOSH_RABBITMQ_URL. Start it "
+                           "(`./run start` does, or `docker compose up -d rabbitmq`).")
+
+
+class Children:
+    """Processes started by ``dallosh up``; each logs to ``storage/logs/<name>.log``."""
+
+    def __init__(self, logs_dir):
+        self.logs_dir = logs_dir
+        self.procs: dict[str, subprocess.Popen] = {}
+
+    def start(self, name: str, cmd: list[str], env: dict[str, str] | None = None) -> subprocess.Popen:
+        log_file = open(self.logs_dir / f"{name}.log", "ab")  # noqa: SIM115 - owned by the child
+        proc = subprocess.Popen(cmd, stdout=log_file, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                env=env, start_new_session=True)
+        self.procs[name] = proc
+        print(f"  started {name} (pid {proc.pid}, log {self.logs_dir / (name + '.log')})")
+        return proc
+
+    def crashed(self) -> str | None:
+        return next((name for name, proc in self.procs.items() if proc.poll() is not None), None)
+
+    def stop_all(self, timeout: float = 15.0) -> None:
+        """SIGTERM every child, then SIGKILL what is left (including RQ work-horses) after ``timeout``."""
+        import psutil
+
+        family = []
+        for proc in self.procs.values():
+            try:
+                family += [psutil.Process(proc.pid), *psutil.Process(proc.pid).children(recursive=True)]
+            except psutil.NoSuchProcess:
+                pass
+        for member in family:
+            try:
+                member.terminate()
+            except psutil.NoSuchProcess:
+                pass
+        _, alive = psutil.wait_procs(family, timeout=timeout)
+        for member in alive:
+            try:
+                member.kill()
+            except psutil.NoSuchProcess:
+                pass
+        for proc in self.procs.values():
+            try:
+                proc.wait(5)
+            except subprocess.TimeoutExpired:
+                pass
 
 
 def cmd_down(args: argparse.Namespace) -> int:
@@ -240,6 +310,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     up = sub.add_parser("up", help="start the app (database, bootstrap, …) in the foreground")
     up.add_argument("--once", action="store_true", help="start, bootstrap and stop at once (smoke test)")
+    up.add_argument("--workers", type=int, default=1, help="processing workers to start (default 1)")
     up.set_defaults(func=cmd_up)
     sub.add_parser("down", help="stop a running `dallosh up`").set_defaults(func=cmd_down)
 
@@ -274,6 +345,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=get_config().log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("pika").setLevel(logging.WARNING)  # pika logs every connection step at INFO
     try:
         return args.func(args)
     except (RuntimeError, DalloshError) as exc:

@@ -15,7 +15,7 @@ from typing import Any
 
 from redis import Redis
 from redis.exceptions import RedisError
-from rq import Queue, Worker
+from rq import Queue, Worker, get_current_job
 from rq.command import send_stop_job_command
 from rq.exceptions import InvalidJobOperation, NoSuchJobError
 from rq.job import Job, JobStatus
@@ -30,7 +30,10 @@ JOB_FUNCTION = "dallosh.pipeline.job.run_task"
 
 
 def worker_name() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}"
+    """The RQ worker running the current job (its work-horse's pid changes per job), else host:pid."""
+    job = get_current_job()
+    name = getattr(job, "worker_name", None) if job is not None else None
+    return name or f"{socket.gethostname()}:{os.getpid()}"
 
 
 class TaskQueue:

@@ -14,6 +14,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import psutil
 import pytest
 
 from dallosh.config import Config, load_config
@@ -73,11 +74,16 @@ class Workers:
         return proc
 
     def kill(self, proc: subprocess.Popen) -> None:
-        """SIGKILL the worker and its work-horse (its whole process group), as a crash would."""
+        """SIGKILL the worker and its work-horse, as a crash would (RQ puts the horse in its own session)."""
         try:
-            os.killpg(proc.pid, 9)
-        except ProcessLookupError:
-            pass
+            family = [*psutil.Process(proc.pid).children(recursive=True), psutil.Process(proc.pid)]
+        except psutil.NoSuchProcess:
+            family = []
+        for member in family:
+            try:
+                member.kill()
+            except psutil.NoSuchProcess:
+                pass
         proc.wait(10)
 
     def logs(self) -> str:
@@ -86,11 +92,7 @@ class Workers:
     def stop_all(self) -> None:
         for proc in self.procs:
             if proc.poll() is None:
-                try:
-                    os.killpg(proc.pid, 15)
-                    proc.wait(10)
-                except (ProcessLookupError, subprocess.TimeoutExpired):
-                    self.kill(proc)
+                self.kill(proc)
 
 
 @pytest.fixture

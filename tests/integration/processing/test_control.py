@@ -1,0 +1,253 @@
+"""Pause / resume / stop / retry, crashes and malformed data, against real workers, Redis and RabbitMQ."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+
+import pandas as pd
+import pika
+import pytest
+
+from dallosh.events import control_key
+from dallosh.services import SYSTEM
+from tests.integration.processing.conftest import wait_status
+from tests.integration.processing.test_full_run import add_dataset, use_fake_llm
+from tests.mocking import FAKE_MODEL
+
+
+def wait_progress(services, task_uid, predicate, timeout=60):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        task = services.tasks.get(SYSTEM, task_uid)
+        if predicate(task):
+            return task
+        time.sleep(0.05)
+    raise AssertionError(f"progress never matched: {task.data.status} {task.data.progress}")
+
+
+def sent_ids(fake_llm) -> list[str]:
+    return [rid for r in fake_llm.chat_requests for rid in r.row_ids]
+
+
+def assert_output_matches_input(services, file_uid):
+    cleaned = pd.read_csv(services.storage.path("cleaned", file_uid), dtype=str, keep_default_na=False)
+    analysed = pd.read_csv(services.storage.path("analysed", file_uid), dtype=str, keep_default_na=False)
+    assert analysed["id"].tolist() == cleaned["id"].tolist()
+    assert (analysed["sentiment"] != "").all()
+    return cleaned, analysed
+
+
+def test_pause_frees_the_worker_and_resume_continues_without_relabelling(
+        services, admin, analyst, runtime, workers, fake_llm):
+    use_fake_llm(services, admin, fake_llm, page_size=20)
+    fake_llm.set_behaviour("slow", seconds=0.25)
+    file, task = add_dataset(services, analyst, 200, seed=11)
+    other_file, other = add_dataset(services, analyst, 30, seed=12, name="other.csv")
+    workers.start()
+    services.tasks.request(analyst, task.uid, "start")
+    wait_progress(services, task.uid, lambda t: t.data.progress.get("page", 0) >= 2)
+    services.tasks.request(analyst, task.uid, "pause")
+    paused = wait_progress(services, task.uid, lambda t: any(
+        h["event"] == "paused" and h["details"].get("phase") == "checkpointed"
+        for h in services.tasks.history(SYSTEM, task.uid)), 30)
+    assert paused.data.status == "paused"
+    pages_before = paused.data.progress["page"]
+    # the single worker is free: another task runs to the end while the first one is paused
+    fake_llm.set_behaviour("ok")
+    services.tasks.request(analyst, other.uid, "start")
+    assert wait_status(services, other.uid, {"done", "on_error"}) == "done"
+    assert services.tasks.get(SYSTEM, task.uid).data.status == "paused"
+
+    services.tasks.request(analyst, task.uid, "resume")
+    assert wait_status(services, task.uid, {"done", "on_error"}, 90) == "done", workers.logs()[-2000:]
+    cleaned, _ = assert_output_matches_input(services, file.uid)
+    ids = [i for i in sent_ids(fake_llm) if i in set(cleaned["id"])]
+    assert len(ids) == len(set(ids)) == cleaned["full_text"].nunique()  # no page twice, none lost
+    stats = services.tasks.get(SYSTEM, task.uid).data.stats["sending_to_llm"]
+    assert stats["pages_resumed"] >= pages_before
+
+
+def test_stop_ends_now_and_the_next_queued_task_starts(services, admin, analyst, runtime, workers, fake_llm):
+    use_fake_llm(services, admin, fake_llm, page_size=10)
+    fake_llm.set_behaviour("slow", seconds=0.5)
+    file, task = add_dataset(services, analyst, 200, seed=21)
+    _, queued = add_dataset(services, analyst, 25, seed=22, name="queued.csv")
+    workers.start()
+    services.tasks.request(analyst, task.uid, "start")
+    wait_progress(services, task.uid, lambda t: t.data.status == "sending_to_llm")
+    services.tasks.request(analyst, queued.uid, "start")
+    time.sleep(0.3)
+    stopped_at = time.monotonic()
+    services.tasks.request(analyst, task.uid, "stop")
+    fake_llm.set_behaviour("ok")
+    assert wait_status(services, queued.uid, {"done", "on_error"}, 60) == "done"
+    assert time.monotonic() - stopped_at < 20
+    assert services.tasks.get(SYSTEM, task.uid).data.status == "stopped"
+    assert not services.storage.path("analysed", file.uid).exists()
+    events = [h["event"] for h in services.tasks.history(SYSTEM, task.uid)]
+    assert events[-1] == "stopped"
+
+
+def test_pause_while_queued_then_resume(services, analyst, runtime, workers):
+    file, task = add_dataset(services, analyst, 40, seed=31)
+    services.tasks.request(analyst, task.uid, "start")  # no worker yet: the job waits in the queue
+    services.tasks.request(analyst, task.uid, "pause")
+    workers.start()
+    time.sleep(2)  # the stale job runs and must leave the paused task alone
+    assert services.tasks.get(SYSTEM, task.uid).data.status == "paused"
+    services.tasks.request(analyst, task.uid, "resume")
+    assert wait_status(services, task.uid, {"done", "on_error"}, 60) == "done"
+    assert_output_matches_input(services, file.uid)
+
+
+def test_worker_killed_mid_llm_then_retry_resumes_from_checkpoint(
+        services, admin, analyst, runtime, workers, fake_llm):
+    use_fake_llm(services, admin, fake_llm, page_size=20)
+    fake_llm.set_behaviour("slow", seconds=0.3)
+    file, task = add_dataset(services, analyst, 200, seed=41)
+    worker = workers.start()
+    services.tasks.request(analyst, task.uid, "start")
+    wait_progress(services, task.uid, lambda t: t.data.progress.get("page", 0) >= 3)
+    workers.kill(worker)  # SIGKILL the worker and its work-horse
+    checkpointed = sorted(p.name for p in services.storage.checkpoints(file.uid).glob("labels-*.csv"))
+    assert len(checkpointed) >= 3
+    # a surviving worker notices the silent task (no heartbeat) and marks it on_error
+    workers.start()
+    assert wait_status(services, task.uid, {"on_error"}, 30) == "on_error"
+    error = services.tasks.get(SYSTEM, task.uid).data.error
+    assert "stopped unexpectedly" in error and "Retry" in error
+    requested_before = set(sent_ids(fake_llm))
+    fake_llm.reset()
+    fake_llm.set_behaviour("ok")
+    services.tasks.request(analyst, task.uid, "retry")
+    assert wait_status(services, task.uid, {"done", "on_error"}, 60) == "done", workers.logs()[-2000:]
+    cleaned, _ = assert_output_matches_input(services, file.uid)
+    again = set(sent_ids(fake_llm))
+    folder = services.storage.checkpoints(file.uid)
+    checkpointed_ids = set()
+    for name in checkpointed:
+        checkpointed_ids |= set(pd.read_csv(folder / name, dtype=str, keep_default_na=False)["key"])
+    assert not again & checkpointed_ids
+    stats = services.tasks.get(SYSTEM, task.uid).data.stats["sending_to_llm"]
+    assert stats["pages_resumed"] >= len(checkpointed)
+    # together the runs cover every distinct text
+    assert len(again) < cleaned["full_text"].nunique()
+    assert len(requested_before | again) >= cleaned["full_text"].nunique()
+
+
+def test_malformed_dataset_goes_on_error_and_the_worker_keeps_serving(services, analyst, runtime, workers):
+    bad_file, bad = add_dataset(services, analyst, 20, seed=51, name="bad.csv")
+    services.storage.path("datasets", bad_file.uid).write_bytes(b"id,other\n1,2\n")  # damaged on disk
+    good_file, good = add_dataset(services, analyst, 20, seed=52, name="good.csv")
+    workers.start()
+    services.tasks.request(analyst, bad.uid, "start")
+    services.tasks.request(analyst, good.uid, "start")
+    assert wait_status(services, bad.uid, {"done", "on_error"}) == "on_error"
+    assert wait_status(services, good.uid, {"done", "on_error"}) == "done"
+    task = services.tasks.get(SYSTEM, bad.uid)
+    assert "full_text" in task.data.error and "Upload" in task.data.error
+    last = services.tasks.history(SYSTEM, bad.uid)[-1]
+    assert last["event"] == "on_error" and last["details"]["step"] == "reading_dataset"
+
+
+def test_api_keys_never_appear_in_events_logs_or_tasks(services, admin, analyst, runtime, workers, fake_llm,
+                                                        subscribe):
+    secret = "sk-live-DO-NOT-LEAK-42"
+    fake_llm.set_behaviour("requires_api_key", key=secret)
+    entry = services.settings.add_model(admin, "external", {"model": FAKE_MODEL, "baseUrl": fake_llm.openai_url,
+                                                            "apiKey": secret, "paginateRowsLimit": 50})
+    services.settings.set_preferences(admin, mode="external", default_external_model_id=entry["uid"])
+    file, task = add_dataset(services, analyst, 60, seed=61)
+    events = subscribe(None)
+    workers.start()
+    services.tasks.request(analyst, task.uid, "start")
+    assert wait_status(services, task.uid, {"done", "on_error"}) == "done"
+    assert any(r.bearer == secret for r in fake_llm.chat_requests)  # the key was used...
+    _, analysed = assert_output_matches_input(services, file.uid)
+    assert set(analysed["labelled_by"]) == {f"openai:{FAKE_MODEL}"}
+    events.wait_for(lambda items: any(e["event"] == "done" for e in items))
+    stored = [services.db.find(c) for c in ("tasks", "task_events", "logs", "files")]
+    for blob in (json.dumps(events.items, default=str), repr(stored), workers.logs()):
+        assert secret not in blob  # ...and never written anywhere else
+
+
+def test_original_control_messages(services, analyst, runtime, workers, config):
+    file, task = add_dataset(services, analyst, 30, seed=71)
+    workers.start()
+    time.sleep(1.5)  # the control listener binds its queue
+
+    def send(command, body):
+        conn = pika.BlockingConnection(pika.URLParameters(config.rabbitmq_url))
+        conn.channel().basic_publish(config.events_exchange, control_key(file.uid, command),
+                                     json.dumps(body).encode())
+        conn.close()
+
+    send("handle_process", {"file_id": file.uid, "event": "pause"})  # illegal from "added": ignored, logged
+    send("proceed_task", {"file_id": file.uid, "file_path": file.data.file_path, "ai": {"preferences": {}}})
+    assert wait_status(services, task.uid, {"done", "on_error"}, 60) == "done"
+    send("proceed_task", {"file_id": "unknown"})
+    time.sleep(1)
+    results = [e["data"]["action"] for e in services.db.find("logs") if e["data"]["action"].startswith("control")]
+    assert "control.proceed_task" in results
+
+
+@pytest.mark.skipif(os.environ.get("DALLOSH_SKIP_BROKER_RESTART") == "1", reason="broker restart disabled")
+def test_rabbitmq_restart_mid_task(services, admin, analyst, runtime, workers, fake_llm, subscribe):
+    import subprocess
+
+    use_fake_llm(services, admin, fake_llm, page_size=10)
+    fake_llm.set_behaviour("slow", seconds=0.3)
+    file, task = add_dataset(services, analyst, 150, seed=81)
+    events = subscribe(file.uid)
+    workers.start()
+    services.tasks.request(analyst, task.uid, "start")
+    wait_progress(services, task.uid, lambda t: t.data.progress.get("page", 0) >= 2)
+    subprocess.run(["rabbitmqctl", "stop_app"], check=True, capture_output=True, timeout=60)
+    time.sleep(2)
+    subprocess.run(["rabbitmqctl", "start_app"], check=True, capture_output=True, timeout=60)
+    assert wait_status(services, task.uid, {"done", "on_error"}, 120) == "done", workers.logs()[-2000:]
+    received = events.wait_for(lambda items: any(e["event"] == "done" for e in items), 60)
+    assert received[-1]["event"] == "done"  # live events resumed after the restart
+    history = services.tasks.history(SYSTEM, task.uid)
+    assert history[-1]["event"] == "done" and len(history) >= len(received)  # nothing lost from the record
+    assert_output_matches_input(services, file.uid)
+
+
+def test_retry_after_error_continues_from_the_failed_step(services, analyst, runtime, workers):
+    file, task = add_dataset(services, analyst, 40, seed=91)
+    original = services.storage.path("datasets", file.uid).read_bytes()
+    workers.start()
+    services.tasks.request(analyst, task.uid, "start")
+    assert wait_status(services, task.uid, {"done"}) == "done"
+    # reprocess; damage the cleaned output's source of labels after cleaning, then repair and retry
+    services.storage.path("datasets", file.uid).write_bytes(b"\x00binary")
+    services.tasks.request(analyst, task.uid, "start")
+    assert wait_status(services, task.uid, {"on_error"}) == "on_error"
+    assert services.tasks.get(SYSTEM, task.uid).data.last_completed_step is None
+    services.storage.path("datasets", file.uid).write_bytes(original)
+    services.tasks.request(analyst, task.uid, "retry")
+    assert wait_status(services, task.uid, {"done", "on_error"}) == "done"
+    events = [h for h in services.tasks.history(SYSTEM, task.uid) if h["run"] == 3]
+    assert events[0]["event"] == "retry_step" and events[-1]["event"] == "done"
+    assert_output_matches_input(services, file.uid)
+
+
+def test_two_workers_process_two_datasets_at_once(services, admin, analyst, runtime, workers, fake_llm):
+    use_fake_llm(services, admin, fake_llm, page_size=10)
+    fake_llm.set_behaviour("slow", seconds=0.4)
+    _, slow = add_dataset(services, analyst, 150, seed=101, name="slow.csv")
+    _, quick = add_dataset(services, analyst, 10, seed=102, name="quick.csv")
+    workers.start()
+    workers.start()
+    services.tasks.request(analyst, slow.uid, "start")
+    wait_progress(services, slow.uid, lambda t: t.data.status == "sending_to_llm")
+    services.tasks.request(analyst, quick.uid, "start")
+    assert wait_status(services, quick.uid, {"done", "on_error"}, 60) == "done"
+    assert services.tasks.get(SYSTEM, slow.uid).data.status == "sending_to_llm"  # still going: not blocking
+    assert wait_status(services, slow.uid, {"done", "on_error"}, 120) == "done"
+    workers_used = {h["details"].get("worker") for h in services.tasks.history(SYSTEM, slow.uid)} | \
+        {h["details"].get("worker") for h in services.tasks.history(SYSTEM, quick.uid)}
+    assert len(workers_used - {None}) == 2
+    assert all(name.startswith("w") for name in workers_used - {None})  # RQ worker names, not horse pids
