@@ -14,6 +14,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Sequence
+from pathlib import Path
 
 from dallosh.config import get_config
 from dallosh.db import embedded
@@ -103,6 +104,19 @@ def cmd_up(args: argparse.Namespace) -> int:
     for i in range(args.workers):
         children.start(f"worker-{i + 1}", [sys.executable, "-m", "dallosh", "worker", "--name",
                                           f"{os.uname().nodename}-up-{os.getpid()}-{i + 1}"])
+    if not args.no_hub and not args.once:
+        from dallosh.config import PROJECT_ROOT
+
+        hub = [str(Path(sys.executable).with_name("jupyterhub")), "-f", str(PROJECT_ROOT / "jupyterhub_config.py")]
+        children.start("jupyterhub", hub, cwd=storage.run_dir)
+        if not _wait_http(config.hub_url + "hub/health", 60, children):
+            print(f"error: JupyterHub did not start; see {storage.logs_dir}/jupyterhub.log")
+            children.stop_all()
+            if started_db:
+                embedded.stop_embedded(config)
+            _up_pid_path().unlink(missing_ok=True)
+            return 1
+        print(f"Open {config.hub_url}")
     stopping = {"now": False}
 
     def stop(signum, frame):  # noqa: ARG001 - signal handler signature
@@ -130,6 +144,25 @@ def cmd_up(args: argparse.Namespace) -> int:
     return 0
 
 
+def _wait_http(url: str, timeout: float, children: Children | None = None) -> bool:
+    """Poll ``url`` until it answers 200 (False on timeout or when a child died meanwhile)."""
+    import urllib.error
+    import urllib.request
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if children is not None and children.crashed():
+            return False
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310 - our own local URL
+                if response.status == 200:
+                    return True
+        except (urllib.error.URLError, OSError):
+            pass
+        time.sleep(0.3)
+    return False
+
+
 def _check_brokers(config) -> None:
     """Fail early, with the fix, when Redis or RabbitMQ is not reachable."""
     from dallosh.events import broker_alive
@@ -150,10 +183,10 @@ class Children:
         self.logs_dir = logs_dir
         self.procs: dict[str, subprocess.Popen] = {}
 
-    def start(self, name: str, cmd: list[str], env: dict[str, str] | None = None) -> subprocess.Popen:
+    def start(self, name: str, cmd: list[str], env: dict[str, str] | None = None, cwd=None) -> subprocess.Popen:
         log_file = open(self.logs_dir / f"{name}.log", "ab")  # noqa: SIM115 - owned by the child
         proc = subprocess.Popen(cmd, stdout=log_file, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                env=env, start_new_session=True)
+                                env=env, cwd=cwd, start_new_session=True)
         self.procs[name] = proc
         print(f"  started {name} (pid {proc.pid}, log {self.logs_dir / (name + '.log')})")
         return proc
@@ -311,6 +344,7 @@ def build_parser() -> argparse.ArgumentParser:
     up = sub.add_parser("up", help="start the app (database, bootstrap, …) in the foreground")
     up.add_argument("--once", action="store_true", help="start, bootstrap and stop at once (smoke test)")
     up.add_argument("--workers", type=int, default=1, help="processing workers to start (default 1)")
+    up.add_argument("--no-hub", action="store_true", help="do not start JupyterHub (database and workers only)")
     up.set_defaults(func=cmd_up)
     sub.add_parser("down", help="stop a running `dallosh up`").set_defaults(func=cmd_down)
 

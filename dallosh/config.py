@@ -48,7 +48,8 @@ SETTINGS: tuple[Setting, ...] = (
             "Shared storage folder (datasets/, cleaned/, analysed/, db/); relative paths are resolved against "
             "the project root, not the working directory."),
     Setting("hub_ip", "DALLOSH_HUB_IP", "127.0.0.1", "Address the public proxy listens on."),
-    Setting("hub_port", "DALLOSH_HUB_PORT", "8000", "Port of the app (JupyterHub's public proxy)."),
+    Setting("hub_port", "DALLOSH_HUB_PORT", "8000",
+            "Port of the app (JupyterHub's public proxy); the proxy API uses port+1 and the hub API port+81."),
     Setting("secret_key", "DALLOSH_SECRET_KEY", "",
             "Secret used to sign hub cookies; generated into storage/run on first start when empty.", secret=True),
     Setting("local_user", "DALLOSH_LOCAL_USER", "admin@free.com",

@@ -34,8 +34,8 @@ class Services:
         self.config = config or get_config()
         #: Wall clock in seconds; tests pass a fake one to step through throttling windows.
         self.clock = clock
-        #: Called with a user uid when that user is deleted, disabled or changes role (the hub stops servers).
-        self.account_listeners: list[Callable[[str], None]] = []
+        #: Called with (uid, email) when a user is deleted, disabled or changes role (the hub stops their server).
+        self.account_listeners: list[Callable[[str, str], None]] = []
         self.logs = LogsService(self)
         self.settings = SettingsService(self)
         self.roles = RolesService(self)
@@ -52,9 +52,9 @@ class Services:
     def now(self) -> datetime:
         return utcnow()
 
-    def notify_account_changed(self, user_uid: str) -> None:
+    def notify_account_changed(self, user_uid: str, email: str) -> None:
         for listener in self.account_listeners:
-            listener(user_uid)
+            listener(user_uid, email)
 
 
 @lru_cache(maxsize=1)

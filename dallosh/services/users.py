@@ -136,7 +136,7 @@ class UsersService(Service):
                 self.ensure_admin_remains(uid)
         doc = self.db.update(COLLECTION, uid, {k: getattr(merged, k) for k in changes}, by=actor.uid)
         if merged.status != "active" or "role_id" in changes:
-            self.ctx.notify_account_changed(uid)
+            self.ctx.notify_account_changed(uid, user.data.email)
         return Record.from_doc(UserData, doc)  # type: ignore[arg-type]
 
     @audited("users.approve", method="patch")
@@ -167,8 +167,9 @@ class UsersService(Service):
 
     def remove(self, uid: str) -> None:
         """Delete a user after the last-admin check (shared by admin deletion and account self-deletion)."""
-        if self.find(uid) is None:
+        user = self.find(uid)
+        if user is None:
             raise NotFound(f"No user with id {uid}.")
         self.ensure_admin_remains(uid)
         self.db.delete(COLLECTION, uid)
-        self.ctx.notify_account_changed(uid)
+        self.ctx.notify_account_changed(uid, user.data.email)

@@ -98,9 +98,9 @@ def test_role_change_takes_effect_immediately(services, admin, analyst):
 
 def test_account_listeners_hear_deletions_and_disables(services, admin):
     heard = []
-    services.account_listeners.append(heard.append)
+    services.account_listeners.append(lambda uid, email: heard.append((uid, email)))
     role = _role(services, "analyst")
     user = services.users.create(admin, "l@example.com", "s3cret-pass", role.uid)
     services.users.update(admin, user.uid, status="disabled")
     services.users.delete(admin, user.uid)
-    assert heard == [user.uid, user.uid]
+    assert heard == [(user.uid, "l@example.com"), (user.uid, "l@example.com")]

@@ -1,0 +1,77 @@
+"""Everything JupyterHub is told, in one function (``jupyterhub_config.py`` only calls it)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from dallosh.config import PROJECT_ROOT, Config, get_config
+from dallosh.db.embedded import ensure_database
+from hub.secrets import cookie_secret_file, service_token
+from hub.spawner import DalloshSpawner, singleuser_cmd
+
+HUB_DIR = Path(__file__).resolve().parent
+#: Name of the hub service whose token lets the app stop and remove users' servers.
+SERVICE_NAME = "dallosh"
+
+
+def landing_for_anonymous(handler) -> str:
+    """``/`` shows the landing page to visitors; signed-in users get their dashboards (empty = default)."""
+    if type(handler).__name__ == "RootHandler" and handler.current_user is None:
+        return handler.hub.base_url + "landing"
+    return ""
+
+
+def node_proxy_command() -> list[str]:
+    local = PROJECT_ROOT / "node_modules" / ".bin" / "configurable-http-proxy"
+    return [str(local)] if local.exists() else ["configurable-http-proxy"]
+
+
+def configure(c, config: Config | None = None) -> None:
+    config = config or get_config()
+    run_dir = config.storage_root / "run"
+    run_dir.mkdir(parents=True, exist_ok=True)
+    ensure_database(config)
+    os.environ.setdefault("JUPYTER_PATH", str(PROJECT_ROOT / "jupyter"))
+
+    c.JupyterHub.ip = config.hub_ip
+    c.JupyterHub.port = config.hub_port
+    c.JupyterHub.hub_ip = "127.0.0.1"
+    c.JupyterHub.db_url = f"sqlite:///{run_dir / 'jupyterhub.sqlite'}"
+    c.JupyterHub.cookie_secret_file = str(cookie_secret_file(config))
+    c.JupyterHub.pid_file = str(run_dir / "jupyterhub.pid")
+    c.JupyterHub.template_paths = [str(HUB_DIR / "templates")]
+    c.JupyterHub.default_url = landing_for_anonymous
+    c.JupyterHub.logo_file = ""
+    c.ConfigurableHTTPProxy.command = node_proxy_command()
+    c.ConfigurableHTTPProxy.pid_file = str(run_dir / "proxy.pid")
+    # Internal ports follow the public one (8000 → proxy API 8001, hub API 8081, JupyterHub's own defaults).
+    c.ConfigurableHTTPProxy.api_url = f"http://127.0.0.1:{config.hub_port + 1}"
+    c.JupyterHub.hub_port = config.hub_port + 81
+
+    c.JupyterHub.authenticator_class = "hub.authenticator.DalloshAuthenticator"
+    c.Authenticator.allow_all = True  # the dallosh users collection is the allow-list
+    c.Authenticator.manage_groups = True
+    c.Authenticator.auth_refresh_age = 300
+    c.Authenticator.refresh_pre_spawn = True
+
+    c.JupyterHub.spawner_class = DalloshSpawner
+    c.Spawner.cmd = singleuser_cmd()
+    c.Spawner.http_timeout = 60
+    c.Spawner.start_timeout = 90
+    c.SimpleLocalProcessSpawner.home_dir_template = str(config.storage_root / "homes" / "{username}")
+    c.JupyterHub.redirect_to_server = True
+    c.JupyterHub.shutdown_on_logout = False
+    c.JupyterHub.cleanup_servers = True
+
+    # The app's own service: kernels stop/remove a user's server when the app deletes or disables the account.
+    c.JupyterHub.services = [{"name": SERVICE_NAME, "api_token": service_token(config)}]
+    c.JupyterHub.load_roles = [{
+        "name": "dallosh-app", "description": "Lets the Dallosh app stop and remove users' servers.",
+        "scopes": ["admin:users", "admin:servers", "list:users"], "services": [SERVICE_NAME],
+    }]
+    # Production on Kubernetes or Docker keeps the same authenticator and pages; only the spawner changes:
+    #   c.JupyterHub.spawner_class = "kubespawner.KubeSpawner"   (Zero to JupyterHub; see docs/scaling.md)
+    #   c.KubeSpawner.image = "dallosh/singleuser:latest"; c.KubeSpawner.volumes = [<storage PVC>]
+    #   c.JupyterHub.spawner_class = "dockerspawner.DockerSpawner"; c.DockerSpawner.image = "dallosh/singleuser"
+    #   c.DockerSpawner.volumes = {"dallosh-storage": "/srv/dallosh/storage"}

@@ -1,0 +1,72 @@
+"""Extra hub pages: the public landing page and self-registration (XSRF-protected by JupyterHub)."""
+
+from __future__ import annotations
+
+import time
+
+from jupyterhub.handlers import BaseHandler
+
+from dallosh.errors import DalloshError
+from dallosh.services import get_services
+
+
+class LandingHandler(BaseHandler):
+    """The product page for anonymous visitors (``/``); signed-in users go straight to their dashboards."""
+
+    async def get(self):
+        if self.current_user:
+            self.redirect(self.get_next_url(self.current_user))
+            return
+        general = get_services().settings.general()
+        html = await self.render_template("landing.html", app_name=general.appName,
+                                          app_description=general.appDescription,
+                                          register_url=self.hub.base_url + "register",
+                                          login_url=self.settings["login_url"])
+        self.finish(html)
+
+
+class RegisterHandler(BaseHandler):
+    """``/hub/register``: creates an analyst through the auth service."""
+
+    async def _render(self, **ns):
+        general = get_services().settings.general()
+        return await self.render_template("register.html", app_name=general.appName, xsrf=self.xsrf_token.decode(),
+                                          login_url=self.settings["login_url"], **ns)
+
+    async def get(self):
+        if self.current_user:
+            self.redirect(self.get_next_url(self.current_user))
+            return
+        self.finish(await self._render(error=None, success=None, email=""))
+
+    async def post(self):
+        email = self.get_body_argument("email", default="").strip()
+        password = self.get_body_argument("password", default="")
+        confirm = self.get_body_argument("password_confirm", default="")
+        started = time.monotonic()
+        try:
+            user = get_services().auth.register(None, email, password, confirm)
+        except DalloshError as exc:
+            message = str(exc)
+            if "already exists" in message:
+                # Same answer as a success would give, so the form cannot be used to probe for accounts.
+                message = None
+            if message:
+                self.set_status(400)
+                self.finish(await self._render(error=message, success=None, email=email))
+                return
+            pending = get_services().settings.general().requireApproval
+        else:
+            pending = user.data.status == "pending"
+        await _pad(started)
+        success = ("Account created. An administrator must approve it before you can sign in; you will be able to "
+                   "sign in once it is approved." if pending else "Account created. You can now sign in.")
+        self.finish(await self._render(error=None, success=success, email=email))
+
+
+async def _pad(started: float, floor: float = 0.15) -> None:
+    """Equalise response times of new and existing emails."""
+    import asyncio
+
+    await asyncio.sleep(max(0.0, floor - (time.monotonic() - started)))
+

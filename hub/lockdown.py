@@ -1,0 +1,86 @@
+"""Single-user server lockdown (DESIGN.md §7).
+
+The shared ``notebooks/`` folder is served to everyone but written by no one: the contents manager refuses
+every write outside the user's own ``work/<user>/`` folder (and every write at all for Voilà-only users), and
+hides ``admin/`` pages from users who cannot manage the app (Voilà loads notebooks through the contents manager,
+so an analyst asking for an admin page gets 404).
+"""
+
+from __future__ import annotations
+
+from jupyter_server.services.contents.filemanager import FileContentsManager
+from tornado import web
+from traitlets import List, Unicode
+
+#: Kernel messages a Voilà-only browser may send: widgets (comms) and the handshake, never execute_request.
+WIDGET_MESSAGE_TYPES = ["comm_open", "comm_msg", "comm_close", "comm_info_request", "kernel_info_request"]
+
+
+class DalloshContentsManager(FileContentsManager):
+    hidden_prefixes = List(Unicode(), default_value=[], config=True,
+                           help="Paths (relative to the root) that do not exist for this user, e.g. admin/.")
+    writable_prefix = Unicode("", config=True,
+                              help="The only folder this user may write to (empty: read-only server).")
+
+    def _normalise(self, path: str) -> str:
+        return (path or "").strip("/")
+
+    def _check_visible(self, path: str) -> None:
+        norm = self._normalise(path)
+        for prefix in self.hidden_prefixes:
+            prefix = prefix.strip("/")
+            if norm == prefix or norm.startswith(prefix + "/"):
+                raise web.HTTPError(404, f"No such file or directory: {path}")
+
+    def _check_writable(self, path: str) -> None:
+        norm = self._normalise(path)
+        allowed = self.writable_prefix.strip("/")
+        if not allowed or not (norm == allowed or norm.startswith(allowed + "/")):
+            raise web.HTTPError(403, "This folder is read-only. Save your own notebooks under "
+                                     f"{allowed or 'your work folder (ask for the notebook permission)'}.")
+
+    def get(self, path, content=True, type=None, format=None, **kwargs):  # noqa: A002 - jupyter_server's name
+        self._check_visible(path)
+        model = super().get(path, content=content, type=type, format=format, **kwargs)
+        if model.get("type") == "directory" and model.get("content"):
+            model["content"] = [item for item in model["content"] if not self._hidden(item["path"])]
+        return model
+
+    def _hidden(self, path: str) -> bool:
+        try:
+            self._check_visible(path)
+            return False
+        except web.HTTPError:
+            return True
+
+    def file_exists(self, path=""):
+        return not self._hidden(path) and super().file_exists(path)
+
+    def dir_exists(self, path):
+        return not self._hidden(path) and super().dir_exists(path)
+
+    def save(self, model, path=""):
+        self._check_writable(path)
+        return super().save(model, path)
+
+    def delete_file(self, path):
+        self._check_writable(path)
+        return super().delete_file(path)
+
+    def rename_file(self, old_path, new_path):
+        self._check_writable(old_path)
+        self._check_writable(new_path)
+        return super().rename_file(old_path, new_path)
+
+    def new(self, model=None, path=""):
+        self._check_writable(path)
+        return super().new(model, path)
+
+    def new_untitled(self, path="", type="", ext=""):  # noqa: A002
+        self._check_writable(path)
+        return super().new_untitled(path, type, ext)
+
+    def copy(self, from_path, to_path=None):
+        self._check_visible(from_path)
+        self._check_writable(to_path or from_path)
+        return super().copy(from_path, to_path)

@@ -1,0 +1,38 @@
+"""jupyter_server configuration of every user's server (passed by the spawner with ``--config``).
+
+The spawner sets DALLOSH_NOTEBOOKS (1 when the user's role has ``use_notebooks``), DALLOSH_IS_ADMIN and
+DALLOSH_WORK_DIR; everything else is common to all users.
+"""
+
+import os
+
+from hub.lockdown import WIDGET_MESSAGE_TYPES
+
+c = get_config()  # noqa: F821 - provided by the traitlets config loader
+
+notebooks = os.environ.get("DALLOSH_NOTEBOOKS") == "1"
+is_admin = os.environ.get("DALLOSH_IS_ADMIN") == "1"
+
+c.ServerApp.contents_manager_class = "hub.lockdown.DalloshContentsManager"
+c.DalloshContentsManager.hidden_prefixes = [] if is_admin else ["admin"]
+c.DalloshContentsManager.writable_prefix = os.environ.get("DALLOSH_WORK_DIR", "") if notebooks else ""
+
+# Culling: Voilà kernels of closed tabs linger otherwise (DESIGN.md §8).
+c.MappingKernelManager.cull_idle_timeout = int(os.environ.get("DALLOSH_CULL_KERNEL_S", "900"))
+c.MappingKernelManager.cull_interval = 60
+c.MappingKernelManager.cull_connected = False
+c.ServerApp.shutdown_no_activity_timeout = int(os.environ.get("DALLOSH_CULL_SERVER_S", "3600"))
+
+# Large widget messages (the chunked uploader keeps frames small; this is the safety margin).
+c.ServerApp.tornado_settings = {"websocket_max_message_size": 64 * 1024 * 1024}
+c.VoilaConfiguration.template = "dallosh"
+c.VoilaConfiguration.show_tracebacks = False
+
+if not notebooks:
+    # Voilà only: no JupyterLab, no terminals, no contents writes, kernels accept widget messages only.
+    c.ServerApp.jpserver_extensions = {"jupyterlab": False, "notebook": False, "jupyter_lsp": False,
+                                       "jupyter_server_terminals": False, "notebook_shim": False, "voila": True}
+    c.ServerApp.terminals_enabled = False
+    c.MappingKernelManager.allowed_message_types = WIDGET_MESSAGE_TYPES
+elif not is_admin:
+    c.ServerApp.terminals_enabled = False

@@ -1,0 +1,77 @@
+"""Per-user single-user servers: Voilà dashboards for everyone, JupyterLab for the ``use_notebooks`` permission.
+
+SimpleLocalProcessSpawner runs every server as the hub's OS user, which is fine on one machine; the production
+equivalents (DockerSpawner, KubeSpawner) take the same ``get_env``/``default_url`` logic — see
+``jupyterhub_config.py``.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+from jupyterhub.spawner import SimpleLocalProcessSpawner
+
+from dallosh.config import PROJECT_ROOT, SETTINGS
+from dallosh.services import get_services
+
+NOTEBOOKS_DIR = PROJECT_ROOT / "notebooks"
+SINGLEUSER_CONFIG = Path(__file__).with_name("singleuser_config.py")
+#: The Voilà pages users land on after login, by role kind.
+ADMIN_HOME = "/voila/render/admin/overview.ipynb"
+ANALYST_HOME = "/voila/render/home/overview.ipynb"
+
+
+def work_dir_for(name: str) -> str:
+    """A power user's own folder (relative to notebooks/), the only place their server may write."""
+    safe = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in name)
+    return f"work/{safe}"
+
+
+class DalloshSpawner(SimpleLocalProcessSpawner):
+    def _permissions(self) -> set[str]:
+        services = get_services()
+        user = services.users.find_by_email(self.user.name)
+        actor = services.users.actor(user.uid) if user else None
+        if actor is None:
+            raise RuntimeError(f"{self.user.name} has no active account; the server is not started.")
+        return set(actor.permissions)
+
+    async def start(self):
+        permissions = self._permissions()
+        is_admin = "manage_app" in permissions
+        notebooks = "use_notebooks" in permissions
+        self.notebook_dir = str(NOTEBOOKS_DIR)
+        self.default_url = ADMIN_HOME if is_admin else ANALYST_HOME
+        self._dallosh_env = {
+            "DALLOSH_NOTEBOOKS": "1" if notebooks else "0",
+            "DALLOSH_IS_ADMIN": "1" if is_admin else "0",
+            "DALLOSH_WORK_DIR": work_dir_for(self.user.name) if notebooks else "",
+        }
+        if notebooks:
+            (NOTEBOOKS_DIR / work_dir_for(self.user.name)).mkdir(parents=True, exist_ok=True)
+        return await super().start()
+
+    def get_env(self):
+        env = super().get_env()
+        # The library's configuration (database, brokers, storage) reaches the kernels through the environment.
+        for setting in SETTINGS:
+            if setting.env in os.environ:
+                env[setting.env] = os.environ[setting.env]
+        for key in ("JUPYTER_PATH", "PATH", "NO_PROXY", "no_proxy", "DALLOSH_CULL_KERNEL_S", "DALLOSH_CULL_SERVER_S"):
+            if key in os.environ:
+                env[key] = os.environ[key]
+        env.update(getattr(self, "_dallosh_env", {}))
+        return env
+
+    def get_args(self):
+        args = super().get_args()
+        args.append(f"--config={SINGLEUSER_CONFIG}")
+        if os.geteuid() == 0:
+            args.append("--allow-root")
+        return args
+
+
+def singleuser_cmd() -> list[str]:
+    return [str(Path(sys.executable).with_name("jupyterhub-singleuser"))]
