@@ -22,6 +22,16 @@ def landing_for_anonymous(handler) -> str:
     return ""
 
 
+def profile_theme(user) -> str:
+    """The signed-in user's theme from their profile, so hub pages match the dashboards."""
+    if user is None:
+        return ""
+    from dallosh.services import get_services
+
+    record = get_services().users.find_by_email(user.name)
+    return record.data.theme if record else ""
+
+
 def node_proxy_command() -> list[str]:
     local = PROJECT_ROOT / "node_modules" / ".bin" / "configurable-http-proxy"
     return [str(local)] if local.exists() else ["configurable-http-proxy"]
@@ -42,6 +52,7 @@ def configure(c, config: Config | None = None) -> None:
     c.JupyterHub.pid_file = str(run_dir / "jupyterhub.pid")
     c.JupyterHub.template_paths = [str(HUB_DIR / "templates")]
     c.JupyterHub.default_url = landing_for_anonymous
+    c.JupyterHub.template_vars = {"dallosh_theme": profile_theme}
     c.JupyterHub.logo_file = ""
     c.ConfigurableHTTPProxy.command = node_proxy_command()
     c.ConfigurableHTTPProxy.pid_file = str(run_dir / "proxy.pid")

@@ -12,15 +12,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from dallosh.defaults import (
-    PAGINATE_ROWS_DEFAULT,
-    PAGINATE_ROWS_MAX,
-    REQUEST_CONCURRENCY_DEFAULT,
-    REQUEST_CONCURRENCY_MAX,
-    RETRY_REQUESTS_DEFAULT,
-    RETRY_REQUESTS_MAX,
-)
+from dallosh.defaults import PAGINATE_ROWS_DEFAULT, REQUEST_CONCURRENCY_DEFAULT, RETRY_REQUESTS_DEFAULT
 from dallosh.errors import ValidationError
+from dallosh.schemas import ModelData, parse
 
 log = logging.getLogger(__name__)
 
@@ -56,9 +50,13 @@ class ModelConfig:
         if self.kind not in KINDS:
             raise ValidationError("kind", f"must be one of {', '.join(KINDS)}, not {self.kind!r}")
         _check_text("data.provider", self.provider)
-        _check_int("data.retryRequests", self.retry_requests, 0, RETRY_REQUESTS_MAX)
-        _check_int("data.paginateRowsLimit", self.paginate_rows_limit, 1, PAGINATE_ROWS_MAX)
-        _check_int("data.concurrency", self.concurrency, 1, REQUEST_CONCURRENCY_MAX)
+        for name, value in (("retryRequests", self.retry_requests), ("paginateRowsLimit", self.paginate_rows_limit),
+                            ("concurrency", self.concurrency)):
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise ValidationError(f"data.{name}", f"must be a whole number, got {value!r}")
+        # The limits themselves are the settings schema's (one place for the spec's 10 and 5000).
+        parse(ModelData, {"model": self.model, "baseUrl": self.base_url, "retryRequests": self.retry_requests,
+                          "paginateRowsLimit": self.paginate_rows_limit, "concurrency": self.concurrency})
 
     @classmethod
     def from_settings(cls, entry: Mapping[str, Any], kind: str) -> ModelConfig:
@@ -104,13 +102,6 @@ class ModelConfig:
 def _check_text(field: str, value: Any) -> None:
     if not isinstance(value, str) or not value.strip():
         raise ValidationError(field, "is required and must be a non-empty string")
-
-
-def _check_int(field: str, value: Any, low: int, high: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise ValidationError(field, f"must be a whole number between {low} and {high}")
-    if not low <= value <= high:
-        raise ValidationError(field, f"must be between {low} and {high}, got {value}")
 
 
 def _text(field: str, value: Any) -> str:

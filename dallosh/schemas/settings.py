@@ -57,7 +57,8 @@ class ModelData:
     apiKey: str = ""
     retryRequests: int = RETRY_REQUESTS_DEFAULT
     paginateRowsLimit: int = PAGINATE_ROWS_DEFAULT
-    provider: Literal["ollama", "openai"] | None = None  # default: ollama for local, openai for external
+    #: A name registered in dallosh.llm.registry; default: ollama for local, openai for external.
+    provider: str | None = None
     concurrency: int = REQUEST_CONCURRENCY_DEFAULT
     label: str = ""
 
