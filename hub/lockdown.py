@@ -8,6 +8,8 @@ so an analyst asking for an admin page gets 404).
 
 from __future__ import annotations
 
+import errno
+
 from jupyter_server.services.contents.filemanager import FileContentsManager
 from tornado import web
 from traitlets import List, Unicode
@@ -39,12 +41,21 @@ class DalloshContentsManager(FileContentsManager):
             raise web.HTTPError(403, "This folder is read-only. Save your own notebooks under "
                                      f"{allowed or 'your work folder (ask for the notebook permission)'}.")
 
+    _listing = False
+
     def get(self, path, content=True, type=None, format=None, **kwargs):  # noqa: A002 - jupyter_server's name
+        if self._listing and self._hidden(path):
+            # A directory listing asks for each child; EACCES makes jupyter_server skip it silently.
+            raise PermissionError(errno.EACCES, "hidden")
         self._check_visible(path)
-        model = super().get(path, content=content, type=type, format=format, **kwargs)
-        if model.get("type") == "directory" and model.get("content"):
-            model["content"] = [item for item in model["content"] if not self._hidden(item["path"])]
-        return model
+        return super().get(path, content=content, type=type, format=format, **kwargs)
+
+    def _dir_model(self, path, content=True):
+        self._listing = True
+        try:
+            return super()._dir_model(path, content=content)
+        finally:
+            self._listing = False
 
     def _hidden(self, path: str) -> bool:
         try:

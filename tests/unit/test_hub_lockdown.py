@@ -1,0 +1,69 @@
+"""The single-user contents manager: hidden admin pages, read-only shared notebooks, a writable work folder."""
+
+from __future__ import annotations
+
+import pytest
+from tornado import web
+
+from hub.lockdown import WIDGET_MESSAGE_TYPES, DalloshContentsManager
+from hub.spawner import work_dir_for
+
+
+@pytest.fixture
+def root(tmp_path):
+    (tmp_path / "admin").mkdir()
+    (tmp_path / "home").mkdir()
+    (tmp_path / "work" / "bob").mkdir(parents=True)
+    for path in ("admin/users.ipynb", "home/overview.ipynb"):
+        (tmp_path / path).write_text('{"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}')
+    return tmp_path
+
+
+def manager(root, hidden=("admin",), writable=""):
+    return DalloshContentsManager(root_dir=str(root), hidden_prefixes=list(hidden), writable_prefix=writable)
+
+
+def test_admin_pages_are_invisible(root):
+    cm = manager(root)
+    with pytest.raises(web.HTTPError) as exc:
+        cm.get("admin/users.ipynb")
+    assert exc.value.status_code == 404
+    assert not cm.file_exists("admin/users.ipynb") and not cm.dir_exists("admin")
+    assert "admin" not in [item["name"] for item in cm.get("")["content"]]
+    assert cm.get("home/overview.ipynb")["type"] == "notebook"
+
+
+def test_voila_only_server_is_read_only(root):
+    cm = manager(root)
+    model = cm.get("home/overview.ipynb")
+    for call in (lambda: cm.save(model, "home/overview.ipynb"), lambda: cm.delete_file("home/overview.ipynb"),
+                 lambda: cm.rename_file("home/overview.ipynb", "home/x.ipynb"), lambda: cm.new_untitled("home"),
+                 lambda: cm.copy("home/overview.ipynb", "home/")):
+        with pytest.raises(web.HTTPError) as exc:
+            call()
+        assert exc.value.status_code == 403
+    assert (root / "home" / "overview.ipynb").exists()
+
+
+def test_power_user_writes_only_in_their_folder(root):
+    cm = manager(root, writable="work/bob")
+    model = cm.get("home/overview.ipynb")
+    cm.save(model, "work/bob/mine.ipynb")
+    assert (root / "work" / "bob" / "mine.ipynb").exists()
+    with pytest.raises(web.HTTPError):
+        cm.save(model, "home/overview.ipynb")
+    with pytest.raises(web.HTTPError):
+        cm.save(model, "work/bobby/escape.ipynb")
+
+
+def test_admins_see_admin_pages(root):
+    assert manager(root, hidden=()).get("admin/users.ipynb")["type"] == "notebook"
+
+
+def test_widget_messages_exclude_execution():
+    assert "execute_request" not in WIDGET_MESSAGE_TYPES and "comm_msg" in WIDGET_MESSAGE_TYPES
+
+
+def test_work_dir_names_are_safe():
+    assert work_dir_for("bob@example.com") == "work/bob_example.com"
+    assert work_dir_for("../../etc") == "work/.._.._etc"
