@@ -6,10 +6,12 @@ alone, not the dataset generator's or the driver's.
     python bench/_child.py floor SRC OUT
     python bench/_child.py pipeline SRC OUT [--model builtin|openai:URL|ollama:URL] [--concurrency N]
                                             [--page-size N]
+    python bench/_child.py steps SRC OUT [same options]
 
 ``floor``: pandas ``read_csv`` (every cell as text, as the app reads) + ``to_csv`` of the same file: the least
 any CSV-in/CSV-out pipeline must pay. ``pipeline``: exactly what ``dallosh process`` does (dallosh/cli.py
-``cmd_process``): inspect + normalise the upload, then ``run_steps`` without queue or database.
+``cmd_process``): inspect + normalise the upload, then ``run_steps`` without queue or database. ``steps``: only
+``run_steps`` on SRC (what the worker does with an already stored upload).
 """
 
 from __future__ import annotations
@@ -66,7 +68,8 @@ def _providers(model: str, concurrency: int, page_size: int, made: list):
     return providers
 
 
-def pipeline(src: Path, out: Path, model: str, concurrency: int, page_size: int) -> dict[str, Any]:
+def pipeline(src: Path, out: Path, model: str, concurrency: int, page_size: int,
+             ingest: bool = True) -> dict[str, Any]:
     from dallosh.datasets import inspect_csv, write_normalised
     from dallosh.defaults import DEFAULT_OPERATOR_ACCOUNTS, DEFAULT_TOPICS
     from dallosh.pipeline import Run, run_steps
@@ -81,10 +84,13 @@ def pipeline(src: Path, out: Path, model: str, concurrency: int, page_size: int)
     start = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="dallosh-bench-") as tmp:
         work = Path(tmp)
-        # As in cmd_process: ``inspection`` (with its parsed frame) stays referenced while the steps run.
-        inspection = inspect_csv(src, src.name, max_bytes=4096 * 1024 * 1024)
-        normalised = work / "source.csv"
-        write_normalised(inspection, src, normalised)
+        if ingest:
+            # As in cmd_process: ``inspection`` (with its parsed frame) stays referenced while the steps run.
+            inspection = inspect_csv(src, src.name, max_bytes=4096 * 1024 * 1024)
+            normalised = work / "source.csv"
+            write_normalised(inspection, src, normalised)
+        else:
+            normalised = src  # the worker path: the stored upload is already UTF-8 with commas
         ingested = time.perf_counter()
         run = Run(source=normalised, cleaned=work / "cleaned.csv", analysed=out, checkpoints=work / "checkpoints",
                   topics=list(DEFAULT_TOPICS), operator_accounts=list(DEFAULT_OPERATOR_ACCOUNTS),
@@ -93,7 +99,7 @@ def pipeline(src: Path, out: Path, model: str, concurrency: int, page_size: int)
         end = time.perf_counter()
     llm = made[0] if made and model != "builtin" else None
     return {
-        "rows": inspection.rows,
+        "rows": steps["reading_dataset"]["rows_read"],
         "ingest_s": round(ingested - start, 3),
         "steps_s": round(end - ingested, 3),
         "total_s": round(end - start, 3),
@@ -113,7 +119,7 @@ def pipeline(src: Path, out: Path, model: str, concurrency: int, page_size: int)
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("mode", choices=["floor", "pipeline"])
+    parser.add_argument("mode", choices=["floor", "pipeline", "steps"])
     parser.add_argument("src", type=Path)
     parser.add_argument("out", type=Path)
     parser.add_argument("--model", default="builtin")
@@ -123,7 +129,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.mode == "floor":
         result = floor(args.src, args.out)
     else:
-        result = pipeline(args.src, args.out, args.model, args.concurrency, args.page_size)
+        result = pipeline(args.src, args.out, args.model, args.concurrency, args.page_size,
+                          ingest=args.mode == "pipeline")
     sys.stdout.write(json.dumps(result) + "\n")
     return 0
 

@@ -4,7 +4,9 @@ What is measured, per run, each in its own child process (so the generator's mem
 
 - floor: pandas ``read_csv`` + ``to_csv`` of the same synthetic export (the least a CSV→CSV job costs);
 - pipeline: what ``dallosh process FILE`` does: inspect + normalise the upload, then every step
-  (reading, cleaning, labelling with the built-in analyzer, appending columns, saving).
+  (reading, cleaning, labelling with the built-in analyzer, appending columns, saving);
+- worker path, once: only ``run_steps`` on the stored file (the queued job does not inspect the upload), to show
+  how much of the time and memory the upload inspection adds.
 
 Targets (issue): pipeline wall time ≤ 3× the floor and peak RSS ≤ 1 GB on 100k rows; 1M rows completes (peak
 RSS reported; opt-in with ``--large``). The two children alternate ``--repeat`` times and the best time of each
@@ -32,6 +34,13 @@ def _measure(dataset: Path, workdir: Path, repeat: int) -> tuple[list[dict], lis
         floors.append(run_child("floor", str(dataset), str(workdir / f"floor-{i}.csv")))
         pipelines.append(run_child("pipeline", str(dataset), str(workdir / f"analysed-{i}.csv")))
     return floors, pipelines
+
+
+def _add_worker_path(section: Section, dataset: Path, workdir: Path) -> None:
+    """One ``run_steps``-only run: the worker's path (uploads are inspected at upload time, not by the job)."""
+    steps = run_child("steps", str(dataset), str(workdir / "analysed-steps.csv"))
+    section.add("worker_steps_s", "worker path (run_steps only)", steps["total_s"], "{:.2f} s")
+    section.add("worker_peak_rss_mb", "worker path peak RSS", steps["peak_rss_mb"], "{:.0f} MiB")
 
 
 def _add_runs(section: Section, dataset: Path, floors: list[dict], pipes: list[dict]) -> tuple[dict, dict]:
@@ -69,6 +78,7 @@ def run(rows: int = 100_000, *, seed: int = 0, repeat: int = 2, workdir: Path | 
                                load_average_before=load_average())
         floors, pipes = _measure(dataset, work, repeat)
         _add_runs(section, dataset, floors, pipes)
+        _add_worker_path(section, dataset, work)
     ratio, rss = section.metrics["ratio"], section.metrics["peak_rss_mb"]
     section.target(f"pipeline ≤ {RATIO_TARGET:g}× floor", f"{ratio:.2f}×", ratio <= RATIO_TARGET)
     section.target(f"peak RSS ≤ {RSS_TARGET_MB / 1024:g} GB", f"{rss:.0f} MiB", rss <= RSS_TARGET_MB)
@@ -90,11 +100,12 @@ def run_large(rows: int = 1_000_000, *, seed: int = 0, workdir: Path | None = No
         try:
             floors, pipes = _measure(dataset, work, 1)
             _add_runs(section, dataset, floors, pipes)
+            _add_worker_path(section, dataset, work)
         except Exception as exc:  # noqa: BLE001 - the benchmark reports a failure instead of crashing
             completed, error = False, str(exc)[-1500:]
             section.notes.append(f"failed: {error}")
     section.add("completed", "completed", completed)
-    section.add("bench_wall_s", "whole large benchmark (generate + floor + pipeline)",
+    section.add("bench_wall_s", "whole large benchmark (generate + all runs)",
                 round(time.perf_counter() - started, 1), "{:.1f} s")
     section.target("1M rows completes", "yes" if completed else "no", completed)
     if completed:

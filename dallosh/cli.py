@@ -328,6 +328,7 @@ def cmd_process(args: argparse.Namespace) -> int:
         write_normalised(inspection, source, normalised)
         for warning in inspection.warnings:
             print(f"note: {warning}", file=sys.stderr)
+        del inspection  # the pipeline re-reads the normalised file; keeping the frame would double peak memory
         run = Run(source=normalised, cleaned=work / "cleaned.csv", analysed=out, checkpoints=work / "checkpoints",
                   topics=args.topics or list(DEFAULT_TOPICS), operator_accounts=list(DEFAULT_OPERATOR_ACCOUNTS),
                   providers=providers, report=bar.report)

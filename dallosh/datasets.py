@@ -8,6 +8,7 @@ leading zeros survive.
 
 from __future__ import annotations
 
+import codecs
 import csv
 import hashlib
 import io
@@ -60,10 +61,31 @@ def safe_display_name(name: str) -> str:
     return base[:200] or "dataset.csv"
 
 
-def _decode(raw: bytes, declared: str | None) -> tuple[str, str, list[str]]:
-    """Return (text, encoding name, warnings)."""
+#: Chunk size for validating UTF-8 without holding the whole decoded text (a 200 MB upload stays 200 MB).
+_CHUNK = 4 * 1024 * 1024
+
+
+def _is_utf8(data: bytes) -> bool:
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    view = memoryview(data)
+    try:
+        for start in range(0, len(view), _CHUNK):
+            decoder.decode(view[start:start + _CHUNK])
+        decoder.decode(b"", final=True)
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _decode(raw: bytes, declared: str | None) -> tuple[bytes | str, str, list[str]]:
+    """Return (content for the parser, encoding name, warnings).
+
+    UTF-8 content stays bytes (pandas parses them directly); other encodings are decoded to text.
+    """
     if raw.startswith(b"\xef\xbb\xbf"):
-        return raw[3:].decode("utf-8", errors="strict"), "utf-8-sig", []
+        if not _is_utf8(raw[3:]):
+            raise InvalidDataset("The file starts like UTF-8 but is not valid UTF-8. Save it again as UTF-8.")
+        return raw[3:], "utf-8-sig", []
     if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
         return raw.decode("utf-16"), "utf-16", ["The file is UTF-16; it is stored as UTF-8."]
     if b"\x00" in raw[:_SNIFF_BYTES]:
@@ -75,10 +97,8 @@ def _decode(raw: bytes, declared: str | None) -> tuple[str, str, list[str]]:
         except (LookupError, UnicodeDecodeError) as exc:
             raise InvalidDataset(f"The file cannot be read as {declared}: {exc}. Choose the right encoding or "
                                  "save the file as UTF-8.") from None
-    try:
-        return raw.decode("utf-8"), "utf-8", []
-    except UnicodeDecodeError:
-        pass
+    if _is_utf8(raw):
+        return raw, "utf-8", []
     try:
         text = raw.decode("cp1252")
         encoding = "cp1252"
@@ -86,6 +106,13 @@ def _decode(raw: bytes, declared: str | None) -> tuple[str, str, list[str]]:
         text, encoding = raw.decode("latin-1"), "latin-1"
     return text, encoding, [f"The file is not UTF-8; it was read as {encoding} (Latin-1 family) and will be stored "
                             "as UTF-8. Check that accents look right in the preview."]
+
+
+def _head(content: bytes | str) -> str:
+    """The beginning of the content as text (enough for the header line)."""
+    if isinstance(content, bytes):
+        return content[:_SNIFF_BYTES].decode("utf-8", errors="ignore")
+    return content[:_SNIFF_BYTES]
 
 
 def _header_fields(text: str, delimiter: str) -> list[str]:
@@ -111,10 +138,11 @@ def _pick_delimiter(text: str) -> tuple[str, list[str]]:
 _FIELDS_ERROR = re.compile(r"Expected (\d+) fields in line (\d+), saw (\d+)")
 
 
-def _parse(text: str, delimiter: str) -> pd.DataFrame:
+def _parse(content: bytes | str, delimiter: str) -> pd.DataFrame:
+    buffer = io.BytesIO(content) if isinstance(content, bytes) else io.StringIO(content)
     try:
-        return pd.read_csv(io.StringIO(text), sep=delimiter, dtype=str, keep_default_na=False, engine="c",
-                           skipinitialspace=False)
+        return pd.read_csv(buffer, sep=delimiter, dtype=str, keep_default_na=False, engine="c",
+                           skipinitialspace=False, encoding="utf-8")
     except pd.errors.ParserError as exc:
         match = _FIELDS_ERROR.search(str(exc))
         if match:
@@ -144,10 +172,12 @@ def inspect_csv(source: bytes | Path, filename: str, *, max_bytes: int, encoding
     raw = read_bytes(source, max_bytes)
     if not raw.strip():
         raise InvalidDataset("The file is empty. Choose a CSV export that contains tweets.")
-    text, detected, warnings = _decode(raw, encoding)
-    text = text.lstrip("\ufeff")
-    delimiter, _ = _pick_delimiter(text)
-    frame = _parse(text, delimiter)
+    content, detected, warnings = _decode(raw, encoding)
+    if isinstance(content, str):
+        content = content.lstrip("\ufeff")
+    delimiter, _ = _pick_delimiter(_head(content))
+    frame = _parse(content, delimiter)
+    del content
     frame.columns = [str(c).strip() for c in frame.columns]
     if frame.columns.duplicated().any():
         dupes = sorted(set(frame.columns[frame.columns.duplicated()]))
