@@ -60,6 +60,10 @@ SETTINGS: tuple[Setting, ...] = (
             "A task whose heartbeat is older than this is marked on_error so the user can retry it."),
     Setting("job_timeout_s", "DALLOSH_JOB_TIMEOUT_S", "86400",
             "RQ job timeout: one run of a task (pause exits the job, so this only bounds runaway work)."),
+    Setting("cull_kernel_s", "DALLOSH_CULL_KERNEL_S", "900",
+            "Idle dashboard kernels (closed tabs) are shut down after this many seconds."),
+    Setting("cull_server_s", "DALLOSH_CULL_SERVER_S", "3600",
+            "A user's server with no kernel and no activity stops after this many seconds."),
     Setting("log_level", "DALLOSH_LOG_LEVEL", "INFO", "Python logging level of the app's processes."),
 )
 
@@ -83,6 +87,8 @@ class Config:
     heartbeat_s: float
     orphan_after_s: float
     job_timeout_s: int
+    cull_kernel_s: int
+    cull_server_s: int
     log_level: str
 
     @property
@@ -132,7 +138,8 @@ def load_config(environ: dict[str, str] | None = None, env_file: Path | None = N
         raise ValueError(f"DALLOSH_HUB_PORT must be a port number, got {raw['hub_port']!r}") from None
     try:
         numbers = {"heartbeat_s": float(raw["heartbeat_s"]), "orphan_after_s": float(raw["orphan_after_s"]),
-                   "job_timeout_s": int(raw["job_timeout_s"])}
+                   "job_timeout_s": int(raw["job_timeout_s"]), "cull_kernel_s": int(raw["cull_kernel_s"]),
+                   "cull_server_s": int(raw["cull_server_s"])}
     except ValueError as exc:
         raise ValueError(f"a DALLOSH_*_S setting is not a number: {exc}") from None
     if raw["embedded_db"] not in {"auto", "never"}:

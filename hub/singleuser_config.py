@@ -6,6 +6,7 @@ DALLOSH_WORK_DIR; everything else is common to all users.
 
 import os
 
+from dallosh.config import get_config
 from hub.lockdown import WIDGET_MESSAGE_TYPES
 
 c = get_config()  # noqa: F821 - provided by the traitlets config loader
@@ -18,10 +19,11 @@ c.DalloshContentsManager.hidden_prefixes = [] if is_admin else ["admin"]
 c.DalloshContentsManager.writable_prefix = os.environ.get("DALLOSH_WORK_DIR", "") if notebooks else ""
 
 # Culling: Voilà kernels of closed tabs linger otherwise (DESIGN.md §8).
-c.MappingKernelManager.cull_idle_timeout = int(os.environ.get("DALLOSH_CULL_KERNEL_S", "900"))
+config = get_config()
+c.MappingKernelManager.cull_idle_timeout = config.cull_kernel_s
 c.MappingKernelManager.cull_interval = 60
 c.MappingKernelManager.cull_connected = False
-c.ServerApp.shutdown_no_activity_timeout = int(os.environ.get("DALLOSH_CULL_SERVER_S", "3600"))
+c.ServerApp.shutdown_no_activity_timeout = config.cull_server_s
 
 # Large widget messages (the chunked uploader keeps frames small; this is the safety margin).
 c.ServerApp.tornado_settings = {"websocket_max_message_size": 64 * 1024 * 1024}

@@ -59,7 +59,7 @@ class DalloshSpawner(SimpleLocalProcessSpawner):
         for setting in SETTINGS:
             if setting.env in os.environ:
                 env[setting.env] = os.environ[setting.env]
-        for key in ("JUPYTER_PATH", "PATH", "NO_PROXY", "no_proxy", "DALLOSH_CULL_KERNEL_S", "DALLOSH_CULL_SERVER_S"):
+        for key in ("JUPYTER_PATH", "PATH", "NO_PROXY", "no_proxy"):
             if key in os.environ:
                 env[key] = os.environ[key]
         env.update(getattr(self, "_dallosh_env", {}))
