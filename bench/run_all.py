@@ -5,6 +5,7 @@
 2. llm (bench_llm): the same dataset through the fake LLM server at 100 ms per request: requests (target
    ≤ rows/20 after dedupe), wall time, and a concurrency 1/4/16 sweep on a smaller dataset;
 3. events (bench_events): publish → subscriber callback latency, p50/p95 (target p95 ≤ 50 ms);
+   hub (bench_hub): landing load, login → dashboard cold/warm, memory with N users (targets < 1 s, 5 s, 2 s);
 4. with ``--large``: 1M rows through the pipeline: completes, wall time, peak RSS.
 
 Datasets are generated once into a temp dir and shared. Needs RabbitMQ on localhost:5672 for step 3.
@@ -22,6 +23,7 @@ import time
 from pathlib import Path
 
 import bench_events
+import bench_hub
 import bench_llm
 import bench_pipeline
 from _common import RESULTS_DIR, Section, save_json
@@ -47,7 +49,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--events", type=int, default=1000)
     parser.add_argument("--rate", type=float, default=200.0)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--skip", nargs="*", default=[], choices=["pipeline", "llm", "events"])
+    parser.add_argument("--skip", nargs="*", default=[], choices=["pipeline", "llm", "events", "hub"])
+    parser.add_argument("--hub-users", type=int, default=10, help="logged-in users of the hub benchmark")
     parser.add_argument("--out", type=Path, default=RESULTS_DIR / "latest.json")
     args = parser.parse_args(argv)
 
@@ -68,6 +71,8 @@ def main(argv: list[str] | None = None) -> int:
                                seed=args.seed, workdir=work))
         if "events" not in args.skip:
             done(bench_events.run(args.events, rate=args.rate))
+        if "hub" not in args.skip:
+            done(bench_hub.run(args.hub_users))
         if args.large:
             for old in work.glob("*.csv"):
                 old.unlink()  # free /tmp space before the 1M-row files
