@@ -25,6 +25,7 @@ INDEXES: tuple[tuple[str, str, bool], ...] = (
     ("tasks", "data.status", False),
     ("logs", "createdAt", False),
     ("task_events", "data.task_id", False),
+    ("corrections", "data.file_id", False),
 )
 
 DEFAULT_ROLES = {

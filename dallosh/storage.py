@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -76,6 +77,10 @@ class Storage:
             if path.exists():
                 path.unlink()
                 removed.append(path)
+        checkpoints = self.checkpoints(file_uid)
+        if checkpoints.exists():
+            shutil.rmtree(checkpoints)
+            removed.append(checkpoints)
         return removed
 
     def atomic_write(self, target: Path):

@@ -15,6 +15,7 @@ from dallosh.config import Config, get_config
 from dallosh.db import BaseAdapter, connect, utcnow
 from dallosh.services.auth import AuthService
 from dallosh.services.base import SYSTEM, Actor, Page
+from dallosh.services.corrections import CorrectionsService
 from dallosh.services.files import FilesService
 from dallosh.services.logs import LogsService
 from dallosh.services.roles import RolesService
@@ -43,6 +44,7 @@ class Services:
         self.auth = AuthService(self)
         self.files = FilesService(self)
         self.tasks = TasksService(self)
+        self.corrections = CorrectionsService(self)
 
     @classmethod
     def from_config(cls, config: Config | None = None) -> Services:

@@ -1,0 +1,85 @@
+"""Label corrections: an analyst fixes a tweet's sentiment, priority or topic.
+
+Each correction is stored as its own document (who, when, old → new) keyed by the dataset and the tweet id, not
+written into the analysed CSV: reprocessing the file rewrites the CSV, and the corrections still apply, because
+every reader (dashboards, exports, notebooks) applies ``effective()`` on top of the analysed rows.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+
+from dallosh.defaults import PRIORITIES, SENTIMENTS
+from dallosh.errors import NotFound, ValidationError
+from dallosh.services.base import Actor, Service, audited
+
+COLLECTION = "corrections"
+FIELDS = ("sentiment", "priority", "main_topic")
+
+
+class CorrectionsService(Service):
+    def _check_value(self, field: str, value: Any) -> Any:
+        if field not in FIELDS:
+            raise ValidationError("field", f"must be one of {', '.join(FIELDS)}")
+        if field == "sentiment":
+            value = str(value).strip().lower()
+            if value not in SENTIMENTS:
+                raise ValidationError("new_value", f"sentiment must be one of {', '.join(SENTIMENTS)}")
+        elif field == "priority":
+            try:
+                value = int(value)
+            except (TypeError, ValueError):
+                raise ValidationError("new_value", "priority must be 0, 1 or 2") from None
+            if value not in PRIORITIES:
+                raise ValidationError("new_value", "priority must be 0, 1 or 2")
+        else:
+            topics = self.ctx.settings.topics()
+            value = str(value).strip()
+            if value not in topics:
+                raise ValidationError("new_value", f"topic must be one of the settings' topics: {', '.join(topics)}")
+        return value
+
+    @audited("corrections.correct", target=lambda a, k, r: f"files/{a[0]}/{a[1]}")
+    def correct(self, actor: Actor, file_id: str, tweet_id: str, field: str, new_value: Any,
+                old_value: Any = None) -> dict[str, Any]:
+        """Record a correction; the latest one for a (dataset, tweet, field) wins."""
+        actor = self.authorize(actor, "manage_datasets")
+        if self.db.get("files", file_id) is None:
+            raise NotFound(f"No dataset with id {file_id}.")
+        tweet_id = str(tweet_id).strip()
+        if not tweet_id:
+            raise ValidationError("tweet_id", "is required")
+        value = self._check_value(field, new_value)
+        data = {"file_id": file_id, "tweet_id": tweet_id, "field": field, "new_value": value,
+                "old_value": None if old_value is None else str(old_value), "by_email": actor.email}
+        return self.db.insert(COLLECTION, data, by=actor.uid)
+
+    def history(self, actor: Actor, file_ids: list[str] | str, *, limit: int = 10_000) -> list[dict[str, Any]]:
+        """Every correction of these datasets, oldest first (who, when, old → new)."""
+        self.authorize(actor, "read_datasets", "manage_datasets")
+        ids = [file_ids] if isinstance(file_ids, str) else list(file_ids)
+        docs = self.db.find(COLLECTION, {"data.file_id": {"$in": ids}}, sort=[("createdAt", 1)], limit=limit)
+        return [{"uid": d["uid"], "when": d["createdAt"], "by": d["data"].get("by_email", d["createdBy"]),
+                 **{k: d["data"][k] for k in ("file_id", "tweet_id", "field", "old_value", "new_value")}}
+                for d in docs]
+
+    def effective(self, actor: Actor, file_ids: list[str] | str) -> pd.DataFrame:
+        """The corrections to apply (columns id, field, new_value, file_id), latest per tweet and field.
+
+        Feed it to ``dallosh.analytics.apply_corrections``.
+        """
+        rows = self.history(actor, file_ids)
+        frame = pd.DataFrame(rows, columns=["uid", "when", "by", "file_id", "tweet_id", "field", "old_value",
+                                            "new_value"])
+        frame = frame.drop_duplicates(["file_id", "tweet_id", "field"], keep="last")
+        return frame.rename(columns={"tweet_id": "id"})[["id", "field", "new_value", "file_id", "by", "when",
+                                                         "old_value"]].reset_index(drop=True)
+
+    @audited("corrections.revert", method="delete", target=lambda a, k, r: f"corrections/{a[0]}")
+    def revert(self, actor: Actor, uid: str) -> None:
+        """Undo one correction (the previous one for that tweet and field, if any, applies again)."""
+        actor = self.authorize(actor, "manage_datasets")
+        if not self.db.delete(COLLECTION, uid):
+            raise NotFound(f"No correction with id {uid}.")
