@@ -119,4 +119,10 @@ class FilesService(Service):
         if task:
             self.ctx.tasks.remove(task.uid)
         self.ctx.storage.remove_all(uid)
+        self.db.delete_many("corrections", {"data.file_id": uid})
         self.db.delete(COLLECTION, uid)
+
+    def count_owned(self, actor: Actor) -> int:
+        """How many datasets the actor uploaded (the analyst overview's "your datasets")."""
+        actor = self.authorize(actor, "read_datasets", "manage_datasets")
+        return self.db.count(COLLECTION, {"createdBy": actor.uid})

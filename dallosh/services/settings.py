@@ -168,3 +168,42 @@ class SettingsService(Service):
         shown = copy.deepcopy(entry)
         shown["data"]["apiKey"] = mask_key(shown["data"].get("apiKey", ""))
         return shown
+
+    def check_models(self, actor: Actor, *, timeout: float = 10.0) -> list[dict[str, Any]]:
+        """Send each configured model one tiny request (admin overview health). Keys are used, never returned.
+
+        Returns ``{kind, uid, model, ok, latency_ms, message}`` per model; an invalid entry is reported as down.
+        """
+        self.authorize(actor, "manage_app")
+        ai = self._data().ai
+        return [self._check_entry(kind, entry, timeout) for kind in ("local", "external")
+                for entry in getattr(ai, kind)]
+
+    def check_model(self, actor: Actor, kind: ModelKind, uid: str, *, timeout: float = 10.0) -> dict[str, Any]:
+        """The settings page's "test connection": one model, with its stored key; logged with its outcome.
+
+        Returns ``{kind, uid, model, ok, latency_ms, message}``; ``message`` is the exact error when it failed.
+        """
+        actor = self.authorize(actor, "manage_app")
+        entry = next((m for m in self._models(kind) if m["uid"] == uid), None)
+        if entry is None:
+            raise NotFound(f"No {kind} model with id {uid}.")
+        result = self._check_entry(kind, entry, timeout)
+        outcome = "ok" if result["ok"] else f"error: {result['message']}"
+        self.ctx.logs.record(actor, "settings.check_model", f"settings/ai/{kind}/{uid}", outcome,
+                             details={"latency_ms": result["latency_ms"]})
+        return result
+
+    @staticmethod
+    def _check_entry(kind: str, entry: dict[str, Any], timeout: float) -> dict[str, Any]:
+        from dallosh.llm.models import ModelConfig
+        from dallosh.llm.registry import check_connection
+
+        data = entry.get("data") or {}
+        name = data.get("label") or data.get("model") or entry.get("uid", "?")
+        try:
+            ok, latency, message = check_connection(ModelConfig.from_settings(entry, kind), timeout=timeout)
+        except ValidationError as exc:
+            ok, latency, message = False, 0.0, f"invalid settings: {exc}"
+        return {"kind": kind, "uid": entry.get("uid", ""), "model": name, "ok": ok,
+                "latency_ms": round(latency, 1), "message": message}

@@ -35,6 +35,7 @@ METHODS = [
     ("files.get", ("read_datasets", "manage_datasets"), lambda s, a, t: s.files.get(a, t["file"])),
     ("files.path", ("read_datasets", "manage_datasets"), lambda s, a, t: s.files.path(a, t["file"])),
     ("files.delete", ("manage_datasets",), lambda s, a, t: s.files.delete(a, "missing")),
+    ("files.count_owned", ("read_datasets", "manage_datasets"), lambda s, a, t: s.files.count_owned(a)),
     ("tasks.list", ("read_tasks", "manage_tasks"), lambda s, a, t: s.tasks.list(a)),
     ("tasks.get", ("read_tasks", "manage_tasks"), lambda s, a, t: s.tasks.get(a, t["task"])),
     ("tasks.counts_by_status", ("read_tasks", "manage_tasks", "view_overview"),
@@ -50,6 +51,12 @@ METHODS = [
     ("tasks.history", ("read_tasks", "manage_tasks"), lambda s, a, t: s.tasks.history(a, t["task"])),
     ("tasks.create_for_file", ("manage_datasets",),
      lambda s, a, t: s.tasks.create_for_file(a, s.files.get(t["admin"], t["file"]))),
+    ("corrections.correct", ("manage_datasets",),
+     lambda s, a, t: s.corrections.correct(a, t["file"], "1", "sentiment", "neutral")),
+    ("corrections.history", ("read_datasets", "manage_datasets"), lambda s, a, t: s.corrections.history(a, t["file"])),
+    ("corrections.effective", ("read_datasets", "manage_datasets"),
+     lambda s, a, t: s.corrections.effective(a, t["file"])),
+    ("corrections.revert", ("manage_datasets",), lambda s, a, t: s.corrections.revert(a, "missing")),
     ("logs.list", ("manage_app",), lambda s, a, t: s.logs.list(a)),
     ("settings.get", ("manage_app",), lambda s, a, t: s.settings.get(a)),
     ("settings.update_general", ("manage_app",), lambda s, a, t: s.settings.update_general(a, appName="X")),
@@ -58,6 +65,9 @@ METHODS = [
     ("settings.update_model", ("manage_app",), lambda s, a, t: s.settings.update_model(a, "local", "missing", {})),
     ("settings.delete_model", ("manage_app",), lambda s, a, t: s.settings.delete_model(a, "local", "missing")),
     ("settings.set_preferences", ("manage_app",), lambda s, a, t: s.settings.set_preferences(a, mode="local")),
+    ("settings.check_models", ("manage_app",), lambda s, a, t: s.settings.check_models(a, timeout=0.5)),
+    ("settings.check_model", ("manage_app",),
+     lambda s, a, t: s.settings.check_model(a, "local", "missing", timeout=0.5)),
     ("settings.ai_config", SYSTEM_ONLY, lambda s, a, t: s.settings.ai_config(a)),
     ("auth.me", ANY_USER, lambda s, a, t: s.auth.me(a)),
     ("auth.change_password", ANY_USER, lambda s, a, t: s.auth.change_password(a, "wrong", "n3w-password")),
@@ -74,7 +84,7 @@ def test_matrix_covers_every_public_service_method(services):
                 "ensure_admin_remains", "insert_user", "apply_update", "remove", "by_name", "find_duplicate",
                 "find_by_file", "record", "ensure", "general", "topics", "authorize", "check_password_policy",
                 "clear_failures", "login", "register", "uses_default_password", "wait_time"}
-    for service_name in ("users", "roles", "files", "tasks", "logs", "settings", "auth"):
+    for service_name in ("users", "roles", "files", "tasks", "logs", "settings", "auth", "corrections"):
         service = getattr(services, service_name)
         for attr in dir(service):
             if attr.startswith("_") or attr in internal or not callable(getattr(service, attr)):

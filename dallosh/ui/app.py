@@ -1,0 +1,226 @@
+"""The App widget: navbar, role-dependent sidebar and a content area that switches views inside the kernel.
+
+Navigation never reloads the page: every view is built once (the first one at start, the others in the
+background a second later, see ``prefetch``) and kept in the content area; ``navigate(name)`` hides the current
+view (its timers and subscribers stop), shows the next one and refreshes it. The theme is a class on this
+widget's root (``dl-light``/``dl-dark``), saved per user through ``services.auth.update_account``.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from typing import Any
+
+import ipywidgets as w
+
+from dallosh.services import Actor, Services
+from dallosh.ui import registry
+from dallosh.ui.base import UIContext, View
+from dallosh.ui.components import (
+    Alert,
+    box,
+    button,
+    error_message,
+    esc,
+    html_widget,
+    set_display_timezone,
+    set_visible,
+)
+from dallosh.ui.presence import Presence
+from dallosh.ui.theme import CSS, ROOT_CLASS, normalise_theme
+
+log = logging.getLogger(__name__)
+
+#: Seconds after the first view before the others are built in the background.
+PREFETCH_DELAY_S = 1.0
+
+MAINTENANCE_TEXT = ("Maintenance mode: an administrator has paused processing. You can browse, but starting "
+                    "tasks and adding datasets is blocked until maintenance ends.")
+
+
+def logout_url() -> str:
+    """JupyterHub's logout page, under the hub's base URL when it has one."""
+    base = os.environ.get("JUPYTERHUB_BASE_URL", "/")
+    return base.rstrip("/") + "/hub/logout"
+
+
+class App(w.VBox):
+    """One user's dashboard: open it with ``App(services, actor, view="datasets")`` and display it."""
+
+    def __init__(self, services: Services, actor: Actor, *, view: str = "overview", live: bool = True,
+                 **params: Any):
+        super().__init__()
+        self.services, self.actor = services, actor
+        self.ctx = UIContext(services, actor, live=live, navigate=self.navigate, set_theme=self.set_theme)
+        self.presence = Presence()
+        if live:
+            self.ctx.watched = self.presence.watched
+        self.views: dict[str, View] = {}
+        self._lock = threading.RLock()
+        self.current: str | None = None
+        self.last_switch_ms = 0.0
+        self.add_class(ROOT_CLASS)
+        try:
+            theme = services.auth.me(actor).data.theme
+        except Exception:  # noqa: BLE001 - a missing preference must not keep the app from opening
+            log.exception("could not read the theme preference")
+            theme = "light"
+        self.theme = normalise_theme(theme)
+        self.ctx.theme = self.theme
+        self.add_class(f"dl-{self.theme}")
+
+        style = w.HTML(f"<style>{CSS}</style>", layout=w.Layout(display="none"))
+        self.brand = html_widget("", "dl-brand")
+        self.user_label = html_widget(
+            f'{esc(actor.email)}<span class="dl-role">{esc(actor.role_name or "no role")}</span>', "dl-user")
+        self.theme_button = button("", self.toggle_theme, "dl-theme-toggle")
+        self.profile_button = button("Profile", lambda: self.navigate("profile"), "dl-profile-link")
+        self.logout_link = w.HTML(f'<a class="dl-navlink" href="{esc(logout_url())}" target="_top">Log out</a>')
+        spacer = box([], "dl-nav-spacer", vertical=False)
+        navbar = box([self.brand, spacer, self.user_label, self.theme_button, self.profile_button,
+                      self.logout_link], "dl-navbar", vertical=False)
+        self.banner = html_widget("", "dl-banner")
+        self.alert = Alert()
+        self.nav_buttons: dict[str, w.Button] = {}
+        specs = registry.sidebar_for(actor)
+        for spec in specs:
+            self.nav_buttons[spec.name] = button(spec.label, lambda n=spec.name: self.navigate(n), "dl-nav-item")
+        title = html_widget("Admin" if actor.is_admin else "Analyst", "dl-sidebar-title")
+        self.sidebar = box([title, *self.nav_buttons.values()], "dl-sidebar")
+        self.content = box([], "dl-content-inner")
+        body = box([self.sidebar, box([self.alert, self.content], "dl-content")], "dl-body", vertical=False)
+        self.children = [style, self.presence, navbar, self.banner, body]
+        self._paint_theme_button()
+        self.refresh_chrome()
+        self.navigate(view, **params)
+        if live:
+            self.ctx.background(self._prefetch_later)
+
+    def _prefetch_later(self) -> None:
+        time.sleep(PREFETCH_DELAY_S)  # the first view's widgets go out first
+        self.prefetch()
+
+    # -- chrome ---------------------------------------------------------------------------------------------
+
+    def refresh_chrome(self) -> None:
+        """App name and maintenance banner, re-read on every navigation (an admin may have changed them)."""
+        try:
+            general = self.services.settings.general()
+        except Exception:  # noqa: BLE001 - the chrome must render even if settings cannot be read
+            log.exception("could not read the general settings")
+            return
+        self.app_name = general.appName
+        set_display_timezone(general.timeZone)
+        self.brand.value = f'<span class="dl-brand-mark"></span>{esc(general.appName)}'
+        self.maintenance = general.isMaintenance
+        self.banner.value = f'<div role="status">{esc(MAINTENANCE_TEXT)}</div>' if general.isMaintenance else ""
+        set_visible(self.banner, general.isMaintenance)
+
+    def _paint_theme_button(self) -> None:
+        dark = self.theme == "dark"
+        self.theme_button.description = "☀ Light" if dark else "☾ Dark"
+        self.theme_button.tooltip = "Switch to the light theme" if dark else "Switch to the dark theme"
+
+    def set_theme(self, theme: str, *, save: bool = True) -> None:
+        """Apply a theme at once (a CSS class swap) and remember it for this user's next pages."""
+        theme = normalise_theme(theme)
+        if theme == self.theme:
+            return
+        self.remove_class(f"dl-{self.theme}")
+        self.theme = self.ctx.theme = theme
+        self.add_class(f"dl-{theme}")
+        self._paint_theme_button()
+        for view in self.views.values():
+            view.on_theme(theme)
+        if save:
+            try:
+                self.services.auth.update_account(self.actor, theme=theme)
+            except Exception as exc:  # noqa: BLE001 - the switch works for this page even if saving failed
+                self.alert.error(f"The theme changed but could not be saved: {error_message(exc)}")
+
+    def toggle_theme(self) -> None:
+        self.set_theme("light" if self.theme == "dark" else "dark")
+
+    # -- navigation -----------------------------------------------------------------------------------------
+
+    def allowed_views(self) -> list[str]:
+        return [s.name for s in registry.sidebar_for(self.actor)]
+
+    def navigate(self, name: str, **params: Any) -> View | None:
+        """Show view ``name`` (built on first use); falls back to the first allowed view with a message."""
+        started = time.perf_counter()
+        self.alert.clear()
+        spec = registry.get(name)
+        if spec is None or not spec.allowed(self.actor):
+            fallback = (self.allowed_views() or ["profile"])[0]
+            if fallback != name:
+                label = spec.label if spec else name
+                self.navigate(fallback)
+                self.alert.error(f"Your role cannot open {label}. Ask an administrator if you need it.")
+                return self.views.get(fallback)
+        with self._lock:
+            view = self._build(name)
+            if view is None:
+                return None
+            if self.current and self.current != name and self.current in self.views:
+                self.views[self.current].on_hide()
+            self.current = name
+            for other in self.views.values():
+                set_visible(other.root, other is view)
+        for key, btn in self.nav_buttons.items():
+            (btn.add_class if key == name else btn.remove_class)("dl-active")
+        (self.profile_button.add_class if name == "profile" else self.profile_button.remove_class)("mod-active")
+        self.refresh_chrome()  # after the swap: the page shows the view first, then the fresh data
+        view.on_show(**params)
+        self.last_switch_ms = (time.perf_counter() - started) * 1000
+        return view
+
+    def _build(self, name: str) -> View | None:
+        """The view ``name``, built once and kept in the page (hidden while another view shows).
+
+        Kept views make coming back re-render nothing in the browser, and an upload or download in progress
+        survives a look at another view.
+        """
+        with self._lock:
+            view = self.views.get(name)
+            if view is not None:
+                return view
+            spec = registry.get(name)
+            try:
+                view = spec.load()(self.ctx)  # type: ignore[union-attr]
+            except Exception as exc:  # noqa: BLE001 - a broken view must not take the whole app down
+                log.exception("could not build the %s view", name)
+                self.alert.error(error_message(exc))
+                return None
+            set_visible(view.root, False)
+            self.views[name] = view
+            self.content.children = (*self.content.children, view.root)
+            return view
+
+    def prefetch(self) -> None:
+        """Build and fill the other sidebar views in the background, so even a first visit is a class swap.
+
+        The browser renders a view's widgets when they arrive (~0.4–0.9 s for a full view), so doing it while
+        the user reads the first page makes every later click cost only the swap.
+        """
+        for name in [*self.allowed_views(), "profile"]:
+            if name in self.views:
+                continue
+            view = self._build(name)
+            if view is not None and not view.visible:
+                try:
+                    view.refresh()
+                except Exception:  # noqa: BLE001 - a failed prefetch is retried by the real visit
+                    log.exception("prefetching the %s view failed", name)
+
+    @property
+    def view(self) -> View | None:
+        return self.views.get(self.current or "")
+
+    def close(self) -> None:
+        for view in self.views.values():
+            view.close()
+        super().close()

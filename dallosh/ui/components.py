@@ -1,0 +1,206 @@
+"""Small building blocks shared by the views: alerts, badges, cards, formatting, and the error guard.
+
+The guard is how "every service error is shown as its message, never a traceback" is kept everywhere: each
+button handler runs inside ``View.guard()``, which turns a ``DalloshError`` into a red alert with its
+user-facing message and anything unexpected into a short generic sentence (the traceback goes to the log).
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+from collections.abc import Callable, Iterable
+from datetime import UTC, datetime, tzinfo
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import ipywidgets as w
+
+from dallosh.errors import DalloshError
+
+log = logging.getLogger(__name__)
+
+#: Colour family of every status badge (ok / running / warning / error / idle).
+STATUS_FAMILY: dict[str, str] = {
+    "added": "idle", "in_queue": "run", "reading_dataset": "run", "process_cleaning": "run",
+    "sending_to_llm": "run", "appending_columns": "run", "saving_file": "run", "done": "ok", "on_error": "err",
+    "retry_step": "run", "paused": "warn", "resumed": "run", "stopped": "warn", "missing": "err",
+}
+_FAMILY_CLASS = {"ok": "dl-b-ok", "run": "dl-b-run", "warn": "dl-b-warn", "err": "dl-b-err", "idle": "dl-b-idle"}
+
+
+def esc(value: Any) -> str:
+    """HTML-escape anything shown in an HTML widget (file names and log texts are user input)."""
+    return html.escape("" if value is None else str(value), quote=True)
+
+
+def status_label(status: str) -> str:
+    return status.replace("_", " ")
+
+
+def badge(text: str, family: str = "idle") -> str:
+    return f'<span class="dl-badge {_FAMILY_CLASS.get(family, "dl-b-idle")}">{esc(text)}</span>'
+
+
+def status_badge(status: str) -> str:
+    return badge(status_label(status), STATUS_FAMILY.get(status, "idle"))
+
+
+def human_size(size: int | float | None) -> str:
+    """Bytes in binary units, like the upload limit (``maxUploadMB`` counts 1024 × 1024 bytes per MB)."""
+    if size is None:
+        return "–"
+    value = float(size)
+    for unit in ("B", "KB", "MB"):
+        if value < 1024:
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}".replace(".0 ", " ")
+        value /= 1024
+    return f"{value:.1f} GB".replace(".0 ", " ")
+
+
+def human_int(value: int | float | None) -> str:
+    return "–" if value is None else f"{int(value):,}".replace(",", "\u202f")
+
+
+#: Time zone of every displayed time: the settings' ``timeZone``, set by the App (one user per kernel).
+_display_tz: tzinfo = UTC
+
+
+def set_display_timezone(name: str) -> None:
+    global _display_tz
+    try:
+        _display_tz = ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        _display_tz = UTC
+
+
+def display_timezone() -> str:
+    return str(_display_tz)
+
+
+def human_time(value: datetime | str | float | None) -> str:
+    """A stored timestamp (UTC) as ``YYYY-MM-DD HH:MM:SS`` in the app's time zone."""
+    if value is None or value == "":
+        return ""
+    if isinstance(value, int | float):
+        value = datetime.fromtimestamp(value, UTC)
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value)
+        except ValueError:
+            return value
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(_display_tz).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def html_widget(value: str = "", *classes: str, **layout: Any) -> w.HTML:
+    widget = w.HTML(value, layout=w.Layout(**layout))
+    for cls in classes:
+        widget.add_class(cls)
+    return widget
+
+
+def box(children: Iterable[w.Widget] = (), *classes: str, vertical: bool = True, **layout: Any) -> w.Box:
+    widget = (w.VBox if vertical else w.HBox)(list(children), layout=w.Layout(**layout))
+    for cls in classes:
+        widget.add_class(cls)
+    return widget
+
+
+def button(description: str, on_click: Callable[[], None] | None = None, *classes: str, style: str = "",
+           tooltip: str = "", disabled: bool = False) -> w.Button:
+    """A Button whose handler takes no argument (handlers are view methods that tests call directly)."""
+    btn = w.Button(description=description, button_style=style, tooltip=tooltip or description, disabled=disabled,
+                   layout=w.Layout(width="auto"))
+    for cls in classes:
+        btn.add_class(cls)
+    if on_click is not None:
+        btn.on_click(lambda _b: on_click())
+    return btn
+
+
+def kpi_html(label: str, value: str, sub: str = "") -> str:
+    sub_html = f'<div class="dl-kpi-sub">{esc(sub)}</div>' if sub else ""
+    return (f'<div class="dl-kpi-label">{esc(label)}</div><div class="dl-kpi-value">{esc(value)}</div>{sub_html}')
+
+
+class KPI(w.HTML):
+    """One headline number in a card."""
+
+    def __init__(self, label: str, value: str = "…", sub: str = ""):
+        super().__init__(kpi_html(label, value, sub))
+        self.label = label
+        self.add_class("dl-card")
+        self.add_class("dl-kpi")
+        self.number = value
+        self.sub = sub
+
+    def set(self, value: str, sub: str = "") -> None:
+        self.number, self.sub = value, sub
+        self.value = kpi_html(self.label, value, sub)
+
+
+class Alert(w.HTML):
+    """A dismissable-by-next-action message box: error (red), success, info or warning; hidden when empty."""
+
+    KINDS = ("error", "success", "info", "warning")
+
+    def __init__(self) -> None:
+        super().__init__("")
+        self.add_class("dl-alert")
+        self.kind = ""
+        self.message = ""
+        self.layout.display = "none"
+
+    def show(self, kind: str, message: str, extra_html: str = "") -> None:
+        for k in self.KINDS:
+            self.remove_class(f"dl-alert-{k}")
+        self.add_class(f"dl-alert-{kind}")
+        self.kind, self.message = kind, message
+        self.value = f'<div role="alert">{esc(message)}{extra_html}</div>'
+        self.layout.display = None
+
+    def error(self, message: str) -> None:
+        self.show("error", message)
+
+    def success(self, message: str, extra_html: str = "") -> None:
+        self.show("success", message, extra_html)
+
+    def info(self, message: str) -> None:
+        self.show("info", message)
+
+    def warning(self, message: str) -> None:
+        self.show("warning", message)
+
+    def clear(self) -> None:
+        self.kind, self.message, self.value = "", "", ""
+        self.layout.display = "none"
+
+
+UNEXPECTED = ("Something went wrong on our side ({name}). Try again; if it keeps happening, tell an administrator "
+              "what you were doing and when.")
+
+
+#: Infrastructure failures, recognised by the library that raised them (no import needed to check).
+_INFRASTRUCTURE = {"pymongo": "The database is not reachable", "redis": "The task queue (Redis) is not reachable",
+                   "rq": "The task queue (Redis) is not reachable", "pika": "The event bus (RabbitMQ) is not reachable"}
+
+
+def error_message(exc: BaseException) -> str:
+    """What the user reads for an exception: the typed message, or a plain sentence (never a traceback)."""
+    if isinstance(exc, DalloshError):
+        return str(exc)
+    library = type(exc).__module__.split(".")[0]
+    if library in _INFRASTRUCTURE:
+        return (f"{_INFRASTRUCTURE[library]} right now. Try again in a minute; if it keeps happening, tell an "
+                "administrator.")
+    return UNEXPECTED.format(name=type(exc).__name__)
+
+
+def set_visible(widget: w.Widget, visible: bool) -> None:
+    widget.layout.display = None if visible else "none"
+
+
+def is_visible(widget: w.Widget) -> bool:
+    return widget.layout.display != "none"

@@ -1,0 +1,345 @@
+"""Datasets: upload (chunked) → preview with detected columns and problems → Add; the list with downloads and delete.
+
+The preview never stores anything: ``services.files.inspect`` validates the temporary upload, and only "Add"
+calls ``services.files.add`` (which stores ``datasets/<uid>.csv`` and creates the task). Inspecting and adding a
+200 MB file takes seconds, so both run off the kernel's message loop (``ctx.background``) with the buttons
+disabled meanwhile.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from pathlib import Path
+from typing import Any
+
+import ipywidgets as w
+
+from dallosh.datasets import DatasetInspection
+from dallosh.defaults import DATASET_COLUMNS
+from dallosh.errors import DuplicateDataset
+from dallosh.storage import ANALYSED, CLEANED, DATASETS
+from dallosh.ui.base import UIContext, View
+from dallosh.ui.components import (
+    box,
+    button,
+    esc,
+    html_widget,
+    human_int,
+    human_size,
+    human_time,
+    set_visible,
+    status_badge,
+)
+
+log = logging.getLogger(__name__)
+
+PAGE_SIZE = 15
+DOWNLOAD_LABELS = {DATASETS: "Original", CLEANED: "Cleaned", ANALYSED: "Analysed"}
+#: Columns of the dataset table: the five text columns share one HTML widget per row (fewer widgets = faster
+#: refreshes; each widget costs a comm and a Layout), then the download buttons and the row actions.
+TEXT_COLUMNS = (("File", "32%"), ("Size", "14%"), ("Rows", "10%"), ("Owner", "27%"), ("Status", "17%"))
+ROW_PARTS = ("58%", "27%", "15%")  # text cells, downloads, actions
+
+
+def text_cells(cells: list[str]) -> str:
+    spans = "".join(f'<span class="dl-cell" style="width:{width}">{cell}</span>'
+                    for cell, (_, width) in zip(cells, TEXT_COLUMNS, strict=True))
+    return f'<div class="dl-cells">{spans}</div>'
+
+
+def column_report(columns: list[str]) -> tuple[list[str], list[str], list[str]]:
+    """(expected columns found, expected columns missing, extra columns) for the preview's chips."""
+    found = [c for c in DATASET_COLUMNS if c in columns]
+    missing = [c for c in DATASET_COLUMNS if c not in columns]
+    extra = [c for c in columns if c not in DATASET_COLUMNS]
+    return found, missing, extra
+
+
+def download_name(filename: str, kind: str) -> str:
+    stem = filename[:-4] if filename.lower().endswith(".csv") else filename
+    return f"{stem}.csv" if kind == DATASETS else f"{stem}-{kind}.csv"
+
+
+class DatasetRow:
+    """One line of the table, reused across refreshes (only its values change, no widget is rebuilt)."""
+
+    def __init__(self, view: DatasetsView):
+        self.uid, self.filename, self.status, self.task_id = "", "", "", None
+        self.info = html_widget("", "dl-td")
+        self.downloads = {kind: button(label, lambda k=kind: view.click_download(self.uid, k), "dl-small")
+                          for kind, label in DOWNLOAD_LABELS.items()}
+        self.task_button = button("Task", lambda: view.ctx.navigate("tasks", task_id=self.task_id), "dl-small",
+                                  "dl-link")
+        self.delete_button = button("Delete", lambda: view.ask_delete(self.uid), "dl-small", style="danger")
+        set_visible(self.delete_button, view.can("manage_datasets"))
+        set_visible(self.task_button, view.can_open("tasks"))
+        parts = [self.info, box(self.downloads.values(), "dl-tight", vertical=False),
+                 box([self.task_button, self.delete_button], "dl-tight", vertical=False)]
+        for part, width in zip(parts, ROW_PARTS, strict=True):
+            part.layout.width = width
+        self.root = box(parts, "dl-tr", vertical=False)
+
+    def update(self, item: dict[str, Any]) -> None:
+        file = item["file"]
+        self.uid, self.filename, self.status, self.task_id = file.uid, file.data.filename, item["status"], \
+            item["task_id"]
+        self.info.value = text_cells([
+            f"<b title='{esc(file.data.filename)}'>{esc(file.data.filename)}</b><br>"
+            f"<span class='dl-muted'>{esc(human_time(file.createdAt))}</span>",
+            esc(human_size(file.data.size)), esc(human_int(file.data.rows)),
+            f"<span title='{esc(item['owner'])}'>{esc(item['owner'])}</span>", status_badge(item["status"])])
+        for kind, btn in self.downloads.items():
+            available = bool(item["available"].get(kind))
+            btn.disabled = not available
+            btn.tooltip = f"Download the {kind} file" if available else f"No {kind} file yet"
+        self.task_button.disabled = not item["task_id"]
+
+
+class DatasetsView(View):
+    name = "datasets"
+    title = "Datasets"
+
+    def __init__(self, ctx: UIContext):
+        super().__init__(ctx)
+        from dallosh.ui.transfer import ChunkedUploader, Downloader
+
+        self.can_manage = self.can("manage_datasets")
+        self.pending: tuple[str, Path, DatasetInspection] | None = None
+        self.rows: dict[str, DatasetRow] = {}
+        self._row_pool: list[DatasetRow] = []
+        self.page = 0
+        self.total = 0
+        self.confirming: str | None = None
+        self.last_added: tuple[Any, Any] | None = None
+        self._lock = threading.RLock()
+
+        general = self.services.settings.general()
+        self.maintenance = general.isMaintenance
+        self.uploader = ChunkedUploader(self.services.storage.tmp_dir, self.on_upload,
+                                        max_bytes=general.maxUploadMB * 1024 * 1024)
+        self.checking = html_widget("", "dl-muted")
+        self.p_summary = html_widget("")
+        self.p_columns = html_widget("")
+        self.p_problems = html_widget("")
+        self.grid_box = box([], "dl-grid")
+        self.add_button = button("Add dataset", self.click_add, style="primary",
+                                 tooltip="Store the file and create its task")
+        self.add_anyway = button("Add anyway", lambda: self.click_add(allow_duplicate=True), style="warning",
+                                 tooltip="Add this file again although the same content exists")
+        self.discard_button = button("Discard", self.click_discard)
+        set_visible(self.add_anyway, False)
+        self.preview = box([html_widget("<b>Preview</b>", "dl-h2"), self.p_summary, self.p_columns, self.p_problems,
+                            self.grid_box, box([self.add_button, self.add_anyway, self.discard_button], "dl-row",
+                                               vertical=False)], "dl-card")
+        set_visible(self.preview, False)
+        self.open_task = button("Open the new task →", self.open_last_task, "dl-link")
+        set_visible(self.open_task, False)
+        upload_card = box([html_widget("<b>Upload a CSV export</b>", "dl-h2"), self.uploader, self.checking,
+                           self.open_task], "dl-card")
+        set_visible(upload_card, self.can_manage)
+
+        self.search = w.Text(placeholder="Search by file name", layout=w.Layout(width="280px"),
+                             continuous_update=False)
+        self.search.observe(lambda _c: self.go_to_page(0), "value")
+        self.refresh_button = button("Refresh", self.refresh)
+        self.confirm_text = html_widget("")
+        self.confirm_button = button("Delete for good", self.confirm_delete, style="danger")
+        self.cancel_button = button("Cancel", self.cancel_delete)
+        self.confirm_bar = box([self.confirm_text, box([self.confirm_button, self.cancel_button], "dl-row",
+                                                       vertical=False)], "dl-alert-warning", "dl-card")
+        set_visible(self.confirm_bar, False)
+        header = box([html_widget(text_cells([esc(label) for label, _ in TEXT_COLUMNS]), "dl-td", width=ROW_PARTS[0]),
+                      html_widget("Download", "dl-td", width=ROW_PARTS[1]), html_widget("", width=ROW_PARTS[2])],
+                     "dl-tr", "dl-th", vertical=False)
+        self.table = box([], "dl-table")
+        self.empty = html_widget('<div class="dl-muted">No datasets yet.</div>')
+        self.prev_button = button("‹ Previous", lambda: self.go_to_page(self.page - 1), "dl-small")
+        self.next_button = button("Next ›", lambda: self.go_to_page(self.page + 1), "dl-small")
+        self.page_label = html_widget("", "dl-muted")
+        self.downloader = Downloader()
+        list_card = box([
+            box([html_widget("<b>All datasets</b>", "dl-h2"), box([self.search, self.refresh_button], "dl-row",
+                                                                    vertical=False)],
+                "dl-row", vertical=False, justify_content="space-between"),
+            self.confirm_bar, header, self.table, self.empty,
+            box([self.prev_button, self.page_label, self.next_button], "dl-row", vertical=False,
+                align_items="center"),
+            self.downloader,
+        ], "dl-card")
+        self.set_heading("Datasets", "Upload tweet exports, check them, follow and download results.")
+        self.body.children = [upload_card, self.preview, list_card]
+
+    # -- list -----------------------------------------------------------------------------------------------
+
+    def refresh(self) -> None:
+        with self.guard(clear=False) as g:
+            page = self.services.files.list(self.actor, search=self.search.value.strip(), skip=self.page * PAGE_SIZE,
+                                            limit=PAGE_SIZE)
+            maintenance = self.services.settings.general().isMaintenance
+        if g.failed:
+            return
+        with self._lock:
+            self.total = page.total
+            while len(self._row_pool) < len(page.items):
+                self._row_pool.append(DatasetRow(self))
+            self.rows = {}
+            for row, item in zip(self._row_pool, page.items, strict=False):
+                row.update(item)
+                self.rows[row.uid] = row
+            shown = [row.root for row in self._row_pool[:len(page.items)]]
+            if tuple(shown) != self.table.children:
+                self.table.children = shown
+            set_visible(self.empty, not page.items)
+            first = self.page * PAGE_SIZE + 1 if page.items else 0
+            self.page_label.value = f"{first}–{self.page * PAGE_SIZE + len(page.items)} of {page.total}"
+            self.prev_button.disabled = self.page == 0
+            self.next_button.disabled = (self.page + 1) * PAGE_SIZE >= page.total
+            self.maintenance = maintenance
+            self.uploader.disabled = maintenance
+            self.uploader.label = "Uploads paused (maintenance)" if maintenance else "Choose a CSV file"
+            self._paint_add()
+
+    def go_to_page(self, page: int) -> None:
+        self.page = max(0, page)
+        self.refresh()
+
+    # -- upload → preview → add -----------------------------------------------------------------------------
+
+    def on_upload(self, name: str, path: Path) -> None:
+        """The uploader finished writing ``path``: inspect it off the message loop."""
+        self.click_discard(keep=path)
+        self.checking.value = f"Checking {esc(name)}…"
+        self.ctx.background(self._inspect, name, Path(path))
+
+    def _inspect(self, name: str, path: Path) -> None:
+        with self.guard() as g:
+            inspection = self.services.files.inspect(self.actor, name, path)
+        self.checking.value = ""
+        if g.failed:
+            path.unlink(missing_ok=True)
+            return
+        with self._lock:
+            self.pending = (name, path, inspection)
+            self.render_preview(inspection)
+
+    def render_preview(self, inspection: DatasetInspection) -> None:
+        found, missing, extra = column_report(inspection.columns)
+        delimiter = {"\t": "tab", ",": "comma", ";": "semicolon", "|": "pipe"}.get(inspection.delimiter,
+                                                                                    inspection.delimiter)
+        self.p_summary.value = (
+            f"<b>{esc(inspection.filename)}</b> · {esc(human_size(inspection.size))} · "
+            f"{esc(human_int(inspection.rows))} rows · {len(inspection.columns)} columns · encoding "
+            f"{esc(inspection.encoding)} · {esc(delimiter)}-separated")
+        chips = "".join(f'<span class="dl-chip">{esc(c)}</span>' for c in found)
+        chips += "".join(f'<span class="dl-chip dl-chip-missing" title="missing">{esc(c)} ✕</span>' for c in missing)
+        chips += "".join(f'<span class="dl-chip dl-chip-extra" title="not used">{esc(c)} +</span>' for c in extra)
+        self.p_columns.value = f"<div><b>Detected columns</b></div><div>{chips}</div>"
+        if inspection.warnings:
+            items = "".join(f"<li>{esc(x)}</li>" for x in inspection.warnings)
+            self.p_problems.value = f"<div><b>Problems found</b></div><ul style='margin:4px 0'>{items}</ul>"
+        else:
+            self.p_problems.value = "<div><b>Problems found</b>: none. The file is ready to add.</div>"
+        self.grid_box.children = [self._grid(inspection)]
+        set_visible(self.add_anyway, False)
+        set_visible(self.preview, True)
+        self._paint_add()
+
+    def _grid(self, inspection: DatasetInspection) -> w.Widget:
+        """An ipyaggrid table of the first rows (long texts truncated: the preview is for checking columns)."""
+        from ipyaggrid import Grid
+
+        frame = inspection.preview.copy()
+        for column in frame.columns:
+            frame[column] = frame[column].astype(str).str.slice(0, 160)
+        defs = [{"headerName": c, "field": c, "width": {"full_text": 340, "id": 190}.get(c, 140), "resizable": True,
+                 "sortable": True} for c in frame.columns]
+        grid = Grid(grid_data=frame, grid_options={"columnDefs": defs, "rowHeight": 28, "headerHeight": 32},
+                    theme="ag-theme-balham", height=330, columns_fit="", quick_filter=False, export_mode="disabled",
+                    index=False)
+        grid.add_class("dl-grid")
+        return grid
+
+    def _paint_add(self) -> None:
+        self.add_button.disabled = self.pending is None or self.maintenance
+        self.add_button.tooltip = ("Adding datasets is paused during maintenance" if self.maintenance
+                                   else "Store the file and create its task")
+
+    def click_add(self, allow_duplicate: bool = False) -> None:
+        """Store the previewed file and create its task (off the message loop: it re-reads the whole file)."""
+        if self.pending is None:
+            return
+        self.add_button.disabled = self.add_anyway.disabled = self.discard_button.disabled = True
+        self.checking.value = "Adding the dataset…"
+        self.ctx.background(self._add, allow_duplicate)
+
+    def _add(self, allow_duplicate: bool) -> None:
+        name, path, _ = self.pending  # type: ignore[misc]
+        with self.guard() as g:
+            file, task = self.services.files.add(self.actor, name, path, allow_duplicate=allow_duplicate)
+        self.checking.value = ""
+        self.add_anyway.disabled = self.discard_button.disabled = False
+        if g.failed:
+            set_visible(self.add_anyway, isinstance(g.error, DuplicateDataset))
+            self._paint_add()
+            return
+        self.last_added = (file, task)
+        self.click_discard()
+        self.alert.success(f"{file.data.filename} was added ({human_int(file.data.rows)} rows). Its task is ready "
+                           "to start.")
+        set_visible(self.open_task, True)
+        self.go_to_page(0)
+
+    def open_last_task(self) -> None:
+        if self.last_added:
+            self.ctx.navigate("tasks", task_id=self.last_added[1].uid)
+
+    def click_discard(self, keep: Path | None = None) -> None:
+        """Forget the previewed upload and delete its temporary file."""
+        with self._lock:
+            pending, self.pending = self.pending, None
+            if pending is not None and pending[1] != keep:
+                pending[1].unlink(missing_ok=True)
+            self.grid_box.children = []
+            set_visible(self.preview, False)
+            set_visible(self.add_anyway, False)
+            set_visible(self.open_task, False)
+            self._paint_add()
+
+    # -- downloads and delete -------------------------------------------------------------------------------
+
+    def click_download(self, uid: str, kind: str) -> None:
+        with self.guard() as g:
+            path = self.services.files.path(self.actor, uid, kind)
+            record = self.services.files.get(self.actor, uid)
+        if not g.failed:
+            self.downloader.start(path, download_name(record.data.filename, kind))
+
+    def ask_delete(self, uid: str) -> None:
+        row = self.rows.get(uid)
+        self.confirming = uid
+        name = row.filename if row else uid
+        self.confirm_text.value = (f"Delete <b>{esc(name)}</b>, its task and its cleaned and analysed files? "
+                                   "This cannot be undone.")
+        set_visible(self.confirm_bar, True)
+
+    def cancel_delete(self) -> None:
+        self.confirming = None
+        set_visible(self.confirm_bar, False)
+
+    def confirm_delete(self) -> None:
+        uid, name = self.confirming, self.rows[self.confirming].filename if self.confirming in self.rows else ""
+        self.cancel_delete()
+        if not uid:
+            return
+        with self.guard() as g:
+            self.services.files.delete(self.actor, uid)
+        if not g.failed:
+            self.alert.success(f"{name or 'The dataset'} was deleted.")
+            self.refresh()
+
+    def close(self) -> None:
+        self.click_discard()
+        self.uploader.close()
+        self.downloader.close()
+        super().close()

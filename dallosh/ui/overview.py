@@ -1,0 +1,317 @@
+"""Overview: real numbers, refreshed live while shown.
+
+Admins see users, datasets, rows analysed, tasks by status, queue length, workers alive, the health of MongoDB /
+Redis / RabbitMQ / each configured LLM and the recent activity. Analysts see their datasets, tasks in progress
+and the headline KPIs of the latest analyses (read from the analysed files through ``services.files.path``).
+
+Numbers are re-read every ``NUMBERS_EVERY_S``; infrastructure probes (which can take seconds when something is
+down) and LLM checks (a real labelling request) run less often, always in a background thread, so a dead broker
+never freezes the page.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from dallosh.lifecycle import ACTIVE, STATUSES
+from dallosh.storage import ANALYSED
+from dallosh.ui.base import UIContext, View
+from dallosh.ui.components import (
+    KPI,
+    badge,
+    box,
+    button,
+    display_timezone,
+    esc,
+    html_widget,
+    human_int,
+    human_time,
+    status_badge,
+    status_label,
+)
+
+log = logging.getLogger(__name__)
+
+#: Seconds between refreshes of the counts (cheap queries).
+NUMBERS_EVERY_S = 5.0
+#: Seconds between infrastructure probes (database, Redis, RabbitMQ).
+HEALTH_EVERY_S = 30.0
+#: Seconds between LLM checks: each one is a real request to the provider.
+LLM_EVERY_S = 300.0
+#: Timeout of one LLM check (the overview must not wait for a hanging provider).
+LLM_CHECK_TIMEOUT_S = 10.0
+#: Latest analyses whose KPIs the analyst overview shows.
+LATEST_ANALYSES = 3
+
+
+_KPI_CACHE: dict[tuple[str, float, int], dict[str, Any]] = {}
+
+
+def headline_kpis(path: Path) -> dict[str, Any]:
+    """Rows, % negative, % high priority and top topic of an analysed file (cached until the file changes)."""
+    import pandas as pd  # lazy: only analysts' overview reads analysed files
+
+    stat = path.stat()
+    key = (str(path), stat.st_mtime, stat.st_size)
+    if key not in _KPI_CACHE:
+        frame = pd.read_csv(path, usecols=lambda c: c in ("sentiment", "priority", "main_topic"), dtype=str,
+                            keep_default_na=False, engine="c")
+        rows = len(frame)
+        share = (lambda mask: round(100 * float(mask.mean()), 1)) if rows else (lambda mask: 0.0)
+        topics = frame["main_topic"].value_counts() if "main_topic" in frame else pd.Series(dtype=int)
+        _KPI_CACHE[key] = {
+            "rows": rows,
+            "negative_pct": share(frame["sentiment"] == "negative") if "sentiment" in frame else None,
+            "high_priority_pct": share(frame["priority"] == "2") if "priority" in frame else None,
+            "top_topic": str(topics.index[0]) if len(topics) else "–",
+            "top_topic_pct": round(100 * float(topics.iloc[0]) / rows, 1) if len(topics) and rows else 0.0,
+        }
+    return _KPI_CACHE[key]
+
+
+def status_bars(counts: dict[str, int]) -> str:
+    """Tasks by status as CSS bars (plotly would add seconds to the page start for one small chart)."""
+    top = max(counts.values(), default=0) or 1
+    rows = []
+    for status in STATUSES:
+        n = counts.get(status, 0)
+        if not n:
+            continue
+        rows.append(f"<div>{status_badge(status)}</div><div class='dl-bar-track'><div class='dl-bar' "
+                    f"style='width:{100 * n / top:.1f}%'></div></div><div style='text-align:right'><b>{n}</b></div>")
+    return f"<div class='dl-bars'>{''.join(rows)}</div>" if rows else "<div class='dl-muted'>No tasks yet.</div>"
+
+
+def health_rows(items: list[tuple[str, bool | None, str]]) -> str:
+    rows = []
+    for name, ok, detail in items:
+        dot = "dl-dot-idle" if ok is None else "dl-dot-ok" if ok else "dl-dot-err"
+        state = "checking…" if ok is None else "up" if ok else "down"
+        rows.append(f"<tr><td><span class='dl-dot {dot}'></span><b>{esc(name)}</b></td><td>{esc(state)}</td>"
+                    f"<td class='dl-wrap dl-muted'>{esc(detail)}</td></tr>")
+    return ("<table class='dl-htable'><tr><th>Service</th><th>State</th><th>Details</th></tr>"
+            f"{''.join(rows)}</table>")
+
+
+class Ticker:
+    """Calls ``fn`` every ``every`` seconds in a daemon thread until stopped, while ``watched()`` is true."""
+
+    def __init__(self, every: float, fn: Callable[[], None], watched: Callable[[], bool] = lambda: True):
+        self.every, self.fn, self.watched = every, fn, watched
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True, name="dallosh-ui-ticker")
+
+    def start(self) -> Ticker:
+        self._thread.start()
+        return self
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.every):
+            if not self.watched():
+                continue
+            try:
+                self.fn()
+            except Exception:  # noqa: BLE001 - a failed refresh is retried at the next tick
+                log.exception("overview refresh failed")
+
+    def stop(self) -> None:
+        self._stop.set()
+
+
+class OverviewView(View):
+    name = "overview"
+    title = "Overview"
+
+    def __init__(self, ctx: UIContext):
+        super().__init__(ctx)
+        self.admin = self.actor.is_admin
+        self.tickers: list[Ticker] = []
+        self._queue = None
+        self.health: dict[str, tuple[str, bool | None, str]] = {}
+        self.llm_checked_at = 0.0
+        self.updated = html_widget("", "dl-muted")
+        self.refresh_button = button("Refresh now", self.refresh_all, "dl-small")
+        self.set_heading("Overview", "Admin dashboard" if self.admin else "Your analyses at a glance", self.updated,
+                         self.refresh_button)
+        if self.admin:
+            self.kpis = {k: KPI(label) for k, label in (("users", "Users"), ("datasets", "Datasets"),
+                                                          ("rows", "Rows analysed"), ("queue", "Queue length"),
+                                                          ("workers", "Workers alive"))}
+        else:
+            self.kpis = {k: KPI(label) for k, label in (("mine", "Your datasets"), ("active", "Tasks in progress"),
+                                                          ("done", "Datasets analysed"), ("rows", "Rows analysed"))}
+        self.status_html = html_widget("")
+        self.health_html = html_widget("")
+        self.activity_html = html_widget("")
+        self.latest_html = html_widget("")
+        self.progress_html = html_widget("")
+        kpi_row = box(self.kpis.values(), "dl-row", vertical=False)
+        if self.admin:
+            middle = box([box([html_widget("<b>Tasks by status</b>", "dl-h2"), self.status_html], "dl-card",
+                              flex="1 1 320px"),
+                          box([html_widget("<b>Health</b>", "dl-h2"), self.health_html], "dl-card",
+                              flex="2 1 420px")], "dl-row", vertical=False)
+            bottom = box([html_widget("<b>Recent activity</b>", "dl-h2"), self.activity_html], "dl-card")
+        else:
+            middle = box([box([html_widget("<b>Latest analyses</b>", "dl-h2"), self.latest_html], "dl-card",
+                              flex="2 1 420px"),
+                          box([html_widget("<b>Tasks by status</b>", "dl-h2"), self.status_html], "dl-card",
+                              flex="1 1 300px")], "dl-row", vertical=False)
+            bottom = box([html_widget("<b>In progress</b>", "dl-h2"), self.progress_html], "dl-card")
+        self.body.children = [kpi_row, middle, bottom]
+
+    # -- life cycle -----------------------------------------------------------------------------------------
+
+    def on_show(self, **params: Any) -> None:
+        self.visible = True
+        self.refresh()
+        if self.admin:
+            self.ctx.background(self.refresh_health)
+        if self.ctx.live and not self.tickers:
+            self.tickers = [Ticker(NUMBERS_EVERY_S, self.refresh, self.ctx.watched).start()]
+            if self.admin:
+                self.tickers.append(Ticker(HEALTH_EVERY_S, self.refresh_health, self.ctx.watched).start())
+
+    def on_hide(self) -> None:
+        self.visible = False
+        for ticker in self.tickers:
+            ticker.stop()
+        self.tickers = []
+
+    def refresh_all(self) -> None:
+        self.llm_checked_at = 0.0
+        self.refresh()
+        if self.admin:
+            self.ctx.background(self.refresh_health)
+
+    # -- numbers --------------------------------------------------------------------------------------------
+
+    @property
+    def task_queue(self):
+        if self._queue is None:
+            from dallosh.queue import TaskQueue
+
+            self._queue = TaskQueue(self.services.config)
+        return self._queue
+
+    def refresh(self) -> None:
+        with self.guard(clear=False) as g:
+            if self.admin:
+                self._refresh_admin()
+            else:
+                self._refresh_analyst()
+        if not g.failed:
+            self.updated.value = f"Updated {human_time(datetime.now(UTC))[11:]}"
+
+    def _rows_analysed(self) -> int:
+        done = self.services.tasks.list(self.actor, status="done", limit=10_000).items
+        return sum(int((t.data.stats.get("appending_columns") or {}).get("rows") or 0) for t in done)
+
+    def _refresh_admin(self) -> None:
+        s, a = self.services, self.actor
+        counts = s.tasks.counts_by_status(a)
+        self.kpis["users"].set(human_int(s.users.list(a, limit=1).total))
+        self.kpis["datasets"].set(human_int(s.files.list(a, limit=1).total))
+        self.kpis["rows"].set(human_int(self._rows_analysed()), f"{counts.get('done', 0)} datasets done")
+        try:
+            workers = self.task_queue.workers()
+            busy = sum(1 for x in workers if x.get("job"))
+            self.kpis["queue"].set(human_int(self.task_queue.length()), "jobs waiting")
+            self.kpis["workers"].set(human_int(len(workers)), f"{busy} busy")
+        except Exception as exc:  # noqa: BLE001 - Redis down is a health fact, not a page error
+            log.info("queue unavailable: %s", exc)
+            self.kpis["queue"].set("–", "Redis unavailable")
+            self.kpis["workers"].set("–", "Redis unavailable")
+        self.status_html.value = status_bars(counts)
+        logs = s.logs.list(a, limit=8).items
+        emails = {u.uid: u.data.email for u in s.users.list(a, limit=500).items}
+        rows = []
+        for entry in logs:
+            who = emails.get(entry.data.requested_by or "", "system" if not entry.data.requested_by else "deleted user")
+            result = entry.data.result
+            family = "ok" if result == "ok" else "warn" if result == "denied" else "err"
+            badge_html = badge(result[:60], family)
+            rows.append(f"<tr><td class='dl-muted'>{esc(human_time(entry.createdAt))}</td><td>{esc(who)}</td>"
+                        f"<td>{esc(entry.data.action)}</td><td class='dl-wrap'>{esc(entry.data.target)}</td>"
+                        f"<td>{badge_html}</td></tr>")
+        self.activity_html.value = (
+            f"<table class='dl-htable'><tr><th>When ({esc(display_timezone())})</th><th>Who</th><th>Action</th>"
+            f"<th>Target</th><th>Result</th></tr>{''.join(rows)}</table>" if rows
+            else "<div class='dl-muted'>No activity yet.</div>")
+
+    def _refresh_analyst(self) -> None:
+        s, a = self.services, self.actor
+        counts = s.tasks.counts_by_status(a)
+        active = sum(counts.get(x, 0) for x in ACTIVE)
+        self.kpis["mine"].set(human_int(s.files.count_owned(a)), "uploaded by you")
+        self.kpis["active"].set(human_int(active), f"{counts.get('paused', 0)} paused")
+        self.kpis["done"].set(human_int(counts.get("done", 0)))
+        self.kpis["rows"].set(human_int(self._rows_analysed()))
+        self.status_html.value = status_bars(counts)
+        latest = s.tasks.list(a, status="done", limit=LATEST_ANALYSES).items
+        cards = []
+        for task in latest:
+            try:
+                k = headline_kpis(s.files.path(a, task.data.file_id, ANALYSED))
+            except Exception as exc:  # noqa: BLE001 - one unreadable file must not hide the others
+                cards.append(f"<tr><td>{esc(task.data.filename)}</td><td colspan='4' class='dl-muted'>"
+                             f"{esc(str(exc))}</td></tr>")
+                continue
+            cards.append(f"<tr><td><b>{esc(task.data.filename)}</b><br><span class='dl-muted'>"
+                         f"{esc(human_time(task.updatedAt))}</span></td><td>{human_int(k['rows'])}</td>"
+                         f"<td>{k['negative_pct']} %</td><td>{k['high_priority_pct']} %</td>"
+                         f"<td>{esc(k['top_topic'])} ({k['top_topic_pct']} %)</td></tr>")
+        self.latest_html.value = (
+            "<table class='dl-htable'><tr><th>Dataset</th><th>Rows</th><th>Negative</th><th>High priority</th>"
+            f"<th>Top topic</th></tr>{''.join(cards)}</table>" if cards
+            else "<div class='dl-muted'>No analysis finished yet. Add a dataset and start its task.</div>")
+        running = [t for t in s.tasks.list(a, limit=200).items if t.data.status in ACTIVE or
+                   t.data.status == "paused"]
+        lines = []
+        for task in running:
+            prog = task.data.progress
+            page = f"page {prog.get('page')} of {prog.get('pages')}" if prog.get("pages") else ""
+            lines.append(f"<tr><td>{esc(task.data.filename)}</td><td>{status_badge(task.data.status)}</td>"
+                         f"<td class='dl-muted'>{esc(page or status_label(prog.get('step') or ''))}</td></tr>")
+        self.progress_html.value = (
+            f"<table class='dl-htable'><tr><th>Dataset</th><th>Status</th><th>Progress</th></tr>{''.join(lines)}"
+            "</table>" if lines else "<div class='dl-muted'>Nothing is being processed right now.</div>")
+
+    # -- health ---------------------------------------------------------------------------------------------
+
+    def refresh_health(self) -> None:
+        """Probe the database, Redis, RabbitMQ and (every LLM_EVERY_S) each configured LLM."""
+        from dallosh.db.embedded import status as db_status
+        from dallosh.events import broker_alive
+
+        config = self.services.config
+        if not self.health:
+            for key, name in (("db", "MongoDB"), ("redis", "Redis (queue)"), ("rabbitmq", "RabbitMQ (events)")):
+                self.health[key] = (name, None, "")
+            self._paint_health()
+        db = db_status(config)
+        self.health["db"] = ("MongoDB", db.kind != "down", db.describe())
+        redis_ok = self.task_queue.alive()
+        self.health["redis"] = ("Redis (queue)", redis_ok, config.redis_url.split("@")[-1])
+        broker = broker_alive(config)
+        self.health["rabbitmq"] = ("RabbitMQ (events)", broker, f"exchange '{config.events_exchange}'")
+        self._paint_health()
+        if time.monotonic() - self.llm_checked_at >= LLM_EVERY_S or not self.llm_checked_at:
+            self.llm_checked_at = time.monotonic()
+            for key in [k for k in self.health if k.startswith("llm:")]:
+                del self.health[key]
+            with self.guard(clear=False):
+                for model in self.services.settings.check_models(self.actor, timeout=LLM_CHECK_TIMEOUT_S):
+                    self.health[f"llm:{model['uid']}"] = (f"LLM {model['kind']}: {model['model']}", model["ok"],
+                                                          model["message"])
+            self.health["llm:builtin"] = ("Built-in analyzer", True, "offline fallback, always available")
+            self._paint_health()
+
+    def _paint_health(self) -> None:
+        self.health_html.value = health_rows(list(self.health.values()))

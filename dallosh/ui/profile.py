@@ -1,0 +1,150 @@
+"""Profile: name and email, password change, theme preference, and deleting one's own account (confirmed).
+
+Every form calls the account services (``auth.update_account``, ``auth.change_password``,
+``auth.delete_account``), which check the password and the last-administrator rule themselves.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import ipywidgets as w
+
+from dallosh.ui.app import logout_url
+from dallosh.ui.base import UIContext, View
+from dallosh.ui.components import Alert, box, button, esc, html_widget, human_time, set_visible
+
+
+class ProfileView(View):
+    name = "profile"
+    title = "Profile"
+
+    def __init__(self, ctx: UIContext):
+        super().__init__(ctx)
+        self.deleted = False
+        self.default_password: bool | None = None
+        self.default_password_note = Alert()
+        self.account_info = html_widget("", "dl-muted")
+        self.name_input = w.Text(description="Name", placeholder="Your name")
+        self.email_input = w.Text(description="Email")
+        self.save_button = button("Save", self.save_account, style="primary")
+        self.account_card = box([html_widget("<b>Account</b>", "dl-h2"), self.account_info, self.name_input,
+                                 self.email_input,
+                                 html_widget("Changing your email changes how you sign in: sign in again with the "
+                                             "new address afterwards.", "dl-muted"), self.save_button],
+                                "dl-card", "dl-form")
+
+        self.current_password = w.Password(description="Current")
+        self.new_password = w.Password(description="New")
+        self.confirm_password = w.Password(description="Confirm new")
+        self.password_button = button("Change password", self.change_password, style="primary")
+        self.password_card = box([html_widget("<b>Password</b>", "dl-h2"),
+                                  html_widget("At least 8 characters, mixing letters with digits or symbols.",
+                                              "dl-muted"),
+                                  self.current_password, self.new_password, self.confirm_password,
+                                  self.password_button], "dl-card", "dl-form")
+
+        self.theme_choice = w.ToggleButtons(options=[("Light", "light"), ("Dark", "dark")], value=ctx.theme,
+                                            style={"button_width": "90px"})
+        self.theme_choice.observe(lambda change: self.choose_theme(change["new"]), "value")
+        self.theme_card = box([html_widget("<b>Theme</b>", "dl-h2"),
+                               html_widget("Applied on every page; also switchable from the top bar.", "dl-muted"),
+                               self.theme_choice], "dl-card", "dl-form")
+
+        self.delete_password = w.Password(description="Password")
+        self.delete_confirm = w.Checkbox(description="I understand that my account is deleted for good",
+                                         indent=False, layout=w.Layout(width="auto"))
+        self.delete_button = button("Delete my account", self.delete_account, style="danger")
+        self.delete_confirm.observe(lambda _c: self._paint_delete(), "value")
+        self.delete_card = box([html_widget("<b>Delete account</b>", "dl-h2"),
+                                html_widget("Your datasets and tasks stay for your team. The last administrator "
+                                            "cannot delete their account.", "dl-muted"),
+                                self.delete_password, self.delete_confirm, self.delete_button], "dl-card", "dl-form")
+        self._paint_delete()
+        self.set_heading("Profile", "Your account and preferences.")
+        self.body.children = [self.default_password_note,
+                              box([box([self.account_card, self.theme_card], "dl-col", flex="1 1 420px"),
+                                   box([self.password_card, self.delete_card], "dl-col", flex="1 1 420px")],
+                                  "dl-row", vertical=False)]
+
+    def refresh(self) -> None:
+        if self.deleted:
+            return
+        with self.guard(clear=False) as g:
+            me = self.services.auth.me(self.actor)
+            if self.default_password is None:  # a deliberately slow hash check: once per view, not per visit
+                user = self.services.users.find(self.actor.uid)  # own record, for this warning only
+                self.default_password = bool(user and self.services.auth.uses_default_password(user))
+        if g.failed:
+            return
+        default = self.default_password
+        self.name_input.value = me.data.name
+        self.email_input.value = me.data.email
+        last = f" · last sign-in {human_time(me.data.last_login)}" if me.data.last_login else ""
+        self.account_info.value = esc(f"Role: {self.actor.role_name or 'none'}{last}")
+        if me.data.theme != self.theme_choice.value:
+            self.theme_choice.value = me.data.theme
+        if default:
+            self.default_password_note.warning("You still use the default password. Change it below before the app "
+                                               "is used in production.")
+        else:
+            self.default_password_note.clear()
+
+    def on_theme(self, theme: str) -> None:
+        if self.theme_choice.value != theme:
+            self.theme_choice.value = theme
+
+    # -- forms ----------------------------------------------------------------------------------------------
+
+    def save_account(self) -> None:
+        changes: dict[str, Any] = {"name": self.name_input.value.strip(), "email": self.email_input.value.strip()}
+        with self.guard() as g:
+            before = self.services.auth.me(self.actor).data.email
+            self.services.auth.update_account(self.actor, **changes)
+        if g.failed:
+            return
+        if changes["email"].lower() != before:
+            self.alert.success("Saved. Your sign-in email changed: ", f' <a href="{esc(logout_url())}" '
+                               'target="_top">log out</a> and sign in again with the new address.')
+        else:
+            self.alert.success("Your account was saved.")
+
+    def change_password(self) -> None:
+        if self.new_password.value != self.confirm_password.value:
+            self.alert.error("The new password and its confirmation differ. Type them again.")
+            return
+        with self.guard() as g:
+            self.services.auth.change_password(self.actor, self.current_password.value, self.new_password.value)
+        for field in (self.current_password, self.new_password, self.confirm_password):
+            field.value = ""
+        if not g.failed:
+            self.alert.success("Your password was changed.")
+            self.default_password = False
+            self.default_password_note.clear()
+
+    def choose_theme(self, theme: str) -> None:
+        """The profile's choice applies to the whole app at once (the App saves it)."""
+        if self.ctx.set_theme is not None:
+            self.ctx.set_theme(theme)
+            return
+        with self.guard():
+            self.services.auth.update_account(self.actor, theme=theme)
+
+    def _paint_delete(self) -> None:
+        self.delete_button.disabled = not self.delete_confirm.value or self.deleted
+
+    def delete_account(self) -> None:
+        if not self.delete_confirm.value:
+            self.alert.error("Tick the confirmation box first.")
+            return
+        with self.guard() as g:
+            self.services.auth.delete_account(self.actor, self.delete_password.value)
+        self.delete_password.value = ""
+        if g.failed:
+            return
+        self.deleted = True
+        self._paint_delete()
+        for card in (self.account_card, self.password_card, self.theme_card):
+            set_visible(card, False)
+        self.alert.success("Your account was deleted. ", f'<a href="{esc(logout_url())}" target="_top">Leave the '
+                           "app</a>.")

@@ -1,0 +1,155 @@
+"""Standalone Voilà servers and a headless Chromium for the dashboard tests and ``bench/bench_ui.py``.
+
+Each server runs ``voila notebooks/`` with the project's ``dallosh`` template (``JUPYTER_PATH`` includes
+``jupyter/``) and the environment of one test user (``DALLOSH_LOCAL_USER``), pointed at the test database,
+storage, queue and exchange through ``DALLOSH_*`` variables, exactly as the hub's single-user servers are.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[3]
+NOTEBOOKS = ROOT / "notebooks"
+JUPYTER_DIR = ROOT / "jupyter"
+SCREENSHOTS = ROOT / "tests" / "e2e" / "screenshots"
+CHROMIUM = "/usr/bin/chromium"
+BROWSER_ARGS = ["--no-sandbox", "--disable-background-networking", "--disable-gpu"]
+#: Pages and the view each one opens (admin pages for admins, home pages for analysts).
+PAGES: dict[str, str] = {"admin/overview": "overview", "admin/datasets": "datasets", "admin/tasks": "tasks",
+                         "home/overview": "overview", "home/datasets": "datasets", "home/tasks": "tasks",
+                         "profile": "profile"}
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def dallosh_env(config: Any, user: str) -> dict[str, str]:
+    """The environment a kernel of ``user`` needs to reach the test database, storage, queue and bus."""
+    paths = [str(JUPYTER_DIR), *filter(None, os.environ.get("JUPYTER_PATH", "").split(os.pathsep))]
+    return {**os.environ, "DALLOSH_MONGODB_URI": config.mongodb_uri,
+            "DALLOSH_MONGODB_DATABASE": config.mongodb_database, "DALLOSH_STORAGE_ROOT": str(config.storage_root),
+            "DALLOSH_QUEUE_NAME": config.queue_name, "DALLOSH_EVENTS_EXCHANGE": config.events_exchange,
+            "DALLOSH_HEARTBEAT_S": str(config.heartbeat_s), "DALLOSH_ORPHAN_AFTER_S": str(config.orphan_after_s),
+            "DALLOSH_EMBEDDED_DB": "never", "DALLOSH_LOCAL_USER": user, "JUPYTER_PATH": os.pathsep.join(paths),
+            "NO_PROXY": "127.0.0.1,localhost", "PYTHONUNBUFFERED": "1"}
+
+
+class VoilaServer:
+    """``voila notebooks/ --template=dallosh`` on a free port, as one user."""
+
+    def __init__(self, config: Any, user: str, log_dir: Path, *, preheat: int = 0):
+        self.config, self.user, self.log_path = config, user, Path(log_dir) / f"voila-{user.split('@')[0]}.log"
+        self.port = free_port()
+        self.preheat = preheat
+        self.proc: subprocess.Popen | None = None
+
+    @property
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def url(self, page: str) -> str:
+        return f"{self.base}/voila/render/{page}.ipynb"
+
+    def start(self, timeout: float = 60.0) -> VoilaServer:
+        cmd = [sys.executable, "-m", "voila", str(NOTEBOOKS), "--no-browser", f"--port={self.port}",
+               "--Voila.ip=127.0.0.1", "--template=dallosh", "--VoilaConfiguration.show_tracebacks=True"]
+        if self.preheat:
+            cmd += ["--preheat_kernel=True", f"--pool_size={self.preheat}"]
+        log = open(self.log_path, "wb")  # noqa: SIM115 - lives as long as the server
+        self.proc = subprocess.Popen(cmd, cwd=NOTEBOOKS, env=dallosh_env(self.config, self.user), stdout=log,
+                                     stderr=subprocess.STDOUT, start_new_session=True)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"voila exited with {self.proc.returncode}:\n{self.logs()[-3000:]}")
+            try:
+                with urllib.request.urlopen(f"{self.base}/", timeout=2):
+                    return self
+            except urllib.error.HTTPError:  # answering at all is enough
+                return self
+            except OSError:
+                time.sleep(0.2)
+        raise RuntimeError(f"voila did not answer within {timeout} s:\n{self.logs()[-3000:]}")
+
+    def logs(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+    def stop(self) -> None:
+        """Stop the server and its kernels (they share the server's process group)."""
+        if self.proc is None or self.proc.poll() is not None:
+            return
+        self.proc.terminate()  # Voilà shuts its kernels down on SIGTERM
+        try:
+            self.proc.wait(10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait(5)
+        try:
+            os.killpg(self.proc.pid, signal.SIGKILL)  # any kernel that outlived its server
+        except (ProcessLookupError, PermissionError):
+            pass
+
+
+def delete_exchange(config: Any) -> None:
+    """Remove a test's private (durable) exchange from the shared broker."""
+    import pika
+
+    try:
+        connection = pika.BlockingConnection(pika.URLParameters(config.rabbitmq_url))
+        try:
+            connection.channel().exchange_delete(exchange=config.events_exchange)
+        finally:
+            connection.close()
+    except pika.exceptions.AMQPError:
+        pass
+
+
+def launch_browser(playwright):
+    """Chromium from apt, never a downloaded browser."""
+    return playwright.chromium.launch(executable_path=CHROMIUM, args=BROWSER_ARGS, headless=True)
+
+
+def wait_for_view(page, view: str, timeout_ms: int = 60_000) -> None:
+    page.wait_for_selector(f".dl-app .dl-view-{view}", timeout=timeout_ms)
+
+
+def full_screenshot(page, path: Path) -> None:
+    """Voilà's lab shell scrolls inside a panel, so grow the viewport to the content before the shot."""
+    height = page.evaluate("""() => {
+        let h = document.documentElement.scrollHeight;
+        for (const el of document.querySelectorAll('.lm-BoxPanel-child, #rendered_cells')) {
+            h = Math.max(h, el.scrollHeight);
+        }
+        return h;
+    }""")
+    width = page.viewport_size["width"]
+    page.set_viewport_size({"width": width, "height": min(max(int(height), 700), 4000)})
+    page.wait_for_timeout(300)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(path), full_page=True)
+    page.set_viewport_size({"width": width, "height": 900})
+
+
+def visible_errors(page) -> list[str]:
+    """Red alerts and any traceback or stderr output the page shows."""
+    texts = [el.inner_text() for el in page.query_selector_all(".dl-alert-error") if el.is_visible()]
+    for el in page.query_selector_all("[data-mime-type='application/vnd.jupyter.stderr'], .jp-RenderedText"):
+        if el.is_visible() and el.inner_text().strip():
+            texts.append(el.inner_text()[:500])
+    body = page.inner_text("body")
+    if "Traceback" in body:
+        texts.append("Traceback shown on the page")
+    return texts

@@ -1,0 +1,63 @@
+"""The tasks view's live path against the real RabbitMQ: subscriber → queue → applier → widgets."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+
+from dallosh.config import load_config
+from dallosh.events import TaskEvents
+from dallosh.ui.base import UIContext
+from dallosh.ui.tasks import TasksView
+from tests.factories import make_csv
+from tests.integration.ui.harness import delete_exchange
+
+
+@pytest.fixture
+def config(mongo_uri, db_name, storage):
+    """A private exchange, so events of other tests (and of a running app) never reach this view."""
+    suffix = uuid.uuid4().hex[:8]
+    config = load_config({"DALLOSH_MONGODB_URI": mongo_uri, "DALLOSH_MONGODB_DATABASE": db_name,
+                          "DALLOSH_STORAGE_ROOT": str(storage.root), "DALLOSH_QUEUE_NAME": f"test-live-{suffix}",
+                          "DALLOSH_EVENTS_EXCHANGE": f"test-live-{suffix}"}, env_file=Path("/nonexistent"))
+    yield config
+    delete_exchange(config)
+
+
+def wait_for(predicate, timeout: float = 5.0) -> float:
+    started = time.monotonic()
+    while not predicate():
+        if time.monotonic() - started > timeout:
+            raise AssertionError("condition not reached")
+        time.sleep(0.002)
+    return time.monotonic() - started
+
+
+def test_events_reach_the_widgets_quickly_and_stop_with_the_view(services, analyst):
+    _, task = services.files.add(analyst, "live.csv", make_csv(5))
+    events = TaskEvents(services)
+    view = TasksView(UIContext(services, analyst, live=True))
+    try:
+        view.on_show(task_id=task.uid)
+        wait_for(lambda: view.subscriber is not None and view.subscriber.connected, 10)
+        time.sleep(0.2)  # the post-connect resync
+        services.tasks.request(analyst, task.uid, "start")  # no dispatcher here: publish the event ourselves
+        events.emit(services.tasks.find(task.uid), "in_queue", phase="requested")
+        latency = wait_for(lambda: view.tasks[task.uid].data.status == "in_queue"
+                           and any(live for *_, live in view.log_lines))
+        assert latency < 1.0
+        assert view.enabled_actions("in_queue") == ["pause", "stop"]
+        assert not view.action_buttons["pause"].disabled
+        subscriber = view.subscriber
+        view.on_hide()
+        wait_for(lambda: not subscriber._thread.is_alive(), 10)
+        lines = len(view.log_lines)
+        events.emit(services.tasks.find(task.uid), "paused", phase="requested")
+        time.sleep(0.3)
+        assert len(view.log_lines) == lines  # a hidden view consumes nothing
+    finally:
+        view.close()
+        events.publisher.close()
