@@ -7,13 +7,14 @@ every reader (dashboards, exports, notebooks) applies ``effective()`` on top of 
 
 from __future__ import annotations
 
-from typing import Any
-
-import pandas as pd
+from typing import TYPE_CHECKING, Any
 
 from dallosh.defaults import PRIORITIES, SENTIMENTS
 from dallosh.errors import NotFound, ValidationError
 from dallosh.services.base import Actor, Service, audited
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 COLLECTION = "corrections"
 FIELDS = ("sentiment", "priority", "main_topic")
@@ -70,6 +71,8 @@ class CorrectionsService(Service):
 
         Feed it to ``dallosh.analytics.apply_corrections``.
         """
+        import pandas as pd  # lazily: importing the services must stay cheap for dashboards' start-up
+
         rows = self.history(actor, file_ids)
         frame = pd.DataFrame(rows, columns=["uid", "when", "by", "file_id", "tweet_id", "field", "old_value",
                                             "new_value"])

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from dallosh.datasets import DatasetInspection, inspect_csv, write_normalised
 from dallosh.db import new_uid
 from dallosh.errors import Conflict, DuplicateDataset, MaintenanceMode, NotFound, ValidationError
 from dallosh.lifecycle import ACTIVE
 from dallosh.schemas import FileData, Record, TaskData, dump
 from dallosh.services.base import Actor, Page, Service, audited
 from dallosh.storage import DATASETS, KINDS
+
+if TYPE_CHECKING:
+    from dallosh.datasets import DatasetInspection
 
 COLLECTION = "files"
 
@@ -25,6 +27,8 @@ class FilesService(Service):
                 ) -> DatasetInspection:
         """Validate an upload and return its preview; stores nothing."""
         self.authorize(actor, "manage_datasets")
+        from dallosh.datasets import inspect_csv  # pandas is imported only when a file is really parsed
+
         return inspect_csv(source, filename, max_bytes=self._max_bytes(), encoding=encoding)
 
     def find_duplicate(self, sha256: str) -> Record[FileData] | None:
@@ -42,6 +46,8 @@ class FilesService(Service):
         actor = self.authorize(actor, "manage_datasets")
         if self.ctx.settings.general().isMaintenance:
             raise MaintenanceMode("The app is in maintenance: adding datasets is paused. Try again later.")
+        from dallosh.datasets import inspect_csv, write_normalised
+
         inspection = inspect_csv(source, filename, max_bytes=self._max_bytes(), encoding=encoding)
         existing = self.find_duplicate(inspection.sha256)
         if existing and not allow_duplicate:
