@@ -5,7 +5,8 @@ never raise for ordinary input, must be fast (pure stdlib, tens of thousands of 
 must only answer within the allowed labels. It is a transparent lexicon-and-rules labeller for French
 and English telecom tweets: general domain vocabulary, not phrases copied from any evaluation file.
 
-Pipeline for one text (identical texts are analysed once per call):
+Pipeline for one text (identical texts are analysed once per call; the steps below are cached per token,
+per whitespace-separated piece and per token sequence, since tweets share most of their words):
 
 1. normalise: lower case, strip accents (``réseau`` == ``reseau``), shorten elongations
    (``nuuuul`` -> ``nuul`` then ``nul`` at lookup), drop URLs and @mentions, split elisions;
@@ -24,6 +25,8 @@ import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from itertools import chain
+from operator import itemgetter
 
 from dallosh.defaults import PAGINATE_ROWS_MAX
 from dallosh.errors import ProviderError, ValidationError
@@ -104,12 +107,21 @@ def _fold(text: str) -> str:
     return text
 
 
+def _raw_tokens(folded: str) -> list[str]:
+    """Word and punctuation tokens of folded text, hashtags still marked with their ``#``."""
+    return _TOKEN.findall(_ELONG.sub(r"\1\1", folded).replace("'", " ").replace("-", " "))
+
+
 def _tokenise(folded: str) -> list[tuple[str, bool]]:
     """Split folded text into (token, is_hashtag); drop bare elisions, turn English n't into "not"."""
-    text = _ELONG.sub(r"\1\1", folded).replace("'", " ").replace("-", " ")
+    return _clean_tokens(_raw_tokens(folded))
+
+
+def _clean_tokens(raw: list[str]) -> list[tuple[str, bool]]:
+    """(token, is_hashtag) of raw tokens, without bare elisions, with "n't" as "not"."""
     out: list[tuple[str, bool]] = []
     prev = ""
-    for tok in _TOKEN.findall(text):
+    for tok in raw:
         is_tag = tok[0] == "#"
         if is_tag:
             tok = tok[1:]
@@ -137,15 +149,12 @@ def _stem(token: str) -> str:
     return token
 
 
+_RUNS = re.compile(r"(.)\1+", re.DOTALL)
+
+
 def _squeeze(token: str) -> str:
     """Collapse doubled letters (``nuul`` -> ``nul``) as a last lookup attempt for elongated words."""
-    out = []
-    prev = ""
-    for ch in token:
-        if ch != prev:
-            out.append(ch)
-        prev = ch
-    return "".join(out)
+    return _RUNS.sub(r"\1", token)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -165,7 +174,9 @@ class _Entry:
 _EXACT: dict[str, _Entry] = {}
 _STEMMED: dict[str, _Entry] = {}
 _PHRASES: dict[str, _Entry] = {}
-_PHRASE_STARTS: set[str] = set()  # first two stems of every phrase: a cheap gate before longer joins
+#: first stem of every phrase -> the second stems that can follow it: a cheap gate before longer joins.
+_PHRASE_NEXT: dict[str, set[str]] = {}
+_PHRASE_WORDS: set[str] = set()  # every stem used in a phrase, at any position
 _MAX_PHRASE = 4
 
 
@@ -196,7 +207,8 @@ def _add(spec: str, pol: float = 0.0, topic: int | None = None, weight: float = 
         elif words:
             stems = [_stem(w) for w in words]
             _merge(_PHRASES, " ".join(stems), pol, topic, weight, flags)
-            _PHRASE_STARTS.add(f"{stems[0]} {stems[1]}")
+            _PHRASE_NEXT.setdefault(stems[0], set()).add(stems[1])
+            _PHRASE_WORDS.update(stems)
 
 
 # ---- sentiment -------------------------------------------------------------------------------------
@@ -503,17 +515,12 @@ _NAME_STOPWORDS = frozenset({"et", "de", "du", "des", "la", "le", "les", "and", 
 # Token lookup
 # --------------------------------------------------------------------------------------------------
 
-_TOKEN_CACHE: dict[str, tuple[str, _Entry | None, bool]] = {}
-_TOKEN_CACHE_MAX = 200_000
 _LONG_HOURS = re.compile(r"^(\d+)h$")
 _DAYS = re.compile(r"^\d+(j|jr|jrs|d)$")
 
 
 def _lookup(token: str) -> tuple[str, _Entry | None, bool]:
-    """Return (stem, entry, negated_by_glued_elision) for one folded token; memoised."""
-    hit = _TOKEN_CACHE.get(token)
-    if hit is not None:
-        return hit
+    """Return (stem, entry, negated_by_glued_elision) for one folded token (memoised by _record)."""
     stem = _stem(token)
     entry = _EXACT.get(token) or _STEMMED.get(stem)
     glued_neg = False
@@ -540,11 +547,7 @@ def _lookup(token: str) -> tuple[str, _Entry | None, bool]:
             if m and int(m.group(1)) >= 24:
                 entry = _Entry(flags=F_DURATION)
                 stem = "NUM_DAYS"
-    result = (stem, entry, glued_neg)
-    if len(_TOKEN_CACHE) > _TOKEN_CACHE_MAX:
-        _TOKEN_CACHE.clear()
-    _TOKEN_CACHE[token] = result
-    return result
+    return (stem, entry, glued_neg)
 
 
 _DURATION_LEADS = frozenset(
@@ -552,6 +555,153 @@ _DURATION_LEADS = frozenset(
      "quinze", "quelques", "une", "un", "for", "few", "several", "since", "two", "three", "four", "five",
      "many", "a", "toute", "tout", "entiere", "entier", "whole", "all", "bientot", "presque", "over"}
 )
+
+
+# --------------------------------------------------------------------------------------------------
+# Token records, cached per whitespace-separated piece of text
+# --------------------------------------------------------------------------------------------------
+# Tweets are short and share most of their words, so the costly steps (regexes, folding, lookups) run once
+# per distinct piece ("réseau", "@free", "57,74", "😡") instead of once per text. Splitting on whitespace is
+# exact: URLs, mentions, emoticons and tokens never span whitespace, and folding keeps whitespace as a
+# separator, except for the few characters below, which folding deletes (joining their neighbours): texts
+# containing one are analysed whole, as before.
+
+#: Unicode whitespace that ``_fold`` drops instead of keeping as a separator (checked by a unit test).
+_FOLD_DROPPED_SPACE = re.compile("[\x85\u1680\u2028\u2029]")
+
+# A record is what the scoring loop needs about one token, in a flat tuple (no attribute lookups there):
+# (kind, stem, polarity, flags, weighted topics, glued negation, own stem, is hashtag, phrase gate).
+_BREAK, _PLAIN, _LEXICAL, _TOPICAL = 0, 1, 2, 3  # punctuation / unknown word / lexicon word / topic-only word
+#: Flags the scoring loop acts on beyond OR-ing them in: words with none of them and no polarity are "topical".
+_ACTIVE_FLAGS = F_NEGATOR | F_EXPECTED | F_FUNCTION | F_DURATION | F_INTENS
+_Record = tuple[int, str, float, int, tuple[tuple[int, float], ...], bool, str, bool, set[str] | None]
+_RECORDS: dict[str, _Record] = {}  # keyed by token, "#" + token for hashtags
+_RECORDS_MAX = 200_000
+
+
+def _make_record(token: str, is_tag: bool) -> _Record:
+    """Precompute one token's lookup; topic weights are halved for hashtags here, once."""
+    if token in _BREAKS:
+        return (_BREAK, token, 0.0, 0, (), False, token, is_tag, None)
+    stem, entry, glued = _lookup(token)
+    gate = _PHRASE_NEXT.get(stem)
+    if entry is None:
+        return (_PLAIN, stem, 0.0, 0, (), glued, _stem(token), is_tag, gate)
+    w_tag = 0.5 if is_tag else 1.0
+    topics = tuple((g, w * w_tag) for g, w in entry.topics)
+    kind = _LEXICAL if entry.pol or entry.flags & _ACTIVE_FLAGS or stem == "plus" else _TOPICAL
+    return (kind, stem, entry.pol, entry.flags, topics, glued, _stem(token), is_tag, gate)
+
+
+def _record(token: str, is_tag: bool) -> _Record:
+    """The record of a token, memoised: the same words recur in many different pieces."""
+    key = "#" + token if is_tag else token
+    record = _RECORDS.get(key)
+    if record is None:
+        if len(_RECORDS) >= _RECORDS_MAX:
+            _RECORDS.clear()
+        record = _RECORDS[key] = _make_record(token, is_tag)
+    return record
+
+
+_NOT_RECORD = _record("not", False)
+
+#: One piece: (key, token records, emoji score, starts with a bare "t", last raw token or None, coarse key).
+#: The key spells the tokens ("#" marks hashtags) and a nonzero emoji score ("~-1 "), so equal keys mean equal
+#: scores; the coarse key also merges interchangeable unknown words (see _coarse_token).
+_Piece = tuple[str, tuple[_Record, ...], float, bool, str | None, str]
+_PIECES: dict[str, _Piece] = {}
+_PIECES_MAX = 100_000
+_EMPTY_PIECE: _Piece = ("", (), 0.0, False, None, "")
+#: Starts the key of a piece whose first token is a bare "t" (see _join_pieces).
+_LEAD_T = "\x00"
+
+
+def _piece(text: str) -> _Piece:
+    """Key, records and emoji score of a text: the original whole-text steps, run on one piece."""
+    if text.startswith("@") and _MENTION.fullmatch(text):
+        return _EMPTY_PIECE  # a bare @mention (many are unique): nothing left once mentions are dropped
+    emo = 0.0
+    if not text.isascii():
+        for ch in _EMOJI.findall(text):
+            emo += -1.0 if ch in _NEG_EMOJI_SET else 1.0
+    if ":" in text or "<3" in text or "^^" in text:
+        emo += len(_EMOTICON_POS.findall(text)) - len(_EMOTICON_NEG.findall(text))
+    if "@" in text or "http" in text or "www." in text:
+        text = _MENTION.sub(" ", _URL.sub(" ", text))
+    raw = _raw_tokens(_fold(text))
+    tokens = _clean_tokens(raw)
+    raw = [tok.lstrip("#") for tok in raw]
+    records = tuple(_record(tok, is_tag) for tok, is_tag in tokens)
+    key = "".join(f"#{tok} " if is_tag else f"{tok} " for tok, is_tag in tokens)
+    coarse = "".join(_coarse_token(tok, is_tag, rec) for (tok, is_tag), rec in zip(tokens, records, strict=True))
+    if emo:
+        key += f"~{emo:g} "
+        coarse += f"~{emo:g} "
+    # A leading "t" was dropped here for want of a previous token: _join_pieces may restore it as "not".
+    lead_t = bool(raw) and raw[0] == "t"
+    if lead_t:
+        key = _LEAD_T + key
+        coarse = _LEAD_T + coarse
+    return (key, records, emo, lead_t, raw[-1] if raw else None, coarse)
+
+
+def _coarse_token(token: str, is_tag: bool, record: _Record) -> str:
+    """The token as spelled in a coarse key: a placeholder if it cannot matter unless it names a custom topic.
+
+    An unknown word that is in no phrase and leads no duration ("Cannes", "57", "bonjour") only counts tokens
+    for negation scopes in _score, and as the word before a duration only through ``isdigit()``, so all such
+    words of one kind are interchangeable for a topic list without custom topics.
+    """
+    stem = record[1]
+    if record[0] == _PLAIN and stem not in _PHRASE_WORDS and stem not in _DURATION_LEADS:
+        return "%0 " if stem.isdigit() else "%a "  # "%" never occurs in a token
+    return f"#{token} " if is_tag else f"{token} "
+
+
+def _new_piece(chunk: str) -> _Piece:
+    """Analyse a piece not seen yet and cache it (the cache is simply emptied when full)."""
+    if len(_PIECES) >= _PIECES_MAX:
+        _PIECES.clear()
+    piece = _PIECES[chunk] = _piece(chunk)
+    return piece
+
+
+def _pieces(text: str) -> list[_Piece]:
+    """The cached pieces of a text; the whole text as one piece if folding would join two of them."""
+    if not text.isascii() and _FOLD_DROPPED_SPACE.search(text):
+        return [_piece(text)]
+    chunks = text.split()
+    pieces = list(map(_PIECES.get, chunks))  # map/itemgetter keep these per-piece steps in C
+    if None in pieces:
+        pieces = [piece or _new_piece(chunk) for piece, chunk in zip(pieces, chunks, strict=True)]
+    return pieces
+
+
+_piece_key = itemgetter(0)
+_piece_records = itemgetter(1)
+_piece_emo = itemgetter(2)
+_piece_coarse_key = itemgetter(5)
+
+
+def _join_pieces(pieces: list[_Piece], coarse: bool = False) -> tuple[str, list[_Record]]:
+    """Key (or coarse key) and records of pieces where one starts with a bare "t" (rare): "don 't" -> "don not"."""
+    records: list[_Record] = []
+    keys: list[str] = []
+    prev = ""
+    for key, recs, _, lead_t, last, coarse_key in pieces:
+        if coarse:
+            key = coarse_key
+        if lead_t:
+            key = key[1:]
+            if prev in _NEG_T_HOSTS:
+                records.append(_NOT_RECORD)
+                keys.append("not ")
+        records += recs
+        keys.append(key)
+        if last is not None:
+            prev = last
+    return "".join(keys), records
 
 
 # --------------------------------------------------------------------------------------------------
@@ -565,6 +715,9 @@ class _TopicPlan:
     custom: dict[str, tuple[str, ...]]  # stem -> custom topics using that word
     fallback: str
     order: dict[str, int]
+    unmapped: tuple[int, ...]  # internal groups no caller topic maps to
+    #: token key -> (sentiment, priority, topic, agent): texts that tokenise alike are scored once.
+    memo: dict[tuple[str, float, int, bool], tuple[str, int, str, bool]]
 
 
 def _name_words(name: str) -> list[str]:
@@ -596,6 +749,8 @@ def _plan(topics: tuple[str, ...]) -> _TopicPlan:
         custom={w: tuple(ts) for w, ts in custom.items()},
         fallback=fallback or topics[-1],
         order={t: i for i, t in enumerate(topics)},
+        unmapped=tuple(g for g in _GROUPS if g not in group_topic),
+        memo={},
     )
 
 
@@ -603,42 +758,53 @@ def _plan(topics: tuple[str, ...]) -> _TopicPlan:
 # Text analysis
 # --------------------------------------------------------------------------------------------------
 
-
-@dataclass(frozen=True, slots=True)
-class _Analysis:
-    sentiment: str
-    priority: int
-    topic: str
-    agent: bool
-
+#: (sentiment, priority without engagement, topic, operator voice)
+_Analysis = tuple[str, int, str, bool]
 
 _RETRO_NEGATORS = frozenset({"pas", "plus", "jamai", "rien"})
 _STRIP_FLAGS = ~(F_NEGATOR | F_INTENS | F_EXPECTED | F_FUNCTION)
 _STRIP_NEGATED = _STRIP_FLAGS & ~(F_PROBLEM | F_OUTAGE | F_TOTAL | F_CHURN)
+_MEMO_MAX = 50_000
 
 
 def _analyse(text: str, plan: _TopicPlan) -> _Analysis:
-    """Label one text (without engagement, which is applied per row) in one forward pass."""
+    """Label one text (without engagement, which is applied per row).
+
+    The result depends only on the tokens, the emoji score, the number of "!" (up to 3) and whether there is a
+    "?", so texts differing only in mentions, URLs, case, accents, spacing (or, without custom topics, in
+    interchangeable unknown words such as amounts and place names) are scored once (``plan.memo``).
+    """
     raw = text or ""
-    # Emoji and emoticons first: folding drops them.
-    emo = 0.0
-    if not raw.isascii():
-        for ch in _EMOJI.findall(raw):
-            emo += -1.0 if ch in _NEG_EMOJI_SET else 1.0
-    if ":" in raw or "<3" in raw or "^^" in raw:
-        emo += len(_EMOTICON_POS.findall(raw)) - len(_EMOTICON_NEG.findall(raw))
-    emo = max(-3.0, min(3.0, emo))
-    exclaims = raw.count("!")
+    pieces = _pieces(raw)
+    coarse = not plan.custom  # custom topics are matched on any word: keep every word in the key
+    key = "".join(map(_piece_coarse_key if coarse else _piece_key, pieces))
+    records = None
+    if _LEAD_T in key:
+        key, records = _join_pieces(pieces, coarse)
+    exclaims = min(raw.count("!"), 3)
     question = "?" in raw
+    memo_key = (key, exclaims, question)
+    memo = plan.memo
+    analysis = memo.get(memo_key)
+    if analysis is None:
+        if records is None:
+            records = list(chain.from_iterable(map(_piece_records, pieces)))
+        # Emoji and emoticons were counted on the raw pieces (folding drops them); "~" marks a nonzero score.
+        emo = max(-3.0, min(3.0, sum(map(_piece_emo, pieces), 0.0))) if "~" in key else 0.0
+        if len(memo) >= _MEMO_MAX:
+            memo.clear()
+        analysis = memo[memo_key] = _score(records, emo, exclaims, question, plan)
+    return analysis
 
-    if "@" in raw or "http" in raw or "www." in raw:
-        raw = _MENTION.sub(" ", _URL.sub(" ", raw))
-    tokens = _tokenise(_fold(raw))
-    lookups = [(tok, None, False) if tok in _BREAKS else _lookup(tok) for tok, _ in tokens]
-    stems = [lk[0] for lk in lookups]
-    n = len(stems)
 
-    topic_scores: dict[int, float] = {}
+def _score(records: list[_Record], emo: float, exclaims: int, question: bool, plan: _TopicPlan) -> _Analysis:
+    """Score token records in one forward pass (the hot loop: records are flat tuples, read once each).
+
+    A token's neighbours are read only through their stem (phrases, duration leads) and polarity (intensifiers):
+    _coarse_token relies on this.
+    """
+    n = len(records)
+    topic_scores = [0.0] * (OTHER + 1)  # indexed by group; scores only grow from 0.0
     custom_scores: dict[str, float] = {}
     custom = plan.custom
     flags = 0
@@ -650,12 +816,26 @@ def _analyse(text: str, plan: _TopicPlan) -> _Analysis:
     last_function = -2  # index of a non-negated "works" verb, for a trailing "pas" ("marche pas")
     long_duration = False
 
-    for i in range(n):
-        stem, entry, glued = lookups[i]
-        if stem in _BREAKS:
-            scope = plus_scope = 0
-            boost = 1.0
-            continue
+    for i, (kind, stem, pol, ef, topics, glued, own, is_tag, gate) in enumerate(records):
+        if gate is None:
+            # Fast paths for tokens that start no phrase (breaks never do): the steps below that can apply.
+            if kind == _BREAK:
+                scope = plus_scope = 0
+                boost = 1.0
+                continue
+            if kind != _LEXICAL:  # an unknown or a topic-only word
+                if kind == _TOPICAL:
+                    for g, w in topics:
+                        topic_scores[g] += w
+                    flags |= ef & (_STRIP_NEGATED if scope > 0 or glued else _STRIP_FLAGS)
+                if scope:
+                    scope -= 1
+                if plus_scope:
+                    plus_scope -= 1
+                if custom:
+                    for t in custom.get(own) or custom.get(stem) or ():
+                        custom_scores[t] = custom_scores.get(t, 0.0) + (0.75 if is_tag else 1.5)
+                continue
         is_neg = scope > 0 or glued
         if scope:
             scope -= 1
@@ -663,40 +843,37 @@ def _analyse(text: str, plan: _TopicPlan) -> _Analysis:
         if plus_scope:
             plus_scope -= 1
 
-        # Phrases of up to four tokens starting here.
-        if i >= cover_until and i + 1 < n and f"{stem} {stems[i + 1]}" in _PHRASE_STARTS:
-            for size in range(min(_MAX_PHRASE, n - i), 1, -1):
-                phrase = _PHRASES.get(" ".join(stems[i:i + size]))
+        # Phrases of up to four tokens starting here (gate: the next stem can follow this one in a phrase).
+        if gate is not None and i >= cover_until and i + 1 < n and records[i + 1][1] in gate:
+            stems = [r[1] for r in records[i:i + _MAX_PHRASE]]
+            for size in range(len(stems), 1, -1):
+                phrase = _PHRASES.get(" ".join(stems[:size]))
                 if phrase is None:
                     continue
                 pf = phrase.flags
                 flags |= pf & _STRIP_FLAGS
                 for g, w in phrase.topics:
-                    topic_scores[g] = topic_scores.get(g, 0.0) + w
-                pol = phrase.pol
-                if pol:
+                    topic_scores[g] += w
+                phrase_pol = phrase.pol
+                if phrase_pol:
                     cover_until = i + size
                     if is_neg and not pf & (F_MONEY | F_PROBLEM):
-                        pol = -max(pol, 1.0) if pol > 0 else -0.5 * pol
+                        phrase_pol = -max(phrase_pol, 1.0) if phrase_pol > 0 else -0.5 * phrase_pol
                     if pf & F_POLITE:
-                        polite += pol
-                    elif pol > 0:
-                        pos += pol
+                        polite += phrase_pol
+                    elif phrase_pol > 0:
+                        pos += phrase_pol
                     else:
-                        neg -= pol
+                        neg -= phrase_pol
                 break
 
         if custom:
-            own = _stem(tokens[i][0])
             for t in custom.get(own) or custom.get(stem) or ():
-                custom_scores[t] = custom_scores.get(t, 0.0) + (0.75 if tokens[i][1] else 1.5)
-        if entry is None:
+                custom_scores[t] = custom_scores.get(t, 0.0) + (0.75 if is_tag else 1.5)
+        if kind == _PLAIN:
             continue
-        ef = entry.flags
-        if entry.topics:
-            w_tag = 0.5 if tokens[i][1] else 1.0
-            for g, w in entry.topics:
-                topic_scores[g] = topic_scores.get(g, 0.0) + w * w_tag
+        for g, w in topics:
+            topic_scores[g] += w
         covered = i < cover_until
 
         if ef & F_NEGATOR and not covered:
@@ -720,22 +897,19 @@ def _analyse(text: str, plan: _TopicPlan) -> _Analysis:
             flags |= F_PROBLEM
             if ef & F_CONNECT:
                 flags |= F_OUTAGE | F_TOTAL
-                topic_scores[NETWORK] = topic_scores.get(NETWORK, 0.0) + 1.0
+                topic_scores[NETWORK] += 1.0
             boost = 1.0
             continue
         # A negated problem is no problem ("pas de souci", "no issue", "je ne vais pas résilier").
         flags |= ef & (_STRIP_NEGATED if is_neg else _STRIP_FLAGS)
         if ef & F_DURATION:
-            lead = stems[i - 1] if i else ""
-            lead2 = stems[i - 2] if i > 1 else ""
+            lead = records[i - 1][1] if i else ""
+            lead2 = records[i - 2][1] if i > 1 else ""
             if lead in _DURATION_LEADS or lead.isdigit() or stem == "NUM_DAYS" or lead2 in _DURATION_LEADS:
                 long_duration = True
-        if ef & F_INTENS and i + 1 < n:
-            nxt = lookups[i + 1][1]
-            if nxt is not None and nxt.pol:
-                boost = 1.5
-                continue
-        pol = entry.pol
+        if ef & F_INTENS and i + 1 < n and records[i + 1][2]:
+            boost = 1.5  # the next token is polar
+            continue
         if ef & F_FUNCTION:
             last_function = i
         if not pol or covered:
@@ -771,7 +945,7 @@ def _analyse(text: str, plan: _TopicPlan) -> _Analysis:
         neg -= emo
     score = pos + polite - neg
     if exclaims:
-        score *= 1.0 + 0.15 * min(exclaims, 3)
+        score *= 1.0 + 0.15 * exclaims
 
     if agent:
         sentiment = "neutral"
@@ -798,25 +972,23 @@ def _analyse(text: str, plan: _TopicPlan) -> _Analysis:
         priority = 1 if question or problem or flags & F_REQUEST else 0
 
     if agent:
-        topic_scores[SERVICE] = topic_scores.get(SERVICE, 0.0) + 2.0
+        topic_scores[SERVICE] += 2.0
     topic = _pick_topic(topic_scores, custom_scores, plan)
-    return _Analysis(sentiment, priority, topic, agent)
+    return (sentiment, priority, topic, agent)
 
 
-def _pick_topic(scores: dict[int, float], custom_scores: dict[str, float], plan: _TopicPlan) -> str:
+def _pick_topic(scores: list[float], custom_scores: dict[str, float], plan: _TopicPlan) -> str:
     """Best mapped topic; the fallback when nothing matched or an unmapped group clearly dominates."""
     best_topic: str | None = None
     best = 0.0
     for g, topic in plan.group_topic.items():
-        sc = scores.get(g, 0.0)
+        sc = scores[g]
         if sc > best or (sc == best and sc > 0 and best_topic and plan.order[topic] < plan.order[best_topic]):
             best, best_topic = sc, topic
     for topic, sc in custom_scores.items():
         if sc > best or (sc == best and best_topic and plan.order[topic] < plan.order[best_topic]):
             best, best_topic = sc, topic
-    unmapped = max(
-        (sc for g, sc in scores.items() if g not in plan.group_topic and g in _GROUPS), default=0.0
-    )
+    unmapped = max([scores[g] for g in plan.unmapped], default=0.0)
     if best_topic is None or best <= 0 or unmapped >= 2 * best:
         return plan.fallback
     return best_topic
@@ -844,19 +1016,24 @@ class BuiltinAnalyzer(Provider):
             raise ProviderError("The topic list is empty: add at least one topic in the settings.")
         plan = _plan(topic_list)
         seen: dict[str, _Analysis] = {}
+        # Labels are immutable and few distinct ones exist: share them instead of building one per row.
+        made: dict[tuple[str, int, str], Label] = {}
         out: dict[str, Label] = {}
         for row in rows:
             text = row.text if isinstance(row.text, str) else ""
             analysis = seen.get(text)
             if analysis is None:
                 analysis = seen[text] = _analyse(text, plan)
-            priority = analysis.priority
-            sentiment = analysis.sentiment
+            sentiment, priority, topic, agent = analysis
             engagement = row.engagement if isinstance(row.engagement, int) else 0
-            if not analysis.agent and sentiment != "positive":
+            if not agent and sentiment != "positive":
                 if sentiment == "negative" and engagement >= ENGAGEMENT_HIGH:
                     priority = 2
                 elif engagement >= ENGAGEMENT_VIRAL:
                     priority = max(priority, 1)
-            out[row.id] = Label(sentiment=sentiment, priority=priority, topic=analysis.topic)
+            key = (sentiment, priority, topic)
+            label = made.get(key)
+            if label is None:
+                label = made[key] = Label(sentiment=sentiment, priority=priority, topic=topic)
+            out[row.id] = label
         return out
