@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from dallosh.schemas import LogData, Record, dump
-from dallosh.services.base import Actor, Page, Service
+from dallosh.services.base import SYSTEM, Actor, Page, Service
 
 COLLECTION = "logs"
 #: Keys whose values never reach the logs, whatever a caller passes in ``details``.
@@ -40,11 +40,14 @@ class LogsService(Service):
     def list(self, actor: Actor, *, user: str | None = None, action: str | None = None,
              result: str | None = None, since: datetime | None = None, until: datetime | None = None,
              skip: int = 0, limit: int = 50) -> Page[Record[LogData]]:
-        """Newest first. ``action`` matches a prefix (``users`` finds ``users.create``...)."""
+        """Newest first. ``user`` is a uid or an email; ``action`` matches a prefix (``users`` finds
+        ``users.create``...). ``extra["names"]`` maps the page's user uids and ``users/…``/``roles/…`` targets to
+        emails and role names, so a reader sees who and what rather than ids (deleted ones are absent).
+        """
         self.authorize(actor, "manage_app")
         query: dict[str, Any] = {}
         if user:
-            query["data.requested_by"] = user
+            query["data.requested_by"] = self._user_uid(user)
         if action:
             query["data.action"] = {"$regex": "^" + re.escape(action)}
         if result:
@@ -58,4 +61,42 @@ class LogsService(Service):
             query["createdAt"] = created
         total = self.db.count(COLLECTION, query)
         docs = self.db.find(COLLECTION, query, sort=[("createdAt", -1)], skip=max(0, skip), limit=max(1, limit))
-        return Page([Record.from_doc(LogData, d) for d in docs], total, skip, limit)
+        items = [Record.from_doc(LogData, d) for d in docs]
+        return Page(items, total, skip, limit, extra={"names": self._names(items)})
+
+    def _user_uid(self, user: str) -> str:
+        """An email filter becomes the user's uid (an unknown email matches nothing)."""
+        if "@" not in user:
+            return user
+        found = self.ctx.users.find_by_email(user)
+        return found.uid if found else user
+
+    def _names(self, items: list[Record[LogData]]) -> dict[str, str]:
+        names: dict[str, str] = {}
+        models: dict[str, str] | None = None
+        for item in items:
+            keys = [item.data.requested_by] if item.data.requested_by else []
+            keys.append(item.data.target)
+            for key in keys:
+                if key in names:
+                    continue
+                kind, _, uid = key.rpartition("/") if "/" in key else ("users", "", key)
+                if kind == "users":
+                    user = self.ctx.users.find(uid)
+                    if user:
+                        names[key] = user.data.email
+                elif kind == "roles":
+                    role = self.ctx.roles.find(uid)
+                    if role:
+                        names[key] = role.data.name
+                elif kind in ("settings/ai/local", "settings/ai/external"):
+                    if models is None:
+                        models = self._model_names()
+                    if uid in models:
+                        names[key] = models[uid]
+        return names
+
+    def _model_names(self) -> dict[str, str]:
+        ai = self.ctx.settings.get(SYSTEM).ai  # the masked view: keys never come near the logs
+        return {m["uid"]: m["data"].get("label") or m["data"].get("model") or m["uid"]
+                for kind in ("local", "external") for m in getattr(ai, kind)}

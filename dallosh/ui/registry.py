@@ -63,3 +63,6 @@ register(ViewSpec("datasets", "Datasets", "dallosh.ui.datasets:DatasetsView", 30
                   ("read_datasets", "manage_datasets")))
 register(ViewSpec("tasks", "Tasks", "dallosh.ui.tasks:TasksView", 40, ("read_tasks", "manage_tasks")))
 register(ViewSpec("profile", "Profile", "dallosh.ui.profile:ProfileView", 90, (), in_sidebar=False))
+register(ViewSpec("users", "Users", "dallosh.ui.users:UsersView", 20, ("read_users", "manage_users")))
+register(ViewSpec("logs", "Logs", "dallosh.ui.logs:LogsView", 60, ("manage_app",)))
+register(ViewSpec("settings", "Settings", "dallosh.ui.settings:SettingsView", 70, ("manage_app",)))

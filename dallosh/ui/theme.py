@@ -247,6 +247,72 @@ body:has(.dl-app) { margin: 0; }
 .dl-app.dl-dark .ag-theme-balham .ag-row { background-color: #1b1c20; color: #ececee; border-color: #34353b; }
 .dl-app.dl-dark .ag-theme-balham .ag-row-odd { background-color: #202126; }
 .dl-app.dl-dark .ag-theme-balham .ag-header-cell-text { color: #ececee; }
+
+/* admin views (users, logs, settings) */
+.dl-app .dl-tabbed { gap: 14px; overflow: visible; }
+.dl-app .dl-tabs.widget-toggle-buttons { border-bottom: 1px solid var(--dl-border); width: 100%; gap: 0; }
+.dl-app .dl-tabs.widget-toggle-buttons .jupyter-button { background: transparent; color: var(--dl-muted);
+  border-radius: 0; box-shadow: none; border: none; border-bottom: 3px solid transparent; margin: 0 6px -1px 0;
+  height: 38px; padding: 0 16px; font-weight: 600; }
+.dl-app .dl-tabs.widget-toggle-buttons .jupyter-button:hover { color: var(--dl-text);
+  background: var(--dl-surface-2); }
+.dl-app .dl-tabs.widget-toggle-buttons .jupyter-button.mod-active { background: transparent;
+  color: var(--dl-accent); border-bottom-color: var(--dl-primary); }
+.dl-app .dl-toolbar { align-items: center; gap: 10px; }
+.dl-app .dl-toolbar .widget-text, .dl-app .dl-toolbar .widget-dropdown { margin: 0; }
+.dl-app .dl-actions { flex-wrap: wrap; gap: 4px; justify-content: flex-end; }
+.dl-app .dl-actions .jupyter-button { margin: 0; }
+.dl-app .dl-th-right .widget-html-content { text-align: right; padding-right: 4px; }
+.dl-app .dl-fields { gap: 12px; overflow: visible; }
+.dl-app .dl-field { gap: 12px; align-items: flex-start; flex-wrap: nowrap; overflow: visible; }
+.dl-app .dl-field-label { width: 170px; min-width: 170px; }
+.dl-app .dl-field-label .widget-html-content { font-weight: 600; font-size: 13px; line-height: 32px;
+  height: auto; }
+.dl-app .dl-field-input { flex: 1 1 auto; min-width: 0; max-width: 600px; gap: 3px; overflow: visible; }
+.dl-app .dl-field-input > .widget-text, .dl-app .dl-field-input > .widget-textarea,
+.dl-app .dl-field-input > .widget-dropdown, .dl-app .dl-field-input > .widget-inline-hbox {
+  width: 100%; max-width: none; margin: 0; }
+.dl-app .dl-field-input > .widget-checkbox { width: auto; margin: 0; height: 32px; }
+.dl-app .dl-field-input textarea { border-radius: 6px; font-family: inherit; font-size: 14px; }
+.dl-app .widget-textarea textarea, .dl-app .widget-text input, .dl-app .widget-dropdown select,
+.dl-app .widget-datepicker input { background: var(--dl-surface); color: var(--dl-text);
+  border-color: var(--dl-border); }
+.dl-app .dl-field-hint .widget-html-content, .dl-app .dl-field-error .widget-html-content { height: auto;
+  white-space: normal; line-height: 1.35; font-size: 12px; }
+.dl-app .dl-field-hint .widget-html-content { color: var(--dl-muted); }
+.dl-app .dl-field-error .widget-html-content { color: var(--dl-error); font-weight: 600; }
+.dl-app .dl-invalid input, .dl-app .dl-invalid textarea, .dl-app .dl-invalid select {
+  border-color: var(--dl-error) !important; box-shadow: 0 0 0 1px var(--dl-error); }
+.dl-app .dl-settings-form { max-width: 860px; gap: 14px; }
+.dl-app .dl-inline-panel { margin: 10px 0 14px 0; border-left: 4px solid var(--dl-primary); gap: 12px; }
+.dl-app .dl-danger-panel { background: var(--dl-error-soft); border-color: var(--dl-error); }
+.dl-app .dl-danger-panel .widget-html-content { white-space: normal; height: auto; }
+.dl-app .dl-confirm-bar { gap: 10px; }
+.dl-app .dl-notice { background: var(--dl-warn-soft); border: 1px solid var(--dl-warn); border-radius: 8px;
+  padding: 6px 12px; align-items: center; gap: 12px; flex-wrap: nowrap; }
+.dl-app .dl-notice .widget-html-content { color: var(--dl-warn); }
+.dl-app .dl-perm-grid { flex-wrap: wrap; gap: 8px 18px; overflow: visible; }
+.dl-app .dl-perm { width: 260px; gap: 0; }
+.dl-app .dl-perm .widget-checkbox { width: auto; height: 26px; margin: 0; }
+.dl-app .dl-perm .widget-checkbox .widget-label-basic span { font-family: ui-monospace, SFMono-Regular, Menlo,
+  monospace; font-size: 13px; }
+.dl-app .dl-perm .dl-field-hint .widget-html-content { padding-left: 22px; }
+.dl-app .dl-wrap-cell .widget-html-content { white-space: normal; height: auto; }
+.dl-app .dl-user-row .dl-td .widget-html-content, .dl-app .dl-role-row .dl-td .widget-html-content,
+.dl-app .dl-model-row .dl-td .widget-html-content { height: auto; line-height: 1.45; }
+.dl-app .dl-model-row { align-items: stretch; gap: 4px; padding: 8px 4px; }
+.dl-app .dl-check .widget-html-content { height: auto; white-space: normal; font-size: 12px; line-height: 1.4;
+  padding: 6px 10px; border-radius: 6px; background: var(--dl-surface-2); }
+.dl-app .dl-check-ok .widget-html-content { background: var(--dl-ok-soft); color: var(--dl-ok); }
+.dl-app .dl-check-err .widget-html-content { background: var(--dl-error-soft); color: var(--dl-error); }
+.dl-app .dl-check-error { font-family: ui-monospace, SFMono-Regular, Menlo, monospace; word-break: break-word; }
+.dl-app .dl-log-list .widget-html-content { height: auto; white-space: normal; }
+.dl-app table.dl-log-table { table-layout: fixed; }
+.dl-app table.dl-log-table td { overflow: hidden; text-overflow: ellipsis; }
+.dl-app table.dl-log-table code { font-size: 12px; background: var(--dl-surface-2); padding: 1px 6px;
+  border-radius: 4px; white-space: nowrap; }
+.dl-app .dl-log-error { color: var(--dl-error); font-size: 12px; }
+.dl-app .widget-datepicker .widget-label { min-width: 0; }
 """
 
 #: ipywidgets' dropdown arrow is a dark SVG; dark mode needs a light one.

@@ -1,0 +1,194 @@
+"""Activity log: who did what to which target and how it ended, newest first, with filters and pages.
+
+Entries come from ``services.logs.list`` (every mutating service call writes one, refused calls included). Times
+are shown in the settings' time zone, and the date filters are days in that zone. The service names the users
+and roles behind ids (``Page.extra["names"]``), so the table shows emails rather than uids.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import ipywidgets as w
+
+from dallosh.schemas import LogData, Record
+from dallosh.ui.base import UIContext, View
+from dallosh.ui.components import (
+    badge,
+    box,
+    button,
+    esc,
+    html_widget,
+    human_time,
+    set_display_timezone,
+)
+
+PAGE_SIZE = 25
+RESULTS = (("Any result", ""), ("ok", "ok"), ("denied", "denied"), ("error", "error"))
+#: Action names written outside the ``@audited`` service methods.
+OTHER_ACTIONS = ("auth.login", "settings.check_model", "system.bootstrap", "control.proceed_task",
+                 "control.retry_step", "control.handle_process")
+
+
+def known_actions() -> list[str]:
+    """Every action the app logs, and their prefixes (``users`` matches ``users.create``...), for the filter."""
+    from dallosh.services import auth, corrections, files, roles, settings, tasks, users
+
+    names = set(OTHER_ACTIONS)
+    for module in (auth, corrections, files, roles, settings, tasks, users):
+        for cls in vars(module).values():
+            if isinstance(cls, type) and cls.__module__ == module.__name__:
+                names.update(a for a in (getattr(f, "audited_action", None) for f in vars(cls).values()) if a)
+    return sorted({n.split(".")[0] for n in names}) + sorted(names)
+
+
+def result_badge(result: str) -> str:
+    if result == "ok":
+        return badge("ok", "ok")
+    if result == "denied":
+        return badge("denied", "warn")
+    if result.startswith("error"):
+        message = result.partition(":")[2].strip()
+        note = f' <span class="dl-log-error">{esc(message)}</span>' if message else ""
+        return badge("error", "err") + note
+    return badge(result or "–", "idle")
+
+
+def who(entry: Record[LogData], names: dict[str, str]) -> str:
+    uid = entry.data.requested_by
+    if uid:
+        return esc(names.get(uid) or f"deleted user {uid[:8]}")
+    anonymous = entry.data.action.startswith("auth.")
+    return f'<span class="dl-muted">{"anonymous" if anonymous else "system"}</span>'
+
+
+#: How a named target reads: ``users/<uid>`` → "user admin@free.com".
+TARGET_KINDS = (("users/", "user"), ("roles/", "role"), ("settings/ai/local/", "local model"),
+                ("settings/ai/external/", "external model"))
+
+
+def target_text(entry: Record[LogData], names: dict[str, str]) -> str:
+    target = entry.data.target
+    if target in names:
+        kind = next((label for prefix, label in TARGET_KINDS if target.startswith(prefix)), "")
+        return f'<span title="{esc(target)}">{esc(kind)} <b>{esc(names[target])}</b></span>'
+    return f'<span title="{esc(target)}">{esc(target) or "–"}</span>'
+
+
+def log_table(entries: list[Record[LogData]], names: dict[str, str]) -> str:
+    rows = "".join(
+        f"<tr><td>{esc(human_time(e.createdAt))}</td><td>{who(e, names)}</td>"
+        f"<td><code>{esc(e.data.action)}</code></td><td class='dl-wrap'>{target_text(e, names)}</td>"
+        f"<td class='dl-wrap'>{result_badge(e.data.result)}</td></tr>" for e in entries)
+    return ("<table class='dl-htable dl-log-table'><colgroup><col style='width:165px'><col style='width:18%'>"
+            "<col style='width:20%'><col style='width:22%'><col></colgroup>"
+            "<tr><th>When</th><th>Who</th><th>Action</th><th>Target</th><th>Result</th></tr>"
+            f"{rows}</table>")
+
+
+class LogsView(View):
+    name = "logs"
+    title = "Logs"
+
+    def __init__(self, ctx: UIContext):
+        super().__init__(ctx)
+        self.page = 0
+        self.total = 0
+        self.entries: list[Record[LogData]] = []
+        self.names: dict[str, str] = {}
+        self.tz = ZoneInfo("UTC")
+        self.user_filter = w.Combobox(placeholder="Any user (email)", ensure_option=False, continuous_update=False,
+                                      layout=w.Layout(width="210px"))
+        self.action_filter = w.Combobox(placeholder="Any action", options=known_actions(), ensure_option=False,
+                                        continuous_update=False, layout=w.Layout(width="190px"))
+        self.result_filter = w.Dropdown(options=RESULTS, layout=w.Layout(width="130px"))
+        self.since = w.DatePicker(description="From", layout=w.Layout(width="196px"))
+        self.until = w.DatePicker(description="To", layout=w.Layout(width="180px"))
+        self.since.style.description_width, self.until.style.description_width = "42px", "26px"
+        self._quiet = False
+        for control in (self.user_filter, self.action_filter, self.result_filter, self.since, self.until):
+            control.observe(lambda _c: None if self._quiet else self.go_to_page(0), "value")
+        self.clear_button = button("Clear filters", self.clear_filters)
+        self.refresh_button = button("Refresh", self.refresh)
+        self.table = html_widget("", "dl-log-list")
+        self.prev_button = button("‹ Previous", lambda: self.go_to_page(self.page - 1), "dl-small")
+        self.next_button = button("Next ›", lambda: self.go_to_page(self.page + 1), "dl-small")
+        self.page_label = html_widget("", "dl-muted")
+        self.tz_note = html_widget("", "dl-muted")
+        filters = box([self.user_filter, self.action_filter, self.result_filter, self.since, self.until,
+                       self.clear_button], "dl-row", "dl-toolbar", vertical=False, align_items="center")
+        self.set_heading("Activity log", "Every change made through the app, refused attempts included.",
+                         self.refresh_button)
+        self.body.children = [box([filters, self.tz_note], "dl-card"),
+                              box([self.table, box([self.prev_button, self.page_label, self.next_button], "dl-row",
+                                                   vertical=False, align_items="center")], "dl-card")]
+
+    def on_show(self, **params: Any) -> None:
+        self._quiet = True
+        try:
+            for key, control in (("user", self.user_filter), ("action", self.action_filter)):
+                if params.get(key):
+                    control.value = params[key]
+        finally:
+            self._quiet = False
+        super().on_show(**params)
+
+    # -- filters ----------------------------------------------------------------------------------------------
+
+    def day_start(self, day: date) -> datetime:
+        """Midnight of ``day`` in the app's time zone (the dates an admin picks are local days)."""
+        return datetime.combine(day, time.min, tzinfo=self.tz)
+
+    def filters(self) -> dict[str, Any]:
+        return {"user": self.user_filter.value.strip() or None, "action": self.action_filter.value.strip() or None,
+                "result": self.result_filter.value or None,
+                "since": self.day_start(self.since.value) if self.since.value else None,
+                "until": self.day_start(self.until.value + timedelta(days=1)) if self.until.value else None}
+
+    def clear_filters(self) -> None:
+        self._quiet = True
+        try:
+            self.user_filter.value = self.action_filter.value = self.result_filter.value = ""
+            self.since.value = self.until.value = None
+        finally:
+            self._quiet = False
+        self.go_to_page(0)
+
+    def go_to_page(self, page: int) -> None:
+        self.page = max(0, page)
+        self.refresh()
+
+    # -- list -------------------------------------------------------------------------------------------------
+
+    def refresh(self) -> None:
+        with self.guard(clear=False) as g:
+            zone = self.services.settings.general().timeZone
+            try:
+                self.tz = ZoneInfo(zone)
+            except (ZoneInfoNotFoundError, ValueError):
+                self.tz = ZoneInfo("UTC")
+            set_display_timezone(zone)  # the App does the same on every navigation
+            page = self.services.logs.list(self.actor, **self.filters(), skip=self.page * PAGE_SIZE,
+                                           limit=PAGE_SIZE)
+            emails = self._user_choices()
+        if g.failed:
+            return
+        self.entries, self.total, self.names = page.items, page.total, page.extra.get("names", {})
+        self.user_filter.options = emails
+        if self.entries:
+            self.table.value = log_table(self.entries, self.names)
+        else:
+            self.table.value = '<div class="dl-muted">No activity matches these filters.</div>'
+        first = self.page * PAGE_SIZE + 1 if self.entries else 0
+        self.page_label.value = f"{first}–{self.page * PAGE_SIZE + len(self.entries)} of {self.total}"
+        self.prev_button.disabled = self.page == 0
+        self.next_button.disabled = (self.page + 1) * PAGE_SIZE >= self.total
+        self.tz_note.value = f"Times are shown in {esc(zone)} (the app's time zone, set in Settings)."
+
+    def _user_choices(self) -> list[str]:
+        """Emails for the user filter when this admin may list users (otherwise typing one still works)."""
+        if not self.can("read_users", "manage_users"):
+            return []
+        return [u.data.email for u in self.services.users.list(self.actor, limit=500).items]
