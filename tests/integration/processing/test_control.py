@@ -111,7 +111,7 @@ def test_worker_killed_mid_llm_then_retry_resumes_from_checkpoint(
     services.tasks.request(analyst, task.uid, "start")
     wait_progress(services, task.uid, lambda t: t.data.progress.get("page", 0) >= 3)
     workers.kill(worker)  # SIGKILL the worker and its work-horse
-    checkpointed = sorted(p.name for p in services.storage.checkpoints(file.uid).glob("labels-*.csv"))
+    checkpointed = sorted(p.name for p in services.storage.checkpoints(file.uid).glob("labels-*.json"))
     assert len(checkpointed) >= 3
     # a surviving worker notices the silent task (no heartbeat) and marks it on_error
     workers.start()
@@ -128,7 +128,7 @@ def test_worker_killed_mid_llm_then_retry_resumes_from_checkpoint(
     folder = services.storage.checkpoints(file.uid)
     checkpointed_ids = set()
     for name in checkpointed:
-        checkpointed_ids |= set(pd.read_csv(folder / name, dtype=str, keep_default_na=False)["key"])
+        checkpointed_ids |= set(json.loads((folder / name).read_text())["key"])
     assert not again & checkpointed_ids
     stats = services.tasks.get(SYSTEM, task.uid).data.stats["sending_to_llm"]
     assert stats["pages_resumed"] >= len(checkpointed)
