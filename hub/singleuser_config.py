@@ -6,7 +6,7 @@ DALLOSH_WORK_DIR; everything else is common to all users.
 
 import os
 
-from dallosh.config import get_config
+from dallosh.config import get_config as dallosh_config  # not `get_config`: the loader provides that name
 from hub.lockdown import WIDGET_MESSAGE_TYPES
 
 c = get_config()  # noqa: F821 - provided by the traitlets config loader
@@ -19,7 +19,7 @@ c.DalloshContentsManager.hidden_prefixes = [] if is_admin else ["admin"]
 c.DalloshContentsManager.writable_prefix = os.environ.get("DALLOSH_WORK_DIR", "") if notebooks else ""
 
 # Culling: Voilà kernels of closed tabs linger otherwise (DESIGN.md §8).
-config = get_config()
+config = dallosh_config()
 c.MappingKernelManager.cull_idle_timeout = config.cull_kernel_s
 c.MappingKernelManager.cull_interval = 60
 c.MappingKernelManager.cull_connected = False
@@ -33,7 +33,8 @@ c.VoilaConfiguration.show_tracebacks = False
 if not notebooks:
     # Voilà only: no JupyterLab, no terminals, no contents writes, kernels accept widget messages only.
     c.ServerApp.jpserver_extensions = {"jupyterlab": False, "notebook": False, "jupyter_lsp": False,
-                                       "jupyter_server_terminals": False, "notebook_shim": False, "voila": True}
+                                       "jupyter_server_terminals": False, "notebook_shim": False, "voila": True,
+                                       "voila.server_extension": True}
     c.ServerApp.terminals_enabled = False
     c.MappingKernelManager.allowed_message_types = WIDGET_MESSAGE_TYPES
 elif not is_admin:

@@ -95,7 +95,7 @@ def hub(mongo_uri, tmp_path_factory) -> Iterator[Hub]:
         services.db.drop_database()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser():
     from playwright.sync_api import sync_playwright
 

@@ -67,3 +67,36 @@ def test_widget_messages_exclude_execution():
 def test_work_dir_names_are_safe():
     assert work_dir_for("bob@example.com") == "work/bob_example.com"
     assert work_dir_for("../../etc") == "work/.._.._etc"
+
+
+def _load_singleuser_config(monkeypatch, notebooks: str, admin: str):
+    from traitlets.config.loader import PyFileConfigLoader
+
+    from hub.spawner import SINGLEUSER_CONFIG
+
+    monkeypatch.setenv("DALLOSH_NOTEBOOKS", notebooks)
+    monkeypatch.setenv("DALLOSH_IS_ADMIN", admin)
+    monkeypatch.setenv("DALLOSH_WORK_DIR", "work/bob")
+    loader = PyFileConfigLoader(SINGLEUSER_CONFIG.name, path=str(SINGLEUSER_CONFIG.parent))
+    return loader.load_config()
+
+
+def test_singleuser_config_locks_down_voila_only_users(monkeypatch):
+    config = _load_singleuser_config(monkeypatch, "0", "0")
+    assert config.ServerApp.jpserver_extensions["jupyterlab"] is False
+    assert config.ServerApp.jpserver_extensions["jupyter_server_terminals"] is False
+    assert config.ServerApp.terminals_enabled is False
+    assert config.MappingKernelManager.allowed_message_types == WIDGET_MESSAGE_TYPES
+    assert config.DalloshContentsManager.hidden_prefixes == ["admin"]
+    assert config.DalloshContentsManager.writable_prefix == ""
+    assert config.ServerApp.contents_manager_class == "hub.lockdown.DalloshContentsManager"
+    assert config.VoilaConfiguration.template == "dallosh"
+
+
+def test_singleuser_config_for_power_users_and_admins(monkeypatch):
+    power = _load_singleuser_config(monkeypatch, "1", "0")
+    assert "jpserver_extensions" not in power.ServerApp and power.ServerApp.terminals_enabled is False
+    assert power.DalloshContentsManager.writable_prefix == "work/bob"
+    assert "allowed_message_types" not in power.MappingKernelManager
+    admin = _load_singleuser_config(monkeypatch, "1", "1")
+    assert admin.DalloshContentsManager.hidden_prefixes == [] and "terminals_enabled" not in admin.ServerApp
