@@ -313,6 +313,28 @@ body:has(.dl-app) { margin: 0; }
   border-radius: 4px; white-space: nowrap; }
 .dl-app .dl-log-error { color: var(--dl-error); font-size: 12px; }
 .dl-app .widget-datepicker .widget-label { min-width: 0; }
+/* analysis */
+.dl-app .dl-charts { overflow: visible; }
+.dl-app .dl-chart { padding: 6px 8px; min-width: 0; overflow: hidden; }
+.dl-app .dl-chart-wide { grid-column: 1 / -1; }
+.dl-app .dl-plot { width: 100%; }
+.dl-app .dl-plot .modebar { background: transparent !important; }
+.dl-app.dl-dark .dl-plot .modebar-btn path { fill: #a9abb3 !important; }
+.dl-app .dl-analysis-filters .widget-dropdown select, .dl-app .dl-analysis-filters .widget-datepicker input {
+  border-radius: 6px; }
+.dl-app .dl-dataset-select select { border-radius: 6px; background: var(--dl-surface); color: var(--dl-text);
+  border: 1px solid var(--dl-border); padding: 4px; font-size: 14px; }
+.dl-app .dl-dataset-select select option:checked { background: var(--dl-accent-soft); color: var(--dl-accent); }
+.dl-app .dl-analysis-status .widget-html-content { white-space: normal; }
+.dl-app .dl-chip-drill { background: var(--dl-accent-soft); color: var(--dl-accent); border-color: var(--dl-primary);
+  font-weight: 600; font-size: 13px; }
+.dl-app .dl-analysis-grid .ag-theme-balham .dl-cell-neg { color: var(--dl-error); }
+.dl-app .dl-analysis-grid .ag-theme-balham .dl-cell-pos { color: var(--dl-ok); }
+.dl-app .dl-analysis-grid .ag-theme-balham .dl-cell-corrected { color: var(--dl-warn); font-weight: 600; }
+.dl-app .dl-analysis-grid .ag-theme-balham .ag-row-selected { background-color: var(--dl-accent-soft); }
+.dl-app .dl-analysis-grid a.dl-tweet-link { color: var(--dl-accent); font-variant-numeric: tabular-nums; }
+.dl-app .dl-selected .widget-html-content { white-space: normal; line-height: 1.5; }
+.dl-app .dl-analysis-corrections table.dl-htable td:nth-child(4) { font-variant-numeric: tabular-nums; }
 """
 
 #: ipywidgets' dropdown arrow is a dark SVG; dark mode needs a light one.

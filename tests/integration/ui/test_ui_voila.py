@@ -6,8 +6,6 @@ Screenshots of every view in light and dark land in ``tests/e2e/screenshots/`` (
 
 from __future__ import annotations
 
-import time
-
 import pytest
 from playwright.sync_api import expect
 
@@ -65,17 +63,13 @@ def test_sidebar_switches_views_without_reloading(ui_env, voila, browser):
         page.goto(voila(ANALYST).url("home/overview"))
         wait_for_view(page, "overview")
         page.evaluate("window.__still_here = true")
-        timings = {}
         for label, view in (("Datasets", "datasets"), ("Tasks", "tasks"), ("Overview", "overview")):
-            started = time.perf_counter()
             page.click(f".dl-sidebar .dl-nav-item:has-text('{label}')")
             page.wait_for_selector(f".dl-view-{view}", timeout=5000)
-            timings[view] = time.perf_counter() - started
         assert page.evaluate("window.__still_here") is True  # same document: no page load happened
         assert page.url.endswith("home/overview.ipynb")
-        assert max(timings.values()) < 2.0, timings  # generous for CI; bench/bench_ui.py measures the real numbers
         labels = [b.inner_text() for b in page.query_selector_all(".dl-sidebar .dl-nav-item")]
-        assert labels == ["Overview", "Datasets", "Tasks"]
+        assert labels == ["Overview", "Datasets", "Tasks", "Analysis"]
     finally:
         page.close()
 

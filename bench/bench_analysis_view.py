@@ -1,0 +1,295 @@
+"""Analysis view: time to interactive after choosing a dataset, filter and KPI times on 1M rows, kernel memory.
+
+Runs against a private nx-27017 database and storage with the real services and the real view
+(``dallosh.ui.analysis.AnalysisView``); analysed CSVs are built like ``bench_analytics.py`` does (synthetic export
+→ real cleaning → labels drawn at random, skewed like real ones), registered as datasets whose task is done.
+
+- **choose 100k** (target ≤ 2 s): selecting a 100k-row analysed dataset in the view → every KPI, chart and the
+  table's first page updated (read + type the CSV, apply corrections, filter, KPIs, 10 charts, table), measured
+  in the kernel; with ``--browser`` also in headless Chromium through standalone Voilà (option chosen → the KPI
+  card shows the new volume);
+- **filter on 1M** (target ≤ 1 s): changing the sentiment filter with 1M rows loaded → the page recomputed
+  (apply_filters + KPIs + charts + table page); plus a text search;
+- **KPIs on 1M**: ``analytics.kpis`` on the 1M-row frame (replies looked up in the whole frame);
+- **memory**: resident memory of a fresh kernel-like process before and after the view holds 1M rows.
+
+The 1M measurements run in a child process (``--child``) so that its RSS is the view's alone.
+
+    .venv/bin/python bench/bench_analysis_view.py [--rows 100000] [--large-rows 1000000] [--browser]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from _common import PROJECT_ROOT, PYTHON, RESULTS_DIR, Section, child_env, print_sections, save_json
+
+sys.path.insert(0, str(PROJECT_ROOT))
+
+CHOOSE_TARGET_S = 2.0
+FILTER_TARGET_S = 1.0
+TZ = "Europe/Paris"
+
+
+def rss_mb() -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def peak_mb() -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def make_analysed(rows: int, path: Path, seed: int) -> float:
+    """The analysed CSV of ``rows`` tweets, built in its own process (bench_analytics' recipe)."""
+    started = time.perf_counter()
+    subprocess.run([PYTHON, str(Path(__file__).with_name("bench_analytics.py")), "--rows", str(rows), "--seed",
+                    str(seed), "--make", str(path)], check=True, cwd=PROJECT_ROOT, env=child_env())
+    return time.perf_counter() - started
+
+
+def register(services, name: str, analysed: Path) -> str:
+    """A dataset whose task is done and whose analysed file is ``analysed`` (the stored original is a stub: the
+    view only reads the analysed file, and storing a 1M-row original would only slow the setup down)."""
+    from dallosh.lifecycle import STEPS
+    from dallosh.services import SYSTEM
+    from dallosh.storage import ANALYSED
+    from tests.factories import make_csv
+
+    admin = services.auth.login("admin@free.com", "123456")
+    file, task = services.files.add(admin, name, make_csv(3), allow_duplicate=True)
+    target = services.storage.path(ANALYSED, file.uid)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.unlink(missing_ok=True)
+    target.symlink_to(analysed)
+    services.tasks.transition(SYSTEM, task.uid, "in_queue")
+    for step in STEPS:
+        services.tasks.transition(SYSTEM, task.uid, step)
+    services.tasks.transition(SYSTEM, task.uid, "done")
+    return file.uid
+
+
+def services_for(env: dict[str, str]):
+    from dallosh.config import load_config
+    from dallosh.services import Services
+
+    return Services.from_config(load_config(env, env_file=Path("/nonexistent")))
+
+
+def new_view(services, *, live: bool = False):
+    from dallosh.ui.analysis import AnalysisView
+    from dallosh.ui.base import UIContext
+
+    admin = services.auth.login("admin@free.com", "123456")
+    view = AnalysisView(UIContext(services, admin, live=live))
+    view.on_show()
+    return view
+
+
+def choose(view, uid: str) -> float:
+    """Select ``uid`` (alone) and return the seconds until the view is up to date (inline: live=False)."""
+    started = time.perf_counter()
+    view.dataset_select.value = (uid,)
+    elapsed = time.perf_counter() - started
+    assert view.loaded == (uid,) and view.alert.kind == "", view.alert.message
+    return elapsed
+
+
+# ------------------------------------------------------------------------------------------ child (1M rows)
+
+
+def child(env: dict[str, str], uid: str, repeat: int) -> dict[str, Any]:
+    """Everything measured on the 1M-row dataset, in a process of its own (prints one JSON line)."""
+    from dallosh import analytics
+
+    services = services_for(env)
+    view = new_view(services)
+    baseline = rss_mb()
+    load_s = choose(view, uid)
+    loaded = rss_mb()
+    timings = dict(view.timings)
+    filters: dict[str, list[float]] = {"sentiment": [], "search": [], "reset": []}
+    for _ in range(repeat):
+        started = time.perf_counter()
+        view.sentiment.value = "negative"
+        filters["sentiment"].append(time.perf_counter() - started)
+        started = time.perf_counter()
+        view.search.value = "panne"
+        filters["search"].append(time.perf_counter() - started)
+        started = time.perf_counter()
+        view.reset_filters()
+        filters["reset"].append(time.perf_counter() - started)
+    breakdown = {k: round(v, 3) for k, v in view.timings.items()}
+    kpi_runs: dict[str, list[float]] = {"flag": [], "accounts": []}
+    filtered = analytics.apply_filters(view.frame, analytics.Filters(tz=TZ))
+    accounts = services.settings.general().operatorAccounts
+    for _ in range(repeat):
+        for kind, operator in (("flag", None), ("accounts", accounts)):
+            started = time.perf_counter()
+            analytics.kpis(filtered, operator, replies_from=view.frame)
+            kpi_runs[kind].append(time.perf_counter() - started)
+    return {"rows": len(view.frame), "load_s": round(load_s, 3), "load_breakdown": {k: round(v, 3) for k, v in
+                                                                                      timings.items()},
+            "filter_s": {k: round(min(v), 3) for k, v in filters.items()},
+            "filter_worst_s": {k: round(max(v), 3) for k, v in filters.items()},
+            "last_breakdown": breakdown, "kpis_s": {k: round(min(v), 3) for k, v in kpi_runs.items()},
+            "rss_before_mb": round(baseline, 1), "rss_loaded_mb": round(loaded, 1), "rss_now_mb": round(rss_mb(), 1),
+            "peak_mb": round(peak_mb(), 1),
+            "frame_mb": round(view.frame.memory_usage(deep=True).sum() / 2**20, 1)}
+
+
+# --------------------------------------------------------------------------------------------------- browser
+
+
+def browser_choose(config, label: str, expected_volume: str) -> dict[str, float]:
+    from playwright.sync_api import sync_playwright
+
+    from tests.integration.ui.harness import VoilaServer, launch_browser, wait_for_view
+
+    server = VoilaServer(config, "admin@free.com", Path(tempfile.mkdtemp())).start()
+    try:
+        with sync_playwright() as playwright:
+            browser = launch_browser(playwright)
+            page = browser.new_page(viewport={"width": 1400, "height": 900})
+            started = time.perf_counter()
+            page.goto(server.url("admin/analysis"))
+            wait_for_view(page, "analysis")
+            page.wait_for_selector(".dl-analysis-grid .ag-center-cols-container .ag-row", timeout=120_000)
+            page.wait_for_selector(".dl-chart-timeline .main-svg", timeout=120_000)
+            ready = time.perf_counter() - started
+            page.wait_for_timeout(1000)
+            option = page.locator(".dl-dataset-select option", has_text=label).first
+            value = option.get_attribute("value")
+            started = time.perf_counter()
+            page.select_option(".dl-dataset-select select", value=value)
+            page.wait_for_function("(want) => document.querySelector('.dl-kpi-volume .dl-kpi-value')"
+                                   "?.textContent.trim() === want", arg=expected_volume, timeout=60_000)
+            kpis = time.perf_counter() - started
+            page.wait_for_function("(want) => [...document.querySelectorAll('.dl-analysis-grid .ag-row')].length > 0"
+                                   " && document.querySelector('.dl-analysis-status')?.textContent.includes(want)",
+                                   arg=label, timeout=60_000)
+            table = time.perf_counter() - started
+            browser.close()
+            return {"page_ready_s": round(ready, 2), "choose_to_kpis_s": round(kpis, 2),
+                    "choose_to_table_s": round(table, 2)}
+    finally:
+        server.stop()
+
+
+# ------------------------------------------------------------------------------------------------------ main
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=100_000)
+    parser.add_argument("--large-rows", type=int, default=1_000_000)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--browser", action="store_true", help="also measure in Chromium through Voilà")
+    parser.add_argument("--child", nargs=2, metavar=("ENV_JSON", "UID"), help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.child:
+        print(json.dumps(child(json.loads(args.child[0]), args.child[1], args.repeat)))
+        return 0
+
+    from dallosh import analytics
+    from dallosh.bootstrap import bootstrap
+    from dallosh.db.embedded import spawn_embedded, terminate, wait_until_answers
+    from tests.integration.ui.harness import free_port
+
+    sections: list[Section] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        base = Path(tmp)
+        port = free_port()
+        proc = spawn_embedded(port, base / "nx", base / "nx.log")
+        env = {"DALLOSH_MONGODB_URI": f"mongodb://127.0.0.1:{port}", "DALLOSH_MONGODB_DATABASE": "bench_analysis",
+               "DALLOSH_STORAGE_ROOT": str(base / "storage"), "DALLOSH_EMBEDDED_DB": "never",
+               "DALLOSH_QUEUE_NAME": "bench-analysis", "DALLOSH_EVENTS_EXCHANGE": "bench-analysis-tasks"}
+        try:
+            wait_until_answers(env["DALLOSH_MONGODB_URI"], proc=proc)
+            services = services_for(env)
+            bootstrap(services)
+            print("setup")
+            large_csv, medium_csv, small_csv = base / "large.csv", base / "medium.csv", base / "small.csv"
+            for rows, path, seed in ((args.large_rows, large_csv, 1), (args.rows, medium_csv, 2),
+                                     (2_000, small_csv, 3)):
+                print(f"  analysed csv of {rows:>9,} rows: {make_analysed(rows, path, seed):6.1f} s "
+                      f"({path.stat().st_size / 1e6:.0f} MB)")
+            large = register(services, "tweets-1m.csv", large_csv)
+            medium = register(services, "tweets-100k.csv", medium_csv)
+            small = register(services, "tweets-latest.csv", small_csv)  # newest: what the page opens on
+
+            choose_section = Section("analysis_choose", f"Analysis view: choose a {args.rows:,}-row dataset")
+            view = new_view(services)
+            cold = choose(view, medium)
+            breakdown = {k: round(v, 3) for k, v in view.timings.items()}
+            choose(view, small)
+            warm = choose(view, medium)
+            choose_section.add("choose_cold_s", "first choice (read CSV + everything), kernel", round(cold, 3),
+                               "{} s")
+            choose_section.line("  of which", ", ".join(f"{k} {v}" for k, v in breakdown.items()
+                                                        if k != "last_update_s"))
+            choose_section.add("choose_again_s", "chosen again after another one (read again: only the frames shown "
+                               "are kept)", round(warm, 3), "{} s")
+            expected = analytics.kpis(analytics.apply_filters(view.frame, analytics.Filters(tz=TZ)))["volume"]
+            view.close()
+            if args.browser:
+                from dallosh.config import load_config
+                from dallosh.ui.components import human_int
+
+                measured = browser_choose(load_config(env, env_file=Path("/nonexistent")), "tweets-100k.csv",
+                                          human_int(expected))
+                choose_section.add("browser", "in Chromium (Voilà): page ready / choose → KPIs / → table",
+                                   measured, "{}")
+                choose_section.target(f"interactive ≤ {CHOOSE_TARGET_S:.0f} s after choosing (browser)",
+                                      f"{measured['choose_to_table_s']:.2f} s",
+                                      measured["choose_to_table_s"] <= CHOOSE_TARGET_S)
+            choose_section.target(f"interactive ≤ {CHOOSE_TARGET_S:.0f} s after choosing (kernel)", f"{cold:.2f} s",
+                                  cold <= CHOOSE_TARGET_S)
+            sections.append(choose_section)
+
+            print(f"1M-row measurements (child process, {args.repeat} runs each)…")
+            out = subprocess.run([PYTHON, __file__, "--repeat", str(args.repeat), "--child", json.dumps(env), large],
+                                 capture_output=True, text=True, cwd=PROJECT_ROOT, env=child_env(), timeout=1800)
+            if out.returncode != 0:
+                raise RuntimeError(out.stderr[-3000:])
+            r = json.loads(out.stdout.strip().splitlines()[-1])
+            big = Section("analysis_1m", f"Analysis view with {r['rows']:,} rows loaded")
+            big.add("load_s", f"choose the {r['rows']:,}-row dataset (read + everything)", r["load_s"], "{} s")
+            big.line("  of which", ", ".join(f"{k} {v}" for k, v in r["load_breakdown"].items()
+                                             if k != "last_update_s"))
+            big.add("filter_s", "filter change → page recomputed (best)", r["filter_s"], "{}")
+            big.add("filter_worst_s", "  (worst of the runs)", r["filter_worst_s"], "{}")
+            big.line("  last recompute", ", ".join(f"{k} {v}" for k, v in r["last_breakdown"].items()
+                                                   if k not in ("load_s", "last_update_s")))
+            big.add("kpis_s", "analytics.kpis on the default view: operator = is_operator flag (as the view) / "
+                    "= the settings' accounts", f"{r['kpis_s']['flag']} s / {r['kpis_s']['accounts']} s", "{}")
+            big.add("rss_mb", "kernel RSS before → after loading (MB)",
+                    f"{r['rss_before_mb']} → {r['rss_loaded_mb']} (peak {r['peak_mb']})", "{}")
+            big.add("frame_mb", "the frame itself (memory_usage deep)", r["frame_mb"], "{} MB")
+            worst = max(r["filter_s"]["sentiment"], r["filter_s"]["reset"])
+            big.target(f"filter on {r['rows']:,} rows ≤ {FILTER_TARGET_S:.0f} s (page recomputed)", f"{worst:.2f} s",
+                       worst <= FILTER_TARGET_S)
+            big.notes.append("search = accent-insensitive regex on the texts still selected; it is the slow filter")
+            sections.append(big)
+        finally:
+            terminate(proc.pid)
+    print_sections(sections)
+    path = save_json(sections, RESULTS_DIR / "analysis_view.json")
+    print(f"results: {path.relative_to(PROJECT_ROOT)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,158 @@
+"""The analysis pages in standalone Voilà and headless Chromium, on datasets processed by a real worker.
+
+An analyst filters, clicks a chart segment (the table follows), exports the rows, corrects a label and sees the
+KPI change. Screenshots of both pages in light and dark land in ``tests/e2e/screenshots/analysis-*.png``.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+
+import pandas as pd
+import pytest
+from playwright.sync_api import expect
+
+from tests.integration.ui.harness import SCREENSHOTS, full_screenshot, visible_errors, wait_for_view
+
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+
+ADMIN, ANALYST = "admin@free.com", "analyst@free.com"
+ROWS = ".dl-analysis-grid .ag-center-cols-container .ag-row"
+
+
+def open_analysis(browser, server, area: str, requests: list[str] | None = None):
+    page = browser.new_page(viewport={"width": 1400, "height": 900}, accept_downloads=True)
+    if requests is not None:
+        page.on("request", lambda r: requests.append(r.url))
+    page.goto(server.url(f"{area}/analysis"))
+    wait_for_view(page, "analysis")
+    page.wait_for_selector(".dl-chart-timeline .main-svg", timeout=60_000)  # plotly.js arrived and drew
+    page.wait_for_selector(ROWS, timeout=60_000)
+    return page
+
+
+def set_theme(page, theme: str) -> None:
+    if page.query_selector(f".dl-app.dl-{theme}") is None:
+        page.click(".dl-theme-toggle")
+        page.wait_for_selector(f".dl-app.dl-{theme}", timeout=5000)
+        page.wait_for_timeout(500)
+
+
+def kpi(page, key: str) -> str:
+    return page.inner_text(f".dl-kpi-{key} .dl-kpi-value").strip()
+
+
+def number(text: str) -> int:
+    return int(re.sub(r"\D", "", text))
+
+
+def grid_column(page, column: str) -> list[str]:
+    return [c.inner_text().strip() for c in page.query_selector_all(f"{ROWS} [col-id='{column}']")]
+
+
+def click_bar(page, chart: str, index: int) -> None:
+    """Hover then click the middle of a bar: plotly picks the point under the mouse, as for a user."""
+    bar = page.query_selector_all(f".dl-chart-{chart} .bars .point path")[index]
+    bar.scroll_into_view_if_needed()
+    box = bar.bounding_box()
+    x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+    page.mouse.move(x, y)
+    page.wait_for_timeout(200)
+    page.mouse.click(x, y)
+
+
+def no_row_with_id(tweet: str) -> str:
+    return (f"() => ![...document.querySelectorAll(\"{ROWS} [col-id='id']\")]"
+            f".some((c) => c.textContent.trim() === '{tweet}')")
+
+
+@pytest.mark.parametrize("area,user", [("admin", ADMIN), ("home", ANALYST)])
+def test_analysis_renders_in_light_and_dark_without_errors(ui_env, voila, browser, area, user):
+    requests: list[str] = []
+    server = voila(user)
+    page = open_analysis(browser, server, area, requests)
+    try:
+        page.wait_for_timeout(1000)
+        assert visible_errors(page) == []
+        external = [u for u in requests if not u.startswith((server.base, "data:", "blob:"))]
+        assert external == [], "plotly.js and the grid come from the server, never from a CDN"
+        assert len(page.query_selector_all(".dl-view-analysis .js-plotly-plot")) == 10
+        assert number(kpi(page, "volume")) > 0
+        ids = grid_column(page, "id")
+        assert ids and all(re.fullmatch(r"\d{19}", i) for i in ids)  # 19-digit ids intact in the browser
+        assert page.locator(".dl-sidebar .dl-nav-item", has_text="Analysis").count() == 1
+        set_theme(page, "light")
+        full_screenshot(page, SCREENSHOTS / f"analysis-{area}-light.png")
+        set_theme(page, "dark")
+        full_screenshot(page, SCREENSHOTS / f"analysis-{area}-dark.png")
+        set_theme(page, "light")  # the choice is saved per user: leave it as found
+    finally:
+        page.close()
+
+
+def test_analyst_filters_clicks_a_chart_exports_and_corrects_a_label(ui_env, voila, browser, tmp_path):
+    page = open_analysis(browser, voila(ANALYST), "home")
+    try:
+        # 1. filter: negative tweets only (every KPI and chart follows)
+        total = number(kpi(page, "volume"))
+        page.locator(".dl-filter select").nth(1).select_option(label="negative")
+        expect(page.locator(".dl-kpi-negative-share .dl-kpi-value")).to_have_text("100.0 %", timeout=15_000)
+        negatives = number(kpi(page, "volume"))
+        assert 0 < negatives < total
+
+        # 2. click the first topic bar: the table (only) narrows to that topic
+        page.wait_for_timeout(500)
+        click_bar(page, "topics", 0)
+        drill = page.locator(".dl-drill-bar")
+        expect(drill).to_be_visible(timeout=15_000)
+        topic = re.search(r"Topic = (.+)", drill.inner_text()).group(1).strip()
+        page.wait_for_function(f"() => [...document.querySelectorAll(\"{ROWS} [col-id='topic']\")]"
+                               f".every((c) => c.textContent.trim() === '{topic}')", timeout=15_000)
+        assert set(grid_column(page, "sentiment")) == {"negative"}
+        assert number(kpi(page, "volume")) == negatives  # the KPIs keep the whole filtered selection
+        shown = number(re.search(r"of ([\d\u202f ]+) tweets", page.inner_text(".dl-analysis-table")).group(1))
+
+        # 3. export the table's rows as CSV
+        with page.expect_download(timeout=60_000) as download:
+            page.click(".dl-analysis-table button:has-text('Export CSV')")
+        saved = tmp_path / "export.csv"
+        download.value.save_as(saved)
+        exported = pd.read_csv(io.BytesIO(saved.read_bytes()), dtype=str, keep_default_na=False)
+        assert download.value.suggested_filename.endswith(".csv") and len(exported) == shown
+        assert set(exported["main_topic"]) == {topic} and set(exported["sentiment"]) == {"negative"}
+        assert exported["id"].str.fullmatch(r"\d{19}").all()
+        full_screenshot(page, SCREENSHOTS / "analysis-drill-light.png")
+
+        # 4. correct the first row's sentiment: it leaves the "negative" selection, every KPI follows
+        first = page.locator(ROWS).first
+        tweet = first.locator("[col-id='id']").inner_text().strip()
+        first.locator("[col-id='text']").click()
+        expect(page.locator(".dl-analysis-corrections input").first).to_have_value(tweet, timeout=10_000)
+        form = page.locator(".dl-analysis-corrections select")
+        form.nth(0).select_option(label="Sentiment")
+        form.nth(1).select_option(label="positive")
+        page.click("button:has-text('Save correction')")
+        expect(page.locator(".dl-alert-success")).to_contain_text("negative → positive", timeout=15_000)
+        expected = f"{negatives - 1:,}".replace(",", "\u202f")
+        expect(page.locator(".dl-kpi-volume .dl-kpi-value")).to_have_text(expected, timeout=15_000)
+        expect(page.locator(".dl-analysis-corrections")).to_contain_text(tweet)
+        page.wait_for_function(no_row_with_id(tweet), timeout=15_000)
+        full_screenshot(page, SCREENSHOTS / "analysis-corrected-light.png")
+
+        # stored with who and when; shown as corrected once it is in the table again
+        analyst = ui_env.services.auth.login(ANALYST, "123456")
+        file_id = ui_env.tasks["octobre.csv"].data.file_id
+        history = ui_env.services.corrections.history(analyst, file_id)
+        assert [(h["tweet_id"], h["new_value"], h["by"]) for h in history] == [(tweet, "positive", ANALYST)]
+        page.locator(".dl-filter select").nth(1).select_option(label="positive")
+        page.click(".dl-drill-bar button:has-text('Show all filtered rows')")
+        expect(page.locator(".dl-drill-bar")).to_be_hidden(timeout=15_000)
+        header = page.locator(".dl-analysis-grid .ag-header-cell[col-id='corrected']")
+        header.click()
+        page.wait_for_timeout(300)
+        header.click()  # descending: corrected rows first, across every filtered row (sorted by the kernel)
+        expect(page.locator(ROWS).first.locator("[col-id='id']")).to_have_text(tweet, timeout=15_000)
+        expect(page.locator(ROWS).first.locator("[col-id='corrected']")).to_have_text("✎")
+    finally:
+        page.close()
