@@ -392,7 +392,10 @@ def _bound(value: DateLike, tz: str | tzinfo, *, end: bool) -> pd.Timestamp | No
 def _bool_column(df: pd.DataFrame, column: str) -> np.ndarray:
     if column not in df.columns:
         return np.zeros(len(df), dtype=bool)
-    return df[column].to_numpy(dtype=bool, na_value=False, copy=True)  # writable: callers combine in place
+    # Callers combine the result in place, so it must be a copy; pandas 3.1 ignores ``copy=True`` when
+    # ``na_value`` is given on a numpy bool column and returns the column's own buffer (kpis() then cleared
+    # the frame's ``is_operator`` flags).
+    return np.array(df[column].to_numpy(dtype=bool, na_value=False), dtype=bool, copy=True)
 
 
 def fold_text(text: str) -> str:

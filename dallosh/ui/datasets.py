@@ -256,7 +256,7 @@ class DatasetsView(View):
                  "sortable": True} for c in frame.columns]
         grid = Grid(grid_data=frame, grid_options={"columnDefs": defs, "rowHeight": 28, "headerHeight": 32},
                     theme="ag-theme-balham", height=330, columns_fit="", quick_filter=False, export_mode="disabled",
-                    index=False)
+                    index=False, license="community")  # "" would load (and watermark) the enterprise build
         grid.add_class("dl-grid")
         return grid
 
