@@ -23,6 +23,8 @@ from pathlib import Path
 import psutil
 from _common import PROJECT_ROOT, Section, print_sections
 
+from dallosh.processes import stop_tree
+
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"]
 APP = ".dl-app"
 
@@ -50,21 +52,6 @@ def _tree_rss(pid: int) -> int:
         return sum(p.memory_info().rss for p in [root, *root.children(recursive=True)])
     except psutil.NoSuchProcess:
         return 0
-
-
-def _stop(proc: subprocess.Popen) -> None:
-    try:
-        family = [psutil.Process(proc.pid), *psutil.Process(proc.pid).children(recursive=True)]
-    except psutil.NoSuchProcess:
-        return
-    for member in family:
-        try:
-            member.terminate()
-        except psutil.NoSuchProcess:
-            pass
-    _, alive = psutil.wait_procs(family, timeout=15)
-    for member in alive:
-        member.kill()
 
 
 def _login(page, url: str, email: str, password: str = "123456") -> float:
@@ -102,7 +89,7 @@ def voila_landing_seconds(browser, workdir: Path) -> float:
         page.close()
         return seconds
     finally:
-        _stop(proc)
+        stop_tree(proc.pid)
 
 
 def run(users: int = 10) -> Section:
@@ -173,7 +160,7 @@ def run(users: int = 10) -> Section:
             section.add("per_user_mb", "per logged-in user", round((total - hub_rss_before) / users / 2**20),
                         "{} MB")
         finally:
-            _stop(hub)
+            stop_tree(hub.pid)
             subprocess.run([*dallosh, "db", "stop"], env=env, capture_output=True)
     section.notes.append(f"load average at the end: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
     return section

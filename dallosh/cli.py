@@ -195,27 +195,11 @@ class Children:
         return next((name for name, proc in self.procs.items() if proc.poll() is not None), None)
 
     def stop_all(self, timeout: float = 15.0) -> None:
-        """SIGTERM every child, then SIGKILL what is left (including RQ work-horses) after ``timeout``."""
-        import psutil
+        """Stop every child with its descendants (RQ work-horses, the hub's proxy and user servers)."""
+        from dallosh.processes import stop_tree
 
-        family = []
         for proc in self.procs.values():
-            try:
-                family += [psutil.Process(proc.pid), *psutil.Process(proc.pid).children(recursive=True)]
-            except psutil.NoSuchProcess:
-                pass
-        for member in family:
-            try:
-                member.terminate()
-            except psutil.NoSuchProcess:
-                pass
-        _, alive = psutil.wait_procs(family, timeout=timeout)
-        for member in alive:
-            try:
-                member.kill()
-            except psutil.NoSuchProcess:
-                pass
-        for proc in self.procs.values():
+            stop_tree(proc.pid, timeout)
             try:
                 proc.wait(5)
             except subprocess.TimeoutExpired:

@@ -19,6 +19,7 @@ import pytest
 
 from dallosh.bootstrap import bootstrap
 from dallosh.config import PROJECT_ROOT, load_config
+from dallosh.processes import stop_tree
 from dallosh.services import Services
 from tests.conftest import free_port
 
@@ -77,21 +78,8 @@ def hub(mongo_uri, tmp_path_factory) -> Iterator[Hub]:
         _wait(url + "/hub/health")
         yield Hub(env, url, services, config.storage_root)
     finally:
-        import psutil
-
         for proc in (hub_proc, worker):
-            try:
-                family = [psutil.Process(proc.pid), *psutil.Process(proc.pid).children(recursive=True)]
-            except psutil.NoSuchProcess:
-                continue
-            for member in family:
-                try:
-                    member.terminate()
-                except psutil.NoSuchProcess:
-                    pass
-            _, alive = psutil.wait_procs(family, timeout=15)
-            for member in alive:
-                member.kill()
+            stop_tree(proc.pid)
         services.db.drop_database()
 
 

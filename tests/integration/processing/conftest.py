@@ -14,11 +14,11 @@ import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-import psutil
 import pytest
 
 from dallosh.config import Config, load_config
 from dallosh.events import Subscriber, routing_key_for
+from dallosh.processes import kill_tree
 from dallosh.queue import connect_runtime
 from tests.mocking import FakeLLMServer
 
@@ -75,15 +75,7 @@ class Workers:
 
     def kill(self, proc: subprocess.Popen) -> None:
         """SIGKILL the worker and its work-horse, as a crash would (RQ puts the horse in its own session)."""
-        try:
-            family = [*psutil.Process(proc.pid).children(recursive=True), psutil.Process(proc.pid)]
-        except psutil.NoSuchProcess:
-            family = []
-        for member in family:
-            try:
-                member.kill()
-            except psutil.NoSuchProcess:
-                pass
+        kill_tree(proc.pid)
         proc.wait(10)
 
     def logs(self) -> str:

@@ -126,6 +126,14 @@ def wait_for_view(page, view: str, timeout_ms: int = 60_000) -> None:
     page.wait_for_selector(f".dl-app .dl-view-{view}", timeout=timeout_ms)
 
 
+def set_theme(page, theme: str) -> None:
+    """Switch the App to ``theme`` with the navbar toggle (no-op when already there)."""
+    if page.query_selector(f".dl-app.dl-{theme}") is None:
+        page.click(".dl-theme-toggle")
+        page.wait_for_selector(f".dl-app.dl-{theme}", timeout=5000)
+        page.wait_for_timeout(500)
+
+
 def full_screenshot(page, path: Path) -> None:
     """Voilà's lab shell scrolls inside a panel, so grow the viewport to the content before the shot."""
     height = page.evaluate("""() => {

@@ -26,6 +26,7 @@ from tests.integration.ui.harness import (
     VoilaServer,
     dallosh_env,
     full_screenshot,
+    set_theme,
     visible_errors,
     wait_for_view,
 )
@@ -72,12 +73,6 @@ def new_page(browser, requests: list[str] | None = None):
         page.on("request", lambda r: requests.append(r.url))
     return page
 
-
-def set_theme(page, theme: str) -> None:
-    if page.query_selector(f".dl-app.dl-{theme}") is None:
-        page.click(".dl-theme-toggle")
-        page.wait_for_selector(f".dl-app.dl-{theme}", timeout=5000)
-        page.wait_for_timeout(300)
 
 
 def shoot_both(page, stem: str) -> None:

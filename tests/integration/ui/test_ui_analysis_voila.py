@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 from playwright.sync_api import expect
 
-from tests.integration.ui.harness import SCREENSHOTS, full_screenshot, visible_errors, wait_for_view
+from tests.integration.ui.harness import SCREENSHOTS, full_screenshot, set_theme, visible_errors, wait_for_view
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -31,12 +31,6 @@ def open_analysis(browser, server, area: str, requests: list[str] | None = None)
     page.wait_for_selector(ROWS, timeout=60_000)
     return page
 
-
-def set_theme(page, theme: str) -> None:
-    if page.query_selector(f".dl-app.dl-{theme}") is None:
-        page.click(".dl-theme-toggle")
-        page.wait_for_selector(f".dl-app.dl-{theme}", timeout=5000)
-        page.wait_for_timeout(500)
 
 
 def kpi(page, key: str) -> str:

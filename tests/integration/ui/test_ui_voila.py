@@ -9,7 +9,14 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
-from tests.integration.ui.harness import PAGES, SCREENSHOTS, full_screenshot, visible_errors, wait_for_view
+from tests.integration.ui.harness import (
+    PAGES,
+    SCREENSHOTS,
+    full_screenshot,
+    set_theme,
+    visible_errors,
+    wait_for_view,
+)
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -26,12 +33,6 @@ def new_page(browser, requests: list[str] | None = None):
         page.on("request", lambda r: requests.append(r.url))
     return page
 
-
-def set_theme(page, theme: str) -> None:
-    if page.query_selector(f".dl-app.dl-{theme}") is None:
-        page.click(".dl-theme-toggle")
-        page.wait_for_selector(f".dl-app.dl-{theme}", timeout=5000)
-        page.wait_for_timeout(300)
 
 
 @pytest.mark.parametrize("page_name", list(PAGES))

@@ -1,0 +1,42 @@
+"""Stopping a process together with everything it started (RQ work-horses, JupyterHub's proxy and servers).
+
+RQ puts each work-horse in its own session and JupyterHub spawns the proxy and single-user servers as children,
+so signalling one process group is not enough: the tree is walked by parent pid.
+"""
+
+from __future__ import annotations
+
+import psutil
+
+
+def _family(pid: int) -> list[psutil.Process]:
+    try:
+        root = psutil.Process(pid)
+        return [root, *root.children(recursive=True)]
+    except psutil.NoSuchProcess:
+        return []
+
+
+def stop_tree(pid: int, timeout: float = 15.0) -> None:
+    """SIGTERM ``pid`` and its descendants; SIGKILL whatever is still alive after ``timeout`` seconds."""
+    family = _family(pid)
+    for member in family:
+        try:
+            member.terminate()
+        except psutil.NoSuchProcess:
+            pass
+    _, alive = psutil.wait_procs(family, timeout=timeout)
+    kill_tree_members(alive)
+
+
+def kill_tree(pid: int) -> None:
+    """SIGKILL ``pid`` and its descendants at once, as a crash would."""
+    kill_tree_members(_family(pid))
+
+
+def kill_tree_members(members: list[psutil.Process]) -> None:
+    for member in members:
+        try:
+            member.kill()
+        except psutil.NoSuchProcess:
+            pass
