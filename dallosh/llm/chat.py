@@ -71,6 +71,8 @@ class ChatProvider(Provider):
     """Base for providers that send rows to a chat model and get JSON labels back."""
 
     name = "chat"
+    #: Prefix of ``name`` (``<protocol>:<model>``), recorded in each output row's ``labelled_by``.
+    protocol = "chat"
 
     def __init__(
         self,
@@ -91,6 +93,15 @@ class ChatProvider(Provider):
         self.requests_made = 0
         self.retries = 0
         self._lock = threading.Lock()
+        self.name = f"{self.protocol}:{cfg.model}"
+        self._connect()
+
+    def _connect(self) -> None:
+        """Create the HTTP client (subclasses); ``self.cfg`` and ``self.timeout`` are set."""
+
+    def auth_headers(self) -> dict[str, str]:
+        """The Bearer header for the model's API key (empty when the model has none)."""
+        return {"Authorization": f"Bearer {self.cfg.api_key}"} if self.cfg.api_key else {}
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(name={self.name!r}, cfg={self.cfg!r})"

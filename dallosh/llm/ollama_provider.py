@@ -4,37 +4,27 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Callable
 from typing import Any
 
 import httpx
 import ollama
 import pydantic
 
-from dallosh.defaults import LLM_REQUEST_TIMEOUT_S
 from dallosh.llm.chat import ChatProvider, CompletionError, parse_retry_after, status_error
-from dallosh.llm.models import ModelConfig
 
 
 class OllamaProvider(ChatProvider):
     """Labels with an Ollama model; ``format`` carries the JSON schema so decoding stays inside the enums."""
 
-    def __init__(
-        self,
-        cfg: ModelConfig,
-        *,
-        timeout: float = LLM_REQUEST_TIMEOUT_S,
-        sleep: Callable[[float], None] | None = None,
-    ):
-        super().__init__(cfg, timeout=timeout, sleep=sleep)
-        self.name = f"ollama:{cfg.model}"
+    protocol = "ollama"
+
+    def _connect(self) -> None:
         # ResponseError drops the headers; a response hook keeps Retry-After (per thread, for concurrency).
         self._last = threading.local()
-        headers = {"Authorization": f"Bearer {cfg.api_key}"} if cfg.api_key else None
         self._client = ollama.Client(
-            host=cfg.base_url,
-            headers=headers,
-            timeout=timeout,
+            host=self.cfg.base_url,
+            headers=self.auth_headers() or None,
+            timeout=self.timeout,
             event_hooks={"response": [self._remember_response]},
         )
 

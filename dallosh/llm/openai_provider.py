@@ -7,14 +7,11 @@ e.g. ``https://api.example.com/v1``.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from typing import Any
 
 import httpx
 
-from dallosh.defaults import LLM_REQUEST_TIMEOUT_S
 from dallosh.llm.chat import ChatProvider, CompletionError, parse_retry_after, status_error
-from dallosh.llm.models import ModelConfig
 
 #: Words in a 400 answer that mean "this server does not support json_schema response_format".
 _SCHEMA_UNSUPPORTED_HINTS = ("response_format", "json_schema")
@@ -23,20 +20,12 @@ _SCHEMA_UNSUPPORTED_HINTS = ("response_format", "json_schema")
 class OpenAICompatibleProvider(ChatProvider):
     """Labels with any server exposing the OpenAI chat-completions API."""
 
-    def __init__(
-        self,
-        cfg: ModelConfig,
-        *,
-        timeout: float = LLM_REQUEST_TIMEOUT_S,
-        sleep: Callable[[float], None] | None = None,
-    ):
-        super().__init__(cfg, timeout=timeout, sleep=sleep)
-        self.name = f"openai:{cfg.model}"
-        self.url = f"{cfg.base_url.rstrip('/')}/chat/completions"
-        headers = {"Content-Type": "application/json", "Accept": "application/json"}
-        if cfg.api_key:
-            headers["Authorization"] = f"Bearer {cfg.api_key}"
-        self._client = httpx.Client(headers=headers, timeout=timeout, follow_redirects=True)
+    protocol = "openai"
+
+    def _connect(self) -> None:
+        self.url = f"{self.cfg.base_url.rstrip('/')}/chat/completions"
+        headers = {"Content-Type": "application/json", "Accept": "application/json", **self.auth_headers()}
+        self._client = httpx.Client(headers=headers, timeout=self.timeout, follow_redirects=True)
         #: Falls back to plain JSON mode once if the server rejects structured outputs.
         self.use_json_schema = True
 

@@ -133,3 +133,14 @@ def heading(title: str, subtitle: str = "") -> w.Widget:
 
     sub = f'<div class="dl-muted">{esc(subtitle)}</div>' if subtitle else ""
     return html_widget(f"<h1 style='margin:0;font-size:22px'>{esc(title)}</h1>{sub}", "dl-h1")
+
+
+class TabbedView(View):
+    """A view whose body is a set of tabs (``self.tabs``); ``navigate(name, tab=...)`` opens one of them."""
+
+    tabs: Any
+
+    def on_show(self, **params: Any) -> None:
+        if params.get("tab") in self.tabs.panels:
+            self.tabs.select(params["tab"])
+        super().on_show(**params)

@@ -26,7 +26,7 @@ from dallosh.defaults import (
 )
 from dallosh.schemas import SettingsData
 from dallosh.services.settings import is_masked
-from dallosh.ui.base import UIContext, View
+from dallosh.ui.base import TabbedView, UIContext
 from dallosh.ui.components import badge, box, button, esc, html_widget, set_display_timezone, set_visible
 from dallosh.ui.users import ConfirmBar, Form, InlineTable, Tabs
 
@@ -108,7 +108,7 @@ class ModelRow:
         self.test_button.description = "Testing…" if testing else "Test connection"
 
 
-class SettingsView(View):
+class SettingsView(TabbedView):
     name = "settings"
     title = "Settings"
 
@@ -193,11 +193,6 @@ class SettingsView(View):
         self.body.children = [self.tabs.root]
 
     # -- life cycle -------------------------------------------------------------------------------------------
-
-    def on_show(self, **params: Any) -> None:
-        if params.get("tab") in self.tabs.panels:
-            self.tabs.select(params["tab"])
-        super().on_show(**params)
 
     def refresh(self) -> None:
         with self.guard(clear=False) as g:

@@ -3,8 +3,9 @@
 Why not ``ipywidgets.FileUpload``: it sends the whole file in one websocket message, and Tornado refuses frames
 above 10 MiB unless the server's limit is raised; a 200 MB frame also has to sit in memory three times (browser,
 server, kernel). ``ChunkedUploader`` sends 1 MiB binary chunks with at most ``WINDOW`` in flight (flow control
-by acknowledgements), writes them with ``pwrite`` into ``storage/tmp/upload-<id>.part`` and hands the finished
-file to a callback, so the view can call ``services.files.inspect/add(actor, name, Path)``.
+by acknowledgements), writes them with ``pwrite`` into ``upload-<id>.part`` in the storage root's ``tmp``
+folder and hands the finished file to a callback, so the view can call
+``services.files.inspect/add(actor, name, Path)``.
 
 Why not a link: in the hub, files outside the notebooks folder have no URL, and adding a Tornado handler is not
 the UI's business. ``Downloader`` streams a stored file to the browser in 4 MiB chunks that the page asks for

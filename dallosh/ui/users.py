@@ -21,7 +21,7 @@ import ipywidgets as w
 from dallosh.defaults import PERMISSIONS
 from dallosh.errors import ValidationError
 from dallosh.schemas import Record, RoleData, UserData
-from dallosh.ui.base import Guard, UIContext, View
+from dallosh.ui.base import Guard, TabbedView, UIContext, View
 from dallosh.ui.components import badge, box, button, esc, html_widget, human_time, set_visible
 
 PAGE_SIZE = 15
@@ -275,7 +275,7 @@ class RoleRow:
         self.count_html.value = "–" if users is None else f"{users} user{'s' if users != 1 else ''}"
 
 
-class UsersView(View):
+class UsersView(TabbedView):
     name = "users"
     title = "Users"
 
@@ -395,11 +395,6 @@ class UsersView(View):
         self.body.children = [self.tabs.root]
 
     # -- life cycle -----------------------------------------------------------------------------------------
-
-    def on_show(self, **params: Any) -> None:
-        if params.get("tab") in self.tabs.panels:
-            self.tabs.select(params["tab"])
-        super().on_show(**params)
 
     def refresh(self) -> None:
         with self.guard(clear=False) as g:
