@@ -312,10 +312,12 @@ def cmd_process(args: argparse.Namespace) -> int:
         write_normalised(inspection, source, normalised)
         for warning in inspection.warnings:
             print(f"note: {warning}", file=sys.stderr)
-        del inspection  # the pipeline re-reads the normalised file; keeping the frame would double peak memory
+        # The parsed upload is what reading_dataset would read back from the normalised file: hand it over.
+        frames = {"source": inspection.frame}
+        del inspection
         run = Run(source=normalised, cleaned=work / "cleaned.csv", analysed=out, checkpoints=work / "checkpoints",
                   topics=args.topics or list(DEFAULT_TOPICS), operator_accounts=list(DEFAULT_OPERATOR_ACCOUNTS),
-                  providers=providers, report=bar.report)
+                  providers=providers, report=bar.report, frames=frames)
         results = run_steps(run, on_start=bar.step, on_done=bar.done)
     sys.stderr.write("\n")
     print(json.dumps({"output": str(out), "steps": results}, indent=2, default=str))

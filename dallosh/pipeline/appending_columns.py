@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from dallosh.datasets import write_dataset
 from dallosh.errors import DalloshError
 from dallosh.pipeline.base import Run, Timer, step
 from dallosh.pipeline.sending_to_llm import distinct_texts, load_labels
-from dallosh.storage import atomic_path
 
 #: Columns the pipeline adds, in order.
 OUTPUT_COLUMNS = ("sentiment", "priority", "main_topic", "labelled_by")
@@ -29,8 +29,7 @@ def appending_columns(run: Run) -> dict[str, Any]:
     frame["priority"] = per_text["priority"].astype("int64").to_numpy()[codes]
     frame["main_topic"] = per_text["topic"].to_numpy()[codes]
     frame["labelled_by"] = per_text["labelled_by"].to_numpy()[codes]
-    with atomic_path(run.staging) as tmp:
-        frame.to_csv(tmp, index=False)
+    write_dataset(frame, run.staging)
     run.frames["analysed"] = frame
     counts = frame["labelled_by"].value_counts().to_dict()
     return {"rows": len(frame), "columns_added": list(OUTPUT_COLUMNS), "labelled_by": counts,

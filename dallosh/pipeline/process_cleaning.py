@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from dallosh.cleaning import clean_tweets
+from dallosh.datasets import write_dataset
 from dallosh.errors import InvalidDataset
 from dallosh.pipeline.base import Run, Timer, step
-from dallosh.storage import atomic_path
 
 
 @step("process_cleaning")
@@ -17,8 +17,7 @@ def process_cleaning(run: Run) -> dict[str, Any]:
     if result.frame.empty:
         raise InvalidDataset("Cleaning removed every row (all texts were empty or duplicates); nothing is left to "
                              "analyse. Check the export.")
-    with atomic_path(run.cleaned) as tmp:
-        result.frame.to_csv(tmp, index=False)
+    write_dataset(result.frame, run.cleaned)
     run.frames["cleaned"] = result.frame
     run.frames.pop("source", None)  # free memory: later steps read the cleaned frame
     return {**result.report, "duration_s": timer.seconds}
