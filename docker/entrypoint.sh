@@ -3,7 +3,7 @@
 #   hub        JupyterHub and its proxy on DALLOSH_HUB_PORT; users' Voilà servers run as its child processes
 #   worker     one processing worker (RQ) with its control listener; extra arguments go to `dallosh worker`
 #   bootstrap  indexes, default roles, settings and accounts (idempotent), then exit
-#   anything else runs as is: `jupyterhub-singleuser ...` in KubeSpawner pods, `dallosh db status`, `sh`, ...
+#   anything else runs as is: `python -m hub.singleuser ...` in KubeSpawner pods, `dallosh db status`, `sh`, ...
 set -eu
 storage="${DALLOSH_STORAGE_ROOT:-/srv/dallosh/storage}"
 mkdir -p "$storage/run" "$storage/logs"

@@ -7,8 +7,11 @@ equivalents (DockerSpawner, KubeSpawner) take the same ``get_env``/``default_url
 
 from __future__ import annotations
 
+import asyncio
 import os
 import sys
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 from jupyterhub.spawner import SimpleLocalProcessSpawner
@@ -27,6 +30,22 @@ def work_dir_for(name: str) -> str:
     """A power user's own folder (relative to notebooks/), the only place their server may write."""
     safe = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in name)
     return f"work/{safe}"
+
+
+async def wait_listening(ip: str, port: int, *, alive: Callable[[], bool], timeout: float,
+                         every: float = 0.05) -> bool:
+    """Poll ``ip:port`` every ``every`` s until it accepts a connection (True), ``alive()`` turns False or the
+    timeout passes (False: the hub's own check then reports the failure as usual)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and alive():
+        try:
+            _, writer = await asyncio.wait_for(asyncio.open_connection(ip or "127.0.0.1", port), 1)
+        except (TimeoutError, OSError):
+            await asyncio.sleep(every)
+            continue
+        writer.close()
+        return True
+    return False
 
 
 class DalloshSpawner(SimpleLocalProcessSpawner):
@@ -51,7 +70,12 @@ class DalloshSpawner(SimpleLocalProcessSpawner):
         }
         if notebooks:
             (NOTEBOOKS_DIR / work_dir_for(self.user.name)).mkdir(parents=True, exist_ok=True)
-        return await super().start()
+        address = await super().start()
+        # The hub polls a new server with exponential backoff (0.2 s, 0.4, 0.8, 1.6 s…): a server ready just
+        # after a poll waited up to 2 s more for the next one. Returning once it listens makes the first poll hit.
+        await wait_listening(*address, alive=lambda: self.proc is not None and self.proc.poll() is None,
+                             timeout=self.http_timeout)
+        return address
 
     def get_env(self):
         env = super().get_env()
@@ -74,4 +98,5 @@ class DalloshSpawner(SimpleLocalProcessSpawner):
 
 
 def singleuser_cmd() -> list[str]:
-    return [str(Path(sys.executable).with_name("jupyterhub-singleuser"))]
+    """``jupyterhub-singleuser`` through hub/singleuser.py, with the interpreter of the hub's environment."""
+    return [sys.executable, "-m", "hub.singleuser"]

@@ -146,7 +146,7 @@ def test_values_yaml_uses_the_images_and_paths_of_this_repository():
     values = _helm_values()
     dockerfile = (ROOT / "docker" / "Dockerfile").read_text(encoding="utf-8")
     assert "AS k8s-hub" in dockerfile and values["hub"]["image"]["name"].endswith("-k8s-hub")
-    assert values["singleuser"]["cmd"] == "jupyterhub-singleuser"
+    assert values["singleuser"]["cmd"] == ["python", "-m", "hub.singleuser"]
     assert values["singleuser"]["storage"]["type"] == "none"
     storage_root = re.search(r"DALLOSH_STORAGE_ROOT=(\S+)", dockerfile).group(1)
     assert values["hub"]["extraEnv"]["DALLOSH_STORAGE_ROOT"] == storage_root
