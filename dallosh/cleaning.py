@@ -111,7 +111,9 @@ def _counts(df: pd.DataFrame, column: str) -> np.ndarray:
 
 
 def engagement_outliers(engagement: np.ndarray, min_rows: int = MIN_ROWS_FOR_OUTLIERS) -> np.ndarray:
-    """Rows above ``Q3 + 3·IQR`` of total engagement (viral tweets); all False when there are too few rows."""
+    """Rows above ``Q3 + 3·IQR`` of total engagement (viral tweets); all False when there are too few rows.
+
+    ``clean_tweets`` applies it to the customers' tweets only (not the operator's own accounts)."""
     if len(engagement) < max(min_rows, 1):
         return np.zeros(len(engagement), dtype=bool)
     q1, q3 = np.percentile(engagement, [25, 75])
@@ -199,7 +201,11 @@ def clean_tweets(
         if "screen_name" in frame.columns
         else np.zeros(len(frame), dtype=bool)
     )
-    is_outlier = engagement_outliers(engagement, min_rows_for_outliers)
+    # Viral *customer* tweets: the operator's replies (often widely seen) are neither counted in the fence nor
+    # flagged, or they would pass as outliers and hide the customers' own.
+    customers = ~is_operator
+    is_outlier = np.zeros(len(frame), dtype=bool)
+    is_outlier[customers] = engagement_outliers(engagement[customers], min_rows_for_outliers)
     frame["is_retweet"] = is_retweet
     frame["is_operator"] = is_operator
     frame["is_engagement_outlier"] = is_outlier

@@ -211,6 +211,16 @@ def test_engagement_outliers_are_flagged_above_q3_plus_three_iqr():
     assert result.report["flagged"]["engagement_outliers"] == 1
 
 
+def test_outliers_are_customer_tweets_judged_among_customer_tweets():
+    # The operator's widely seen replies would raise the fence (Q3 over every row: 500) and be flagged themselves.
+    customers = [tweet(i, favorite_count=str(i)) for i in range(1, 41)] + [tweet(41, favorite_count="300")]
+    operator = [tweet(100 + i, screen_name="free", favorite_count="500") for i in range(30)]
+    result = clean_tweets(frame(customers + operator), OPERATORS)
+    flagged = result.frame.loc[result.frame["is_engagement_outlier"], "screen_name"].tolist()
+    assert flagged == ["client41"]
+    assert result.report["flagged"] == {"retweets": 0, "operator_accounts": 30, "engagement_outliers": 1}
+
+
 def test_no_outliers_when_there_are_too_few_rows():
     rows = [tweet(1, favorite_count="1"), tweet(2, favorite_count="2"), tweet(3, favorite_count="100000")]
     result = clean_tweets(frame(rows), OPERATORS)
