@@ -1,9 +1,10 @@
 """The App widget: navbar, role-dependent sidebar and a content area that switches views inside the kernel.
 
-Navigation never reloads the page: every view is built once (the first one at start, the others in the
-background a second later, see ``prefetch``) and kept in the content area; ``navigate(name)`` hides the current
-view (its timers and subscribers stop), shows the next one and refreshes it. The theme is a class on this
-widget's root (``dl-light``/``dl-dark``), saved per user through ``services.auth.update_account``.
+Navigation never reloads the page (the address bar follows it, see ``location``): every view is built once (the
+first one at start, the others in the background a second later, see ``prefetch``) and kept in the content area;
+``navigate(name)`` hides the current view (its timers and subscribers stop), shows the next one and refreshes it.
+The theme is a class on this widget's root (``dl-light``/``dl-dark``), saved per user through
+``services.auth.update_account``.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from dallosh.ui.components import (
     set_display_timezone,
     set_visible,
 )
+from dallosh.ui.location import PageLocation
 from dallosh.ui.presence import Presence
 from dallosh.ui.theme import CSS, ROOT_CLASS, normalise_theme
 
@@ -56,6 +58,7 @@ class App(w.VBox):
         self.services, self.actor = services, actor
         self.ctx = UIContext(services, actor, live=live, navigate=self.navigate, set_theme=self.set_theme)
         self.presence = Presence()
+        self.location = PageLocation(self.navigate)
         if live:
             self.ctx.watched = self.presence.watched
         self.views: dict[str, View] = {}
@@ -92,7 +95,7 @@ class App(w.VBox):
         self.sidebar = box([title, *self.nav_buttons.values()], "dl-sidebar")
         self.content = box([], "dl-content-inner")
         body = box([self.sidebar, box([self.alert, self.content], "dl-content")], "dl-body", vertical=False)
-        self.children = [style, self.presence, navbar, self.banner, body]
+        self.children = [style, self.presence, self.location, navbar, self.banner, body]
         self._paint_theme_button()
         self.refresh_chrome()
         self.navigate(view, **params)
@@ -170,6 +173,7 @@ class App(w.VBox):
             self.current = name
             for other in self.views.values():
                 set_visible(other.root, other is view)
+        self.location.show(name)
         for key, btn in self.nav_buttons.items():
             (btn.add_class if key == name else btn.remove_class)("dl-active")
         (self.profile_button.add_class if name == "profile" else self.profile_button.remove_class)("mod-active")

@@ -67,10 +67,34 @@ def test_sidebar_switches_views_without_reloading(ui_env, voila, browser):
         for label, view in (("Datasets", "datasets"), ("Tasks", "tasks"), ("Overview", "overview")):
             page.click(f".dl-sidebar .dl-nav-item:has-text('{label}')")
             page.wait_for_selector(f".dl-view-{view}", timeout=5000)
+            page.wait_for_url(f"**/home/{view}.ipynb", timeout=5000)  # the address follows the view
         assert page.evaluate("window.__still_here") is True  # same document: no page load happened
-        assert page.url.endswith("home/overview.ipynb")
         labels = [b.inner_text() for b in page.query_selector_all(".dl-sidebar .dl-nav-item")]
         assert labels == ["Overview", "Datasets", "Tasks", "Analysis"]
+    finally:
+        page.close()
+
+
+def test_address_bar_follows_views_so_reload_and_back_work(ui_env, voila, browser):
+    page = new_page(browser)
+    try:
+        page.goto(voila(ANALYST).url("home/overview"))
+        wait_for_view(page, "overview")
+        page.click(".dl-sidebar .dl-nav-item:has-text('Datasets')")
+        page.wait_for_url("**/home/datasets.ipynb", timeout=5000)
+        page.click(".dl-profile-link")
+        page.wait_for_url("**/voila/render/profile.ipynb", timeout=5000)  # the profile notebook is one level up
+        page.go_back()
+        page.wait_for_url("**/home/datasets.ipynb", timeout=5000)
+        page.wait_for_selector(".dl-view-datasets", state="visible", timeout=5000)
+        page.go_back()
+        page.wait_for_url("**/home/overview.ipynb", timeout=5000)
+        page.wait_for_selector(".dl-view-overview", state="visible", timeout=5000)
+        page.go_forward()
+        page.wait_for_selector(".dl-view-datasets", state="visible", timeout=5000)
+        page.reload()  # a reload opens the view the address names
+        wait_for_view(page, "datasets")
+        assert page.url.endswith("home/datasets.ipynb")
     finally:
         page.close()
 
