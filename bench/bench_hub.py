@@ -24,6 +24,7 @@ import psutil
 from _common import PROJECT_ROOT, Section, print_sections
 
 from dallosh.processes import stop_tree
+from hub.config import free_public_port
 
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"]
 APP = ".dl-app"
@@ -98,7 +99,7 @@ def run(users: int = 10) -> Section:
     section = Section("hub", f"JupyterHub: landing, login → dashboard, memory with {users} users")
     with tempfile.TemporaryDirectory(prefix="dallosh-bench-hub-") as tmp:
         work = Path(tmp)
-        port = _free_port()
+        port = free_public_port()
         db_port = _free_port()
         env = {**os.environ, "DALLOSH_MONGODB_URI": f"mongodb://127.0.0.1:{db_port}",
                "DALLOSH_STORAGE_ROOT": str(work / "storage"), "DALLOSH_HUB_PORT": str(port),

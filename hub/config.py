@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import socket
 from pathlib import Path
 
 from dallosh.config import PROJECT_ROOT, Config, get_config
@@ -13,6 +14,28 @@ from hub.spawner import DalloshSpawner, singleuser_cmd
 HUB_DIR = Path(__file__).resolve().parent
 #: Name of the hub service whose token lets the app stop and remove users' servers.
 SERVICE_NAME = "dallosh"
+#: Internal ports follow the public one (8000 → proxy API 8001, hub API 8081: JupyterHub's own defaults).
+PROXY_API_OFFSET, HUB_API_OFFSET = 1, 81
+
+
+def _bindable(port: int) -> bool:
+    with socket.socket() as sock:
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def free_public_port(attempts: int = 200) -> int:
+    """A free port for a hub whose two internal ports are free as well (test and benchmark hubs)."""
+    for _ in range(attempts):
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = sock.getsockname()[1]
+        if port + HUB_API_OFFSET < 65536 and all(_bindable(port + o) for o in (PROXY_API_OFFSET, HUB_API_OFFSET)):
+            return port
+    raise RuntimeError("no free port with free internal ports for a hub")
 
 
 def landing_for_anonymous(handler) -> str:
@@ -56,9 +79,8 @@ def configure(c, config: Config | None = None) -> None:
     c.JupyterHub.logo_file = ""
     c.ConfigurableHTTPProxy.command = node_proxy_command()
     c.ConfigurableHTTPProxy.pid_file = str(run_dir / "proxy.pid")
-    # Internal ports follow the public one (8000 → proxy API 8001, hub API 8081, JupyterHub's own defaults).
-    c.ConfigurableHTTPProxy.api_url = f"http://127.0.0.1:{config.hub_port + 1}"
-    c.JupyterHub.hub_port = config.hub_port + 81
+    c.ConfigurableHTTPProxy.api_url = f"http://127.0.0.1:{config.hub_port + PROXY_API_OFFSET}"
+    c.JupyterHub.hub_port = config.hub_port + HUB_API_OFFSET
 
     c.JupyterHub.authenticator_class = "hub.authenticator.DalloshAuthenticator"
     c.Authenticator.allow_all = True  # the dallosh users collection is the allow-list

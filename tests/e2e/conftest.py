@@ -21,7 +21,7 @@ from dallosh.bootstrap import bootstrap
 from dallosh.config import PROJECT_ROOT, load_config
 from dallosh.processes import stop_tree
 from dallosh.services import Services
-from tests.conftest import free_port
+from hub.config import free_public_port
 
 SCREENSHOTS = Path(__file__).resolve().parent / "screenshots"
 CHROMIUM = "/usr/bin/chromium"
@@ -53,9 +53,7 @@ def _wait(url: str, timeout: float = 60) -> None:
 @pytest.fixture(scope="module")
 def hub(mongo_uri, tmp_path_factory) -> Iterator[Hub]:
     root = tmp_path_factory.mktemp("hub")
-    port = free_port()
-    while free_port() in (port + 1, port + 81):  # the hub derives its internal ports from the public one
-        port = free_port()
+    port = free_public_port()  # the hub derives its internal ports from the public one: all three are free
     suffix = uuid.uuid4().hex[:8]
     env = {**os.environ,
            "DALLOSH_MONGODB_URI": mongo_uri, "DALLOSH_MONGODB_DATABASE": f"e2e_{suffix}",
