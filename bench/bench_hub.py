@@ -23,7 +23,8 @@ from pathlib import Path
 import psutil
 from _common import PROJECT_ROOT, Section, print_sections
 
-from dallosh.processes import stop_tree
+from dallosh.processes import stop_pid_file, stop_tree
+from dallosh.storage import Storage
 from hub.config import free_public_port
 
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"]
@@ -162,6 +163,7 @@ def run(users: int = 10) -> Section:
                         "{} MB")
         finally:
             stop_tree(hub.pid)
+            stop_pid_file(Storage(work / "storage").proxy_pid_file, "configurable-http-proxy")  # if the hub died
             subprocess.run([*dallosh, "db", "stop"], env=env, capture_output=True)
     section.notes.append(f"load average at the end: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
     return section

@@ -196,7 +196,8 @@ class Children:
 
     def stop_all(self, timeout: float = 15.0) -> None:
         """Stop every child with its descendants (RQ work-horses, the hub's proxy and user servers)."""
-        from dallosh.processes import stop_tree
+        from dallosh.processes import stop_pid_file, stop_tree
+        from dallosh.storage import Storage
 
         for proc in self.procs.values():
             stop_tree(proc.pid, timeout)
@@ -204,6 +205,8 @@ class Children:
                 proc.wait(5)
             except subprocess.TimeoutExpired:
                 pass
+        # A hub that crashed leaves its proxy behind (it runs in a session of its own).
+        stop_pid_file(Storage.from_config().proxy_pid_file, "configurable-http-proxy", timeout)
 
 
 def cmd_down(args: argparse.Namespace) -> int:

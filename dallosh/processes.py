@@ -6,6 +6,8 @@ so signalling one process group is not enough: the tree is walked by parent pid.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import psutil
 
 
@@ -27,6 +29,23 @@ def stop_tree(pid: int, timeout: float = 15.0) -> None:
             pass
     _, alive = psutil.wait_procs(family, timeout=timeout)
     kill_tree_members(alive)
+
+
+def stop_pid_file(path: Path, name: str, timeout: float = 15.0) -> bool:
+    """Stop the process whose pid ``path`` holds (with its descendants), if it runs a command containing ``name``.
+
+    For a process that outlived its parent, e.g. the proxy of a hub that crashed or failed to start (the proxy
+    runs in a session of its own). A recycled pid running something else is left alone. True if it was stopped.
+    """
+    try:
+        pid = int(Path(path).read_text().strip())
+        command = " ".join(psutil.Process(pid).cmdline())
+    except (OSError, ValueError, psutil.Error):
+        return False
+    if name not in command:
+        return False
+    stop_tree(pid, timeout)
+    return True
 
 
 def kill_tree(pid: int) -> None:

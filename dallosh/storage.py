@@ -62,6 +62,11 @@ class Storage:
         return self.root / "run"
 
     @property
+    def proxy_pid_file(self) -> Path:
+        """The hub's configurable-http-proxy pid, to stop the proxy if the hub dies before it."""
+        return self.run_dir / "proxy.pid"
+
+    @property
     def logs_dir(self) -> Path:
         return self.root / "logs"
 

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from dallosh.config import PROJECT_ROOT, Config, get_config
 from dallosh.db.embedded import ensure_database
+from dallosh.storage import Storage
 from hub.secrets import cookie_secret_file, service_token
 from hub.spawner import DalloshSpawner, singleuser_cmd
 
@@ -78,7 +79,7 @@ def configure(c, config: Config | None = None) -> None:
     c.JupyterHub.template_vars = {"dallosh_theme": profile_theme}
     c.JupyterHub.logo_file = ""
     c.ConfigurableHTTPProxy.command = node_proxy_command()
-    c.ConfigurableHTTPProxy.pid_file = str(run_dir / "proxy.pid")
+    c.ConfigurableHTTPProxy.pid_file = str(Storage(config.storage_root).proxy_pid_file)
     c.ConfigurableHTTPProxy.api_url = f"http://127.0.0.1:{config.hub_port + PROXY_API_OFFSET}"
     c.JupyterHub.hub_port = config.hub_port + HUB_API_OFFSET
 

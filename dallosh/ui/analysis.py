@@ -50,6 +50,7 @@ from dallosh.ui.components import (
     html_widget,
     human_int,
     set_visible,
+    updated_now,
 )
 
 log = logging.getLogger(__name__)
@@ -1205,7 +1206,7 @@ class AnalysisView(View):
         self.status.value = (
             f"{esc(', '.join(labels))} · {human_int(len(self.frame))} tweets loaded · "
             f"<b>{human_int(shown)}</b> match the filters · times in {esc(self.tz)}")
-        self.updated.value = f"Updated {time.strftime('%H:%M:%S')}"
+        self.updated.value = updated_now()
 
     def _paint_topics(self) -> None:
         present = [] if self.raw is None else [str(t) for t in self.raw["main_topic"].cat.categories]

@@ -94,6 +94,11 @@ def human_time(value: datetime | str | float | None) -> str:
     return value.astimezone(_display_tz).strftime("%Y-%m-%d %H:%M:%S")
 
 
+def updated_now() -> str:
+    """"Updated HH:MM:SS" at the current time in the app's time zone (the label of refreshing views)."""
+    return f"Updated {human_time(datetime.now(UTC))[11:]}"
+
+
 def html_widget(value: str = "", *classes: str, **layout: Any) -> w.HTML:
     widget = w.HTML(value, layout=w.Layout(**layout))
     for cls in classes:

@@ -15,7 +15,6 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +33,7 @@ from dallosh.ui.components import (
     human_time,
     status_badge,
     status_label,
+    updated_now,
 )
 
 log = logging.getLogger(__name__)
@@ -207,7 +207,7 @@ class OverviewView(View):
             else:
                 self._refresh_analyst()
         if not g.failed:
-            self.updated.value = f"Updated {human_time(datetime.now(UTC))[11:]}"
+            self.updated.value = updated_now()
 
     def _rows_analysed(self) -> int:
         done = self.services.tasks.list(self.actor, status="done", limit=10_000).items

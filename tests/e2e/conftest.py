@@ -19,8 +19,9 @@ import pytest
 
 from dallosh.bootstrap import bootstrap
 from dallosh.config import PROJECT_ROOT, load_config
-from dallosh.processes import stop_tree
+from dallosh.processes import stop_pid_file, stop_tree
 from dallosh.services import Services
+from dallosh.storage import Storage
 from hub.config import free_public_port
 
 SCREENSHOTS = Path(__file__).resolve().parent / "screenshots"
@@ -78,6 +79,7 @@ def hub(mongo_uri, tmp_path_factory) -> Iterator[Hub]:
     finally:
         for proc in (hub_proc, worker):
             stop_tree(proc.pid)
+        stop_pid_file(Storage(config.storage_root).proxy_pid_file, "configurable-http-proxy")  # if the hub died first
         services.db.drop_database()
 
 
