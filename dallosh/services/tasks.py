@@ -145,9 +145,11 @@ class TasksService(Service):
         return self.db.insert(EVENTS, data, by=actor.uid)
 
     def history(self, actor: Actor, uid: str, *, limit: int = 1000) -> list[dict[str, Any]]:
-        """Stored events of a task, oldest first."""
+        """The latest ``limit`` stored events of a task, oldest first (a long run can store thousands)."""
         self.authorize(actor, "read_tasks", "manage_tasks")
-        docs = self.db.find(EVENTS, {"data.task_id": uid}, sort=[("createdAt", 1)], limit=limit)
+        query = {"data.task_id": uid}
+        skip = max(0, self.db.count(EVENTS, query) - max(1, limit))  # insertion order breaks createdAt ties
+        docs = self.db.find(EVENTS, query, sort=[("createdAt", 1)], skip=skip, limit=max(1, limit))
         return [{"uid": d["uid"], "ts": d["createdAt"], **d["data"]} for d in docs]
 
     def request(self, actor: Actor, uid: str, action: str) -> Record[TaskData]:

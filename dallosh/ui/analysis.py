@@ -26,7 +26,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -49,6 +49,7 @@ from dallosh.ui.components import (
     esc,
     html_widget,
     human_int,
+    human_time,
     set_visible,
     updated_now,
 )
@@ -325,7 +326,8 @@ def export_name(labels: Iterable[str], suffix: str, extension: str) -> str:
     stems = [label.rsplit(".", 1)[0] for label in labels]
     stem = stems[0] if len(stems) == 1 else f"{len(stems)}-datasets"
     safe = "".join(c if c.isalnum() or c in "-_" else "_" for c in stem)[:60] or "analysis"
-    return f"{safe}-{suffix}-{time.strftime('%Y%m%d-%H%M')}.{extension}"
+    stamp = human_time(datetime.now(UTC))  # "YYYY-MM-DD HH:MM:SS" in the app's time zone
+    return f"{safe}-{suffix}-{stamp[:10].replace('-', '')}-{stamp[11:16].replace(':', '')}.{extension}"
 
 
 # --------------------------------------------------------------------------------------------------- charts

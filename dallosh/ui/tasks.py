@@ -46,6 +46,8 @@ STEP_ICONS = {"done": "✓", "running": "●", "waiting": "…", "pending": "○
               "stopped": "■"}
 #: Log lines kept on screen (a 200k-row run has ~400 page events).
 LOG_LIMIT = 500
+#: Tasks listed at first (newest first); "Show more" adds as many again.
+TASKS_PAGE = 200
 #: Seconds between list refreshes while shown (new datasets from other tabs; events cover status changes).
 LIST_REFRESH_S = 10.0
 WAITING = frozenset({"in_queue", "resumed", "retry_step"})
@@ -190,6 +192,7 @@ class TasksView(View):
         self.selected: str | None = None
         self.maintenance = False
         self.log_lines: list[tuple[str, str, bool]] = []  # (time, text, live)
+        self.log_truncated = False  # older events exist than the LOG_LIMIT lines shown
         self.seen_events: set[str] = set()
         self._lock = threading.RLock()
         self._inbox: queue.Queue[dict[str, Any] | None] = queue.Queue()
@@ -204,7 +207,13 @@ class TasksView(View):
         self.filter.observe(lambda _c: self.render_list(), "value")
         self.list_box = box([], "dl-task-items")
         self.list_empty = html_widget('<div class="dl-muted">No tasks yet. Add a dataset to create one.</div>')
-        sidebar = box([html_widget("<b>Tasks</b>", "dl-h2"), self.filter, self.list_empty, self.list_box],
+        self.list_limit = TASKS_PAGE
+        self.list_count = html_widget("", "dl-muted")
+        self.list_more = button(f"Show {TASKS_PAGE} more", self.show_more, "dl-small")
+        more = box([self.list_count, self.list_more], "dl-tight")
+        set_visible(self.list_count, False)
+        set_visible(self.list_more, False)
+        sidebar = box([html_widget("<b>Tasks</b>", "dl-h2"), self.filter, self.list_empty, self.list_box, more],
                       "dl-card", "dl-task-list")
 
         self.d_title = html_widget("", "dl-h2")
@@ -245,7 +254,7 @@ class TasksView(View):
 
     def refresh(self) -> None:
         with self.guard(clear=False) as g:
-            page = self.services.tasks.list(self.actor, limit=200)
+            page = self.services.tasks.list(self.actor, limit=self.list_limit)
             self.maintenance = self.services.settings.general().isMaintenance
         if g.failed:
             return
@@ -259,6 +268,10 @@ class TasksView(View):
                     self.items[task.uid].update(task)
                 else:
                     self.items[task.uid] = TaskItem(self, task)
+            shown, total = len(page.items), page.total
+            self.list_count.value = f"Newest {shown} of {total} tasks" if total > shown else ""
+            set_visible(self.list_count, total > shown)
+            set_visible(self.list_more, total > shown)
             self.render_list()
             if self.selected and self.selected in self.tasks:
                 self.render_detail(self.tasks[self.selected])
@@ -266,6 +279,11 @@ class TasksView(View):
                 self.selected = None
                 set_visible(self.detail, False)
                 set_visible(self.placeholder, True)
+
+    def show_more(self) -> None:
+        """List the next TASKS_PAGE older tasks too."""
+        self.list_limit += TASKS_PAGE
+        self.refresh()
 
     def _matches(self, status: str) -> bool:
         wanted = self.filter.value
@@ -302,7 +320,7 @@ class TasksView(View):
         """Open a task: its document, then its stored history (live events follow)."""
         with self.guard() as g:
             task = self.services.tasks.get(self.actor, uid)
-            history = self.services.tasks.history(self.actor, uid, limit=LOG_LIMIT)
+            history = self.services.tasks.history(self.actor, uid, limit=LOG_LIMIT + 1)
         if g.failed:
             return
         with self._lock:
@@ -311,7 +329,8 @@ class TasksView(View):
             if uid not in self.items:
                 self.items[uid] = TaskItem(self, task)
             self.log_lines, self.seen_events = [], set()
-            for event in history:
+            self.log_truncated = len(history) > LOG_LIMIT
+            for event in history[-LOG_LIMIT:]:
                 self._add_log(event.get("uid"), event.get("ts"), event["event"], event.get("details") or {},
                               live=False)
             self.render_list()
@@ -369,7 +388,9 @@ class TasksView(View):
         if uid:
             self.seen_events.add(uid)
         self.log_lines.append((human_time(ts), describe_event(event, details), live))
-        del self.log_lines[:-LOG_LIMIT]
+        if len(self.log_lines) > LOG_LIMIT:
+            del self.log_lines[:-LOG_LIMIT]
+            self.log_truncated = True
         return True
 
     def _render_log(self) -> None:
@@ -380,6 +401,9 @@ class TasksView(View):
         for ts, text, live in reversed(self.log_lines):
             mark = '<span class="dl-log-live" title="live event">●</span>' if live else ""
             lines.append(f'<div class="dl-log-line">{mark}<span class="dl-log-time">{esc(ts)}</span>{esc(text)}</div>')
+        if self.log_truncated:
+            lines.append(f'<div class="dl-log-line dl-muted">Older events are not shown: this is the latest '
+                         f'{LOG_LIMIT}.</div>')
         self.log_html.value = "".join(lines)
 
     # -- actions --------------------------------------------------------------------------------------------

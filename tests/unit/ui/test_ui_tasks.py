@@ -167,3 +167,35 @@ def test_filter_narrows_the_list(services, analyst, ctx, added):
     assert [c.children[0].description for c in view.list_box.children] == ["novembre.csv"]
     view.filter.value = "on_error"
     assert view.list_box.children == () and is_visible(view.list_empty)
+
+
+def test_a_long_history_shows_its_latest_events_and_says_older_ones_are_hidden(services, analyst, ctx, added,
+                                                                              monkeypatch):
+    import dallosh.ui.tasks as tasks_module
+
+    monkeypatch.setattr(tasks_module, "LOG_LIMIT", 3)
+    _, task = added
+    for page in range(1, 6):
+        services.tasks.record_event(SYSTEM, services.tasks.find(task.uid), "sending_to_llm",
+                                    {"page": page, "pages": 5, "model": "builtin"})
+    assert [e["details"]["page"] for e in services.tasks.history(analyst, task.uid, limit=2)] == [4, 5]  # newest
+    view = opened(ctx, analyst, task.uid)
+    texts = [text for _, text, _ in view.log_lines]
+    assert len(texts) == 3 and all(f"page {n} of 5" in t for n, t in zip((3, 4, 5), texts, strict=True))
+    assert "Older events are not shown" in view.log_html.value
+
+
+def test_the_list_says_when_older_tasks_exist_and_shows_more(services, analyst, ctx, added, monkeypatch):
+    import dallosh.ui.tasks as tasks_module
+    from tests.factories import make_csv
+
+    monkeypatch.setattr(tasks_module, "TASKS_PAGE", 1)
+    services.files.add(analyst, "novembre.csv", make_csv(4))
+    view = TasksView(ctx(analyst))
+    view.list_limit = 1
+    view.on_show()
+    assert len(view.list_box.children) == 1 and view.list_box.children[0].children[0].description == "novembre.csv"
+    assert is_visible(view.list_more) and view.list_count.value == "Newest 1 of 2 tasks"
+    view.show_more()
+    assert len(view.list_box.children) == 2
+    assert not is_visible(view.list_more) and not is_visible(view.list_count)
