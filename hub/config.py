@@ -63,7 +63,8 @@ def node_proxy_command() -> list[str]:
 
 def configure(c, config: Config | None = None) -> None:
     config = config or get_config()
-    run_dir = config.storage_root / "run"
+    storage = Storage(config.storage_root)
+    run_dir = storage.run_dir
     run_dir.mkdir(parents=True, exist_ok=True)
     ensure_database(config)
     os.environ.setdefault("JUPYTER_PATH", str(PROJECT_ROOT / "jupyter"))
@@ -79,7 +80,7 @@ def configure(c, config: Config | None = None) -> None:
     c.JupyterHub.template_vars = {"dallosh_theme": profile_theme}
     c.JupyterHub.logo_file = ""
     c.ConfigurableHTTPProxy.command = node_proxy_command()
-    c.ConfigurableHTTPProxy.pid_file = str(Storage(config.storage_root).proxy_pid_file)
+    c.ConfigurableHTTPProxy.pid_file = str(storage.proxy_pid_file)
     c.ConfigurableHTTPProxy.api_url = f"http://127.0.0.1:{config.hub_port + PROXY_API_OFFSET}"
     c.JupyterHub.hub_port = config.hub_port + HUB_API_OFFSET
 

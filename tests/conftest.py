@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import socket
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -25,6 +26,20 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+def wait_status(services, task_uid: str, statuses: set[str], timeout: float = 120) -> str:
+    """Poll a task until its status is one of ``statuses``; fail with the status it stayed in."""
+    from dallosh.services import SYSTEM
+
+    deadline = time.monotonic() + timeout
+    status = ""
+    while time.monotonic() < deadline:
+        status = services.tasks.get(SYSTEM, task_uid).data.status
+        if status in statuses:
+            return status
+        time.sleep(0.1)
+    raise AssertionError(f"task stayed {status}, expected one of {statuses}")
 
 
 class FakeClock:

@@ -140,13 +140,3 @@ def fake_llm(monkeypatch) -> Iterator[FakeLLMServer]:
         yield server
 
 
-def wait_status(services, task_uid: str, statuses: set[str], timeout: float = 60) -> str:
-    from dallosh.services import SYSTEM
-
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        status = services.tasks.get(SYSTEM, task_uid).data.status
-        if status in statuses:
-            return status
-        time.sleep(0.1)
-    raise AssertionError(f"task stayed {status}, expected one of {statuses}")

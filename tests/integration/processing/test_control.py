@@ -12,7 +12,7 @@ import pytest
 
 from dallosh.events import control_key
 from dallosh.services import SYSTEM
-from tests.integration.processing.conftest import wait_status
+from tests.conftest import wait_status
 from tests.integration.processing.test_full_run import add_dataset, use_fake_llm
 from tests.mocking import FAKE_MODEL
 

@@ -7,7 +7,7 @@ import pandas as pd
 from dallosh.lifecycle import STEPS
 from dallosh.services import SYSTEM
 from dallosh.synthetic import generate_tweets
-from tests.integration.processing.conftest import wait_status
+from tests.conftest import wait_status
 from tests.mocking import FAKE_MODEL
 
 

@@ -10,7 +10,6 @@ import os
 import shutil
 import subprocess
 import sys
-import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -20,8 +19,9 @@ from typing import Any
 import pytest
 
 from dallosh.config import Config, load_config
-from dallosh.services import SYSTEM, Services
+from dallosh.services import Services
 from dallosh.storage import DATASETS
+from tests.conftest import wait_status
 from tests.integration.ui.harness import CHROMIUM, ROOT, VoilaServer, dallosh_env, delete_exchange, launch_browser
 
 
@@ -50,17 +50,6 @@ def stop_process(proc: subprocess.Popen) -> None:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait(5)
-
-
-def wait_status(services: Services, task_uid: str, statuses: set[str], timeout: float = 120) -> str:
-    deadline = time.monotonic() + timeout
-    status = ""
-    while time.monotonic() < deadline:
-        status = services.tasks.get(SYSTEM, task_uid).data.status
-        if status in statuses:
-            return status
-        time.sleep(0.1)
-    raise AssertionError(f"task stayed {status}, expected one of {statuses}")
 
 
 @dataclass

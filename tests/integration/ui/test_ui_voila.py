@@ -6,6 +6,9 @@ Screenshots of every view in light and dark land in ``tests/e2e/screenshots/`` (
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 import pytest
 from playwright.sync_api import expect
 
@@ -34,15 +37,23 @@ def new_page(browser, requests: list[str] | None = None):
     return page
 
 
+@contextmanager
+def opened(browser, server, notebook: str, view: str, requests: list[str] | None = None) -> Iterator:
+    """A new browser page showing ``notebook`` once its App shows ``view``; closed afterwards."""
+    page = new_page(browser, requests)
+    try:
+        page.goto(server.url(notebook))
+        wait_for_view(page, view)
+        yield page
+    finally:
+        page.close()
+
 
 @pytest.mark.parametrize("page_name", list(PAGES))
 def test_notebook_renders_without_errors_or_internet(ui_env, voila, browser, page_name):
     server = voila(user_for(page_name))
     requests: list[str] = []
-    page = new_page(browser, requests)
-    try:
-        page.goto(server.url(page_name))
-        wait_for_view(page, PAGES[page_name])
+    with opened(browser, server, page_name, PAGES[page_name], requests) as page:
         page.wait_for_timeout(1500)  # let late widgets (grids, health probes) render
         assert visible_errors(page) == []
         external = [u for u in requests if not u.startswith((server.base, "data:", "blob:"))]
@@ -54,15 +65,10 @@ def test_notebook_renders_without_errors_or_internet(ui_env, voila, browser, pag
         set_theme(page, "dark")
         full_screenshot(page, SCREENSHOTS / f"{stem}-dark.png")
         set_theme(page, "light")  # the choice is saved per user: leave it as found
-    finally:
-        page.close()
 
 
 def test_sidebar_switches_views_without_reloading(ui_env, voila, browser):
-    page = new_page(browser)
-    try:
-        page.goto(voila(ANALYST).url("home/overview"))
-        wait_for_view(page, "overview")
+    with opened(browser, voila(ANALYST), "home/overview", "overview") as page:
         page.evaluate("window.__still_here = true")
         for label, view in (("Datasets", "datasets"), ("Tasks", "tasks"), ("Overview", "overview")):
             page.click(f".dl-sidebar .dl-nav-item:has-text('{label}')")
@@ -71,39 +77,25 @@ def test_sidebar_switches_views_without_reloading(ui_env, voila, browser):
         assert page.evaluate("window.__still_here") is True  # same document: no page load happened
         labels = [b.inner_text() for b in page.query_selector_all(".dl-sidebar .dl-nav-item")]
         assert labels == ["Overview", "Datasets", "Tasks", "Analysis"]
-    finally:
-        page.close()
 
 
 def test_address_bar_follows_views_so_reload_and_back_work(ui_env, voila, browser):
-    page = new_page(browser)
-    try:
-        page.goto(voila(ANALYST).url("home/overview"))
-        wait_for_view(page, "overview")
+    with opened(browser, voila(ANALYST), "home/overview", "overview") as page:
         page.click(".dl-sidebar .dl-nav-item:has-text('Datasets')")
         page.wait_for_url("**/home/datasets.ipynb", timeout=5000)
         page.click(".dl-profile-link")
         page.wait_for_url("**/voila/render/profile.ipynb", timeout=5000)  # the profile notebook is one level up
-        page.go_back()
-        page.wait_for_url("**/home/datasets.ipynb", timeout=5000)
-        page.wait_for_selector(".dl-view-datasets", state="visible", timeout=5000)
-        page.go_back()
-        page.wait_for_url("**/home/overview.ipynb", timeout=5000)
-        page.wait_for_selector(".dl-view-overview", state="visible", timeout=5000)
-        page.go_forward()
-        page.wait_for_selector(".dl-view-datasets", state="visible", timeout=5000)
+        for move, view in ((page.go_back, "datasets"), (page.go_back, "overview"), (page.go_forward, "datasets")):
+            move()
+            page.wait_for_url(f"**/home/{view}.ipynb", timeout=5000)
+            page.wait_for_selector(f".dl-view-{view}", state="visible", timeout=5000)
         page.reload()  # a reload opens the view the address names
         wait_for_view(page, "datasets")
         assert page.url.endswith("home/datasets.ipynb")
-    finally:
-        page.close()
 
 
 def test_failed_task_explains_what_to_do(ui_env, voila, browser):
-    page = new_page(browser)
-    try:
-        page.goto(voila(ANALYST).url("home/tasks"))
-        wait_for_view(page, "tasks")
+    with opened(browser, voila(ANALYST), "home/tasks", "tasks") as page:
         page.click(".dl-task-item button:has-text('novembre.csv')")
         page.wait_for_selector(".dl-task-detail:has-text('missing from storage')", timeout=10_000)
         expect(page.locator(".dl-action:has-text('Retry')")).to_be_enabled()  # widget updates arrive one by one
@@ -112,8 +104,6 @@ def test_failed_task_explains_what_to_do(ui_env, voila, browser):
         page.click(".dl-task-item button:has-text('septembre.csv')")
         page.wait_for_selector(".dl-log:has-text('Done:')", timeout=10_000)
         full_screenshot(page, SCREENSHOTS / "home-tasks-done-light.png")
-    finally:
-        page.close()
 
 
 def test_upload_preview_add_and_download(ui_env, voila, browser, tmp_path):
@@ -123,10 +113,7 @@ def test_upload_preview_add_and_download(ui_env, voila, browser, tmp_path):
     csv = tmp_path / "janvier.csv"
     subprocess.run([sys.executable, "-m", "dallosh.synthetic", "400", str(csv), "--seed", "11"], check=True,
                    capture_output=True)
-    page = new_page(browser)
-    try:
-        page.goto(voila(ANALYST).url("home/datasets"))
-        wait_for_view(page, "datasets")
+    with opened(browser, voila(ANALYST), "home/datasets", "datasets") as page:
         page.set_input_files(".dl-uploader input[type=file]", str(csv))
         page.wait_for_selector(".dl-view-datasets .ag-root", timeout=30_000)
         page.wait_for_selector(".dl-view-datasets :text('Detected columns')")
@@ -147,8 +134,6 @@ def test_upload_preview_add_and_download(ui_env, voila, browser, tmp_path):
         download.value.save_as(saved)
         assert download.value.suggested_filename == "janvier.csv"
         assert saved.read_bytes() == csv.read_bytes()
-    finally:
-        page.close()
 
 
 def test_two_tabs_follow_the_same_task_live(ui_env, voila, browser):
