@@ -183,6 +183,8 @@ body:has(.dl-app) { margin: 0; }
 
 /* tasks */
 .dl-app .dl-task-list { width: 290px; min-width: 290px; gap: 6px; max-height: calc(100vh - 150px); overflow-y: auto; }
+/* a long list scrolls inside the card: its rows keep their height instead of shrinking to fit */
+.dl-app .dl-task-list > *, .dl-app .dl-task-items > * { flex-shrink: 0; }
 .dl-app .dl-task-item { gap: 0; align-items: center; border-radius: 8px; padding: 4px 8px 4px 0;
   border: 1px solid transparent; flex-wrap: nowrap; }
 .dl-app .dl-task-item .jupyter-button { flex: 1 1 auto; text-align: left; background: transparent; box-shadow: none;
