@@ -15,6 +15,14 @@ class Row:
     text: str
     #: favorite + retweet + reply + quote counts; a hint for priority (viral complaints matter more).
     engagement: int = 0
+    #: Who wrote it (cleaning knows): one of AUTHOR_ROLES. Models label the operator's own posts and
+    #: retweets of them differently from customers' tweets (LABELING-GUIDELINE.md).
+    author: str = "customer"
+
+
+#: ``customer``: anyone else; ``operator``: one of the operator's own accounts; ``retweet``: a retweet of the
+#: operator's post.
+AUTHOR_ROLES: tuple[str, ...] = ("customer", "operator", "retweet")
 
 
 @dataclass(frozen=True)
@@ -22,6 +30,9 @@ class Label:
     sentiment: str  # one of defaults.SENTIMENTS
     priority: int  # one of defaults.PRIORITIES
     topic: str  # one of the settings' topic list
+    #: The model's probability for each of the three labels (sentiment, priority, topic), 0-1; None when the
+    #: model gives none (LLMs). Hybrid labelling sends rows with a low built-in confidence to an LLM.
+    confidence: tuple[float, float, float] | None = None
 
 
 class Provider(ABC):
