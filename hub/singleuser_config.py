@@ -7,6 +7,7 @@ DALLOSH_WORK_DIR; everything else is common to all users.
 import os
 
 from dallosh.config import get_config as dallosh_config  # not `get_config`: the loader provides that name
+from hub.csp import USER_SERVER_POLICY
 from hub.lockdown import WIDGET_MESSAGE_TYPES
 
 c = get_config()  # noqa: F821 - provided by the traitlets config loader
@@ -26,8 +27,13 @@ c.MappingKernelManager.cull_connected = False
 c.ServerApp.shutdown_no_activity_timeout = config.cull_server_s
 
 # Large widget messages (the chunked uploader keeps frames small; this is the safety margin).
-c.ServerApp.tornado_settings = {"websocket_max_message_size": 64 * 1024 * 1024}
+c.ServerApp.tornado_settings = {"websocket_max_message_size": 64 * 1024 * 1024,
+                                "headers": {"Content-Security-Policy": USER_SERVER_POLICY}}
 c.VoilaConfiguration.template = "dallosh"
+# The page's theme and template come from this file only: a ``?theme=`` / ``?template=`` query string was written
+# unescaped into the page (a link that ran script in the viewer's session).
+c.VoilaConfiguration.allow_theme_override = "NO"
+c.VoilaConfiguration.allow_template_override = "NO"
 c.VoilaConfiguration.show_tracebacks = False
 
 if not notebooks:

@@ -121,7 +121,7 @@ GRID_JS = r"""
 LINK_RENDERER = """function(params) {
   const id = params.value || '';
   const url = params.data && params.data.link;
-  if (!url || !/^https?:[/][/]/.test(url)) return document.createTextNode(id);
+  if (!url || !/^https:[/][/]x[.]com[/]i[/]status[/][0-9]+$/.test(url)) return document.createTextNode(id);
   const a = document.createElement('a');
   a.href = url; a.target = '_blank'; a.rel = 'noopener noreferrer'; a.textContent = id;
   a.className = 'dl-tweet-link'; a.title = 'Open the tweet';
@@ -185,13 +185,14 @@ def sort_order(df: pd.DataFrame, column: str, ascending: bool) -> np.ndarray:
     return key.sort_values(ascending=ascending, kind="stable", na_position="last").index.to_numpy()
 
 
-def tweet_link(url: Any, screen_name: Any, tweet_id: Any) -> str:
-    """The tweet's own url when it is a web address, else the standard one built from author and id."""
-    text = "" if url is None or url != url else str(url).strip()
-    if text.startswith(("https://", "http://")):
-        return text
-    name, ident = str(screen_name or "").strip().lstrip("@"), str(tweet_id or "").strip()
-    return f"https://x.com/{name}/status/{ident}" if name and ident.isdigit() else ""
+def tweet_link(tweet_id: Any) -> str:
+    """The tweet's address on X, built from its numeric id alone ("" when the id is not a status number).
+
+    Never the CSV's ``url`` column: any uploader controls it, and a link to this very app with a crafted query
+    string was one click from running script in a colleague's session.
+    """
+    ident = str(tweet_id or "").strip()
+    return f"https://x.com/i/status/{ident}" if ident.isascii() and ident.isdigit() else ""
 
 
 def table_page(rows: pd.DataFrame, tz: str) -> pd.DataFrame:
@@ -199,7 +200,6 @@ def table_page(rows: pd.DataFrame, tz: str) -> pd.DataFrame:
     when = rows["created_at"].dt.tz_convert(tz).dt.strftime("%Y-%m-%d %H:%M")
     priority = rows["priority"].to_numpy()
     corrected = rows["corrected"].to_numpy(dtype=bool) if "corrected" in rows else np.zeros(len(rows), bool)
-    urls = rows["url"] if "url" in rows else pd.Series([""] * len(rows), index=rows.index)
     return pd.DataFrame({
         "id": rows["id"].astype("str").to_numpy(dtype=object),
         "date": when.fillna("").to_numpy(dtype=object),
@@ -211,7 +211,7 @@ def table_page(rows: pd.DataFrame, tz: str) -> pd.DataFrame:
         "engagement": rows["engagement"].to_numpy(dtype=np.int64),
         "corrected": np.where(corrected, "✎", ""),
         "dataset": rows["dataset"].astype("str").to_numpy(dtype=object),
-        "link": [tweet_link(u, s, i) for u, s, i in zip(urls, rows["screen_name"], rows["id"], strict=True)],
+        "link": [tweet_link(i) for i in rows["id"]],
     })
 
 

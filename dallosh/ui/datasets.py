@@ -249,11 +249,15 @@ class DatasetsView(View):
         """An ipyaggrid table of the first rows (long texts truncated: the preview is for checking columns)."""
         from ipyaggrid import Grid
 
-        frame = inspection.preview.copy()
+        from dallosh.ui.grids import column_defs, positional_frame
+
+        headers = list(inspection.preview.columns)
+        frame = positional_frame(inspection.preview)
         for column in frame.columns:
             frame[column] = frame[column].astype(str).str.slice(0, 160)
-        defs = [{"headerName": c, "field": c, "width": {"full_text": 340, "id": 190}.get(c, 140), "resizable": True,
-                 "sortable": True} for c in frame.columns]
+        defs = column_defs(headers, resizable=True, sortable=True)
+        for spec, header in zip(defs, headers, strict=True):
+            spec["width"] = {"full_text": 340, "id": 190}.get(str(header), 140)
         grid = Grid(grid_data=frame, grid_options={"columnDefs": defs, "rowHeight": 28, "headerHeight": 32},
                     theme="ag-theme-balham", height=330, columns_fit="", quick_filter=False, export_mode="disabled",
                     index=False, license="community")  # "" would load (and watermark) the enterprise build

@@ -91,19 +91,21 @@ def click(view: AnalysisView, chart: str, point: int, trace: int = 0) -> None:
 
 def test_table_page_keeps_19_digit_ids_and_links_and_shows_local_times():
     frame = analytics.load_analysed(pd.DataFrame([
-        tweet_row(1, url="javascript:alert(1)"), tweet_row(2, url=""),
+        tweet_row(1, url="javascript:alert(1)"),
+        tweet_row(2, url="http://127.0.0.1:8000/hub/user-redirect/voila/render/home/overview.ipynb?theme=x"),
         tweet_row(3, created_at="2025-10-01 22:30:00"),
     ]))
     frame = analytics.apply_corrections(frame, pd.DataFrame({"id": [frame["id"][0]], "field": ["priority"],
                                                              "new_value": [2]}))
     page = table_page(frame, TZ)
     assert page["id"].tolist() == ["1790000000000000001", "1790000000000000002", "1790000000000000003"]
-    assert page["link"][0] == "https://x.com/client1/status/1790000000000000001"  # never a javascript: url
-    assert page["link"][1] == "https://x.com/client2/status/1790000000000000002"
+    # Built from the id alone: neither a javascript: url nor a link planted in the CSV's url column.
+    assert page["link"][0] == "https://x.com/i/status/1790000000000000001"
+    assert page["link"][1] == "https://x.com/i/status/1790000000000000002"
     assert page["date"][2] == "2025-10-02 00:30"  # 22:30 UTC is past midnight in Paris
     assert page["corrected"].tolist() == ["✎", "", ""] and page["priority"][0] == "2 · high"
-    assert tweet_link("https://x.com/a/status/1", "a", "1") == "https://x.com/a/status/1"
-    assert tweet_link("", "", "1") == ""
+    assert tweet_link("1790000000000000001") == "https://x.com/i/status/1790000000000000001"
+    assert tweet_link("row-1") == tweet_link("") == tweet_link("１２") == tweet_link("12?x=1") == ""
 
 
 def test_drill_masks_match_the_charts_definitions():
