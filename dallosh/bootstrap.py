@@ -16,10 +16,11 @@ from dallosh.services import SYSTEM, Services
 
 #: (collection, field, unique) — uid everywhere; unique emails; lookups the services make often.
 INDEXES: tuple[tuple[str, str, bool], ...] = (
-    *((c, "uid", True) for c in ("users", "roles", "files", "tasks", "logs", "settings", "login_attempts")),
+    *((c, "uid", True) for c in ("users", "roles", "files", "tasks", "logs", "settings", "login_throttle")),
     ("users", "data.email", True),
     ("roles", "data.name", True),
-    ("login_attempts", "data.email", True),
+    ("login_throttle", "data.key", True),
+    ("login_throttle", "data.email", False),
     ("files", "data.sha256", False),
     ("tasks", "data.file_id", False),
     ("tasks", "data.status", False),
@@ -63,6 +64,11 @@ def bootstrap(services: Services) -> BootstrapReport:
                 role_ids[name] = services.roles.by_name(name).uid  # type: ignore[union-attr]
         else:
             role_ids[name] = role.uid
+            if name == "admin" and set(PERMISSIONS) - set(role.data.permissions):
+                # "admin" means every permission: one added by an upgrade (e.g. manage_all_datasets) joins it.
+                added = sorted(set(PERMISSIONS) - set(role.data.permissions))
+                services.db.update("roles", role.uid, {"permissions": list(PERMISSIONS)}, by="system")
+                report.created.append(f"permissions {', '.join(added)} of role admin")
     for email, role in ((DEFAULT_ADMIN_EMAIL, "admin"), (DEFAULT_ANALYST_EMAIL, "analyst")):
         user = services.users.find_by_email(email)
         if user is None:

@@ -184,9 +184,12 @@ class Children:
         self.procs: dict[str, subprocess.Popen] = {}
 
     def start(self, name: str, cmd: list[str], env: dict[str, str] | None = None, cwd=None) -> subprocess.Popen:
+        from dallosh.storage import private_umask
+
         log_file = open(self.logs_dir / f"{name}.log", "ab")  # noqa: SIM115 - owned by the child
+        # umask 077: the hub's database, secrets and logs, the worker's outputs are the app account's alone.
         proc = subprocess.Popen(cmd, stdout=log_file, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                env=env, cwd=cwd, start_new_session=True)
+                                env=env, cwd=cwd, start_new_session=True, preexec_fn=private_umask)
         self.procs[name] = proc
         print(f"  started {name} (pid {proc.pid}, log {self.logs_dir / (name + '.log')})")
         return proc

@@ -27,7 +27,9 @@ LLM_BACKOFF_BASE_S = 0.5
 LLM_BACKOFF_MAX_S = 30.0
 
 #: The original spec's permission list, plus ``use_notebooks`` (JupyterLab access for power users,
-#: issue 4): without it a user's server is Voilà-only.
+#: issue 4): without it a user's server is Voilà-only, and ``manage_all_datasets``: datasets and their tasks
+#: belong to whoever uploaded them; deleting, running, pausing or stopping someone else's needs this one
+#: (admins have it; analysts act on their own uploads only).
 PERMISSIONS: tuple[str, ...] = (
     "manage_users",
     "manage_datasets",
@@ -38,6 +40,7 @@ PERMISSIONS: tuple[str, ...] = (
     "read_datasets",
     "read_tasks",
     "use_notebooks",
+    "manage_all_datasets",
 )
 #: Permissions of the default analyst role (issue 2).
 ANALYST_PERMISSIONS: tuple[str, ...] = (
@@ -69,13 +72,23 @@ MAX_UPLOAD_MB_DEFAULT = 200
 #: Rows shown by the preview before a dataset is added.
 PREVIEW_ROWS_DEFAULT = 20
 
-#: Login throttling: after this many failures for one email within the window, refuse for LOCKOUT.
+#: Login throttling, per source address: after LOGIN_MAX_FAILURES failures for one email from one address
+#: within the window, that address may not try that email for LOGIN_LOCKOUT_S (doubling on each new lock, up to
+#: LOGIN_LOCKOUT_MAX_S). An account is never locked as such: its owner, elsewhere, still signs in, so a stranger
+#: cannot lock a real user out.
 LOGIN_MAX_FAILURES = 5
 LOGIN_FAILURE_WINDOW_S = 15 * 60
 LOGIN_LOCKOUT_S = 15 * 60
+LOGIN_LOCKOUT_MAX_S = 24 * 3600
+#: ... and after this many failures from one address, whatever the emails, that address is refused (one address
+#: tried 155 emails in 12 s). A success does not reset this count, or an attacker's own account would.
+LOGIN_MAX_FAILURES_PER_ADDRESS = 20
 #: Minimum password length for new passwords (the bootstrap's default "123456" is below it on purpose,
-#: so the app keeps warning until it is changed).
-PASSWORD_MIN_LENGTH = 8
+#: so the app keeps warning until it is changed). Length beats composition rules; common and repetitive
+#: passwords are refused as well (dallosh/data/common_passwords.txt).
+PASSWORD_MIN_LENGTH = 10
+#: A password needs at least this many different characters ("aaaaaaaaa1" is long but guessable).
+PASSWORD_MIN_DISTINCT = 5
 
 #: Default accounts created by ``dallosh bootstrap`` when missing (DESIGN.md §4).
 DEFAULT_PASSWORD = "123456"

@@ -19,6 +19,23 @@ KINDS = (DATASETS, CLEANED, ANALYSED)
 _UID = re.compile(r"^[0-9a-f]{32}$")
 
 
+def private(path: Path) -> None:
+    """Make ``path`` (and, for a folder, what is directly in it) accessible to its owner only."""
+    path = Path(path)
+    if path.is_dir():
+        path.chmod(0o700)
+        for child in path.iterdir():
+            if child.is_file() and not child.is_symlink():
+                child.chmod(0o600)
+    elif path.exists():
+        path.chmod(0o600)
+
+
+def private_umask() -> None:
+    """``preexec_fn`` of the app's own servers (database, hub, worker): files they create are 0600."""
+    os.umask(0o077)
+
+
 class Storage:
     """The storage layout: ``datasets/<uid>.csv``, ``cleaned/<uid>.csv``, ``analysed/<uid>.csv``, ``db/``, ``run/``."""
 
@@ -30,9 +47,16 @@ class Storage:
         return cls((config or get_config()).storage_root)
 
     def ensure(self) -> None:
-        """Create every folder of the layout (idempotent)."""
+        """Create every folder of the layout (idempotent), readable by the app's own account only.
+
+        The database files hold password hashes and API keys, ``run/`` the hub's secrets, and the other folders
+        customers' tweets: other local accounts get nothing (0700 folders, files 0600 by :func:`private`).
+        """
+        self.root.mkdir(parents=True, exist_ok=True)
+        private(self.root)
         for sub in (*KINDS, "db", "run", "logs", "tmp", "checkpoints"):
-            (self.root / sub).mkdir(parents=True, exist_ok=True)
+            (self.root / sub).mkdir(mode=0o700, exist_ok=True)
+            private(self.root / sub)
 
     def path(self, kind: str, file_uid: str) -> Path:
         """The path of a stored file; refuses anything that is not a generated uid (no traversal possible)."""

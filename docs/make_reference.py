@@ -38,6 +38,8 @@ PERMISSION_MEANINGS = {
     "read_tasks": "list tasks, follow their progress and activity log",
     "use_notebooks": "JupyterLab with a private `notebooks/work/<user>` folder (power users); without it the "
                      "user's server is Voilà-only",
+    "manage_all_datasets": "delete, run, pause or stop datasets and tasks uploaded by other users (without it, "
+                           "`manage_datasets` / `manage_tasks` act on one's own uploads only)",
 }
 
 STATUS_MEANINGS = {

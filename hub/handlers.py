@@ -6,6 +6,7 @@ import time
 
 from jupyterhub.handlers import BaseHandler
 
+from dallosh.defaults import PASSWORD_MIN_LENGTH
 from dallosh.errors import DalloshError
 from dallosh.services import get_services
 
@@ -31,7 +32,7 @@ class RegisterHandler(BaseHandler):
     async def _render(self, **ns):
         general = get_services().settings.general()
         return await self.render_template("register.html", app_name=general.appName, xsrf=self.xsrf_token.decode(),
-                                          login_url=self.settings["login_url"], **ns)
+                                          login_url=self.settings["login_url"], min_length=PASSWORD_MIN_LENGTH, **ns)
 
     async def get(self):
         if self.current_user:

@@ -108,13 +108,16 @@ def nx_executable() -> str:
 
 def spawn_embedded(port: int, data_dir: Path, log_file: Path, pid_file: Path | None = None) -> subprocess.Popen:
     """Start an nx-27017 process in its own session (Ctrl-C in a terminal does not kill it half-way)."""
+    from dallosh.storage import private, private_umask
+
     data_dir.mkdir(parents=True, exist_ok=True)
+    private(data_dir)  # password hashes and API keys: the app's account only (files it creates: umask 077)
     log_file.parent.mkdir(parents=True, exist_ok=True)
     cmd = [nx_executable(), "--data-dir", str(data_dir), "--host", "127.0.0.1", "--port", str(port),
            "--log-file", str(log_file), "--pid-file", str(data_dir / ".nx-internal.pid")]
     with open(log_file, "ab") as log:
         proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                start_new_session=True)
+                                start_new_session=True, preexec_fn=private_umask)
     if pid_file is not None:
         pid_file.parent.mkdir(parents=True, exist_ok=True)
         pid_file.write_text(str(proc.pid))

@@ -26,7 +26,7 @@ class GeneralSettings:
     isMaintenance: bool = False
     maxUploadMB: int = MAX_UPLOAD_MB_DEFAULT
     #: New registrations wait for an admin's approval before their first login.
-    requireApproval: bool = False
+    requireApproval: bool = True
     operatorAccounts: list[str] = field(default_factory=lambda: list(DEFAULT_OPERATOR_ACCOUNTS))
     topics: list[str] = field(default_factory=lambda: list(DEFAULT_TOPICS))
 

@@ -1,19 +1,25 @@
 """Accounts as their owners see them: register, login (throttled), change password, update, delete.
 
 Login failures never reveal whether an email exists: unknown emails cost the same hash time and get the same
-message, and throttling counts failures per email whether or not the account exists.
+message, and throttling counts failures per source address and per (address, email) whether or not the account
+exists; no account is ever locked for everyone.
 """
 
 from __future__ import annotations
 
+import functools
 import re
+from pathlib import Path
 from typing import Any
 
 from dallosh.defaults import (
     DEFAULT_PASSWORD,
     LOGIN_FAILURE_WINDOW_S,
+    LOGIN_LOCKOUT_MAX_S,
     LOGIN_LOCKOUT_S,
     LOGIN_MAX_FAILURES,
+    LOGIN_MAX_FAILURES_PER_ADDRESS,
+    PASSWORD_MIN_DISTINCT,
     PASSWORD_MIN_LENGTH,
 )
 from dallosh.errors import AuthenticationFailed, Conflict, LoginThrottled, ValidationError
@@ -22,8 +28,16 @@ from dallosh.schemas import Record, UserData, normalise_email
 from dallosh.services.base import SYSTEM, Actor, Service, audited
 from dallosh.services.users import public
 
-ATTEMPTS = "login_attempts"
+#: Failure counts per source address and per (address, email); replaces the per-email ``login_attempts``.
+THROTTLE = "login_throttle"
 INVALID_CREDENTIALS = "Invalid email or password."
+_COMMON_PASSWORDS = Path(__file__).resolve().parents[1] / "data" / "common_passwords.txt"
+
+
+@functools.cache
+def _common_passwords() -> frozenset[str]:
+    lines = _COMMON_PASSWORDS.read_text(encoding="utf-8").splitlines()
+    return frozenset(line.strip().lower() for line in lines if line.strip() and not line.startswith("#"))
 
 
 class AuthService(Service):
@@ -31,65 +45,86 @@ class AuthService(Service):
 
     @staticmethod
     def check_password_policy(password: str, email: str = "") -> None:
-        """At least PASSWORD_MIN_LENGTH characters, a letter and a digit or symbol, not the email itself."""
+        """At least PASSWORD_MIN_LENGTH characters and PASSWORD_MIN_DISTINCT different ones, a letter and a digit
+        or symbol, not a common password, not the email itself. Messages say what to do instead."""
+        advice = "for example three or four unrelated words with a digit"
         if not isinstance(password, str) or len(password) < PASSWORD_MIN_LENGTH:
-            raise ValidationError("password", f"must have at least {PASSWORD_MIN_LENGTH} characters")
+            raise ValidationError("password", f"must have at least {PASSWORD_MIN_LENGTH} characters: {advice}")
         if len(password) > 256:
             raise ValidationError("password", "must have at most 256 characters")
         if not re.search(r"[^\W\d_]", password) or not re.search(r"[\d\W_]", password):
             raise ValidationError("password", "must mix letters with digits or symbols")
-        if email and password.strip().lower() == normalise_email(email):
+        folded = password.strip().lower()
+        if len(set(folded)) < PASSWORD_MIN_DISTINCT or folded in _common_passwords():
+            raise ValidationError("password", f"is too easy to guess: use at least {PASSWORD_MIN_LENGTH} characters, "
+                                              f"{advice}")
+        if email and folded == normalise_email(email):
             raise ValidationError("password", "must not be your email address")
 
-    # -- throttling ----------------------------------------------------------------------------------------
+    # -- throttling (per source address, never per account: see defaults.LOGIN_*) --------------------------
 
-    def _attempts(self, email: str) -> dict[str, Any] | None:
-        return self.db.find_one(ATTEMPTS, {"data.email": email})
+    def _throttle_keys(self, email: str, address: str) -> list[tuple[str, int]]:
+        """(key, failures allowed) of what a login from ``address`` for ``email`` counts against."""
+        return [(f"address:{address}", LOGIN_MAX_FAILURES_PER_ADDRESS),
+                (f"pair:{address}|{email}", LOGIN_MAX_FAILURES)]
 
-    def _check_throttle(self, email: str) -> None:
-        doc = self._attempts(email)
-        if doc is None:
-            return
-        locked_until = doc["data"].get("locked_until", 0)
+    def _wait(self, email: str, address: str) -> float:
+        now, wait = self.ctx.clock(), 0.0
+        for key, _ in self._throttle_keys(email, address):
+            doc = self.db.find_one(THROTTLE, {"data.key": key})
+            if doc:
+                wait = max(wait, doc["data"].get("locked_until", 0) - now)
+        return wait
+
+    def _record_failure(self, email: str, address: str) -> None:
         now = self.ctx.clock()
-        if locked_until > now:
-            raise LoginThrottled(locked_until - now)
-
-    def _record_failure(self, email: str) -> None:
-        now = self.ctx.clock()
-        doc = self._attempts(email)
-        if doc is None or now - doc["data"].get("window_start", 0) > LOGIN_FAILURE_WINDOW_S:
-            data = {"email": email, "failures": 1, "window_start": now, "locked_until": 0}
+        for key, limit in self._throttle_keys(email, address):
+            doc = self.db.find_one(THROTTLE, {"data.key": key})
             if doc is None:
                 try:
-                    self.db.insert(ATTEMPTS, data, by="system")
+                    doc = self.db.insert(THROTTLE, {"key": key, "email": email, "failures": 0, "window_start": now,
+                                                    "locked_until": 0, "locks": 0}, by="system")
                 except Conflict:  # a concurrent failure created it: count on it instead
-                    self.db.find_one_and_update(ATTEMPTS, {"data.email": email}, {}, by="system",
-                                                inc={"failures": 1})
-            else:
-                self.db.update(ATTEMPTS, doc["uid"], data, by="system")
-            return
-        updated = self.db.find_one_and_update(ATTEMPTS, {"uid": doc["uid"]}, {}, by="system", inc={"failures": 1})
-        if updated and updated["data"]["failures"] >= LOGIN_MAX_FAILURES:
-            self.db.update(ATTEMPTS, doc["uid"], {"locked_until": now + LOGIN_LOCKOUT_S}, by="system")
+                    doc = self.db.find_one(THROTTLE, {"data.key": key})
+            if now - doc["data"].get("window_start", 0) > LOGIN_FAILURE_WINDOW_S:
+                self.db.update(THROTTLE, doc["uid"], {"failures": 0, "window_start": now}, by="system")
+            updated = self.db.find_one_and_update(THROTTLE, {"uid": doc["uid"]}, {}, by="system",
+                                                  inc={"failures": 1})
+            if updated and updated["data"]["failures"] >= limit:
+                locks = int(updated["data"].get("locks", 0))
+                lockout = min(LOGIN_LOCKOUT_S * 2 ** min(locks, 10), LOGIN_LOCKOUT_MAX_S)
+                self.db.update(THROTTLE, doc["uid"], {"locked_until": now + lockout, "locks": locks + 1,
+                                                      "failures": 0, "window_start": now}, by="system")
 
-    def clear_failures(self, email: str) -> None:
-        self.db.delete_many(ATTEMPTS, {"data.email": normalise_email(email)})
+    def clear_failures(self, email: str, address: str | None = None) -> None:
+        """Forget the failures for ``email`` (from ``address``, or from everywhere after a password reset).
+
+        Per-address counts stay: a success with one's own account must not buy an attacker new guesses."""
+        email = normalise_email(email)
+        if address is None:
+            self.db.delete_many(THROTTLE, {"data.email": email, "data.key": {"$regex": "^pair:"}})
+        else:
+            self.db.delete_many(THROTTLE, {"data.key": f"pair:{address}|{email}"})
 
     # -- operations ----------------------------------------------------------------------------------------
 
-    def login(self, email: str, password: str) -> Actor:
-        """Return the Actor for valid credentials of an active account; otherwise AuthenticationFailed."""
+    def login(self, email: str, password: str, address: str = "") -> Actor:
+        """Return the Actor for valid credentials of an active account; otherwise AuthenticationFailed.
+
+        ``address`` is where the attempt comes from (the hub passes the client's IP); failures are throttled
+        per address and per (address, email), so guessing from one place never locks the account elsewhere.
+        """
         email = normalise_email(email)
-        try:
-            self._check_throttle(email)
-        except LoginThrottled:
-            self.ctx.logs.record(None, "auth.login", f"users/{email}", "denied", details={"reason": "throttled"})
-            raise
+        address = address or "local"
+        wait = self._wait(email, address)
+        if wait > 0:
+            self.ctx.logs.record(None, "auth.login", f"users/{email}", "denied",
+                                 details={"reason": "throttled", "address": address})
+            raise LoginThrottled(wait)
         user = self.ctx.users.find_by_email(email) if email else None
         ok = verify_password(password or "", user.data.password if user else dummy_hash())
         if not ok or user is None:
-            self._record_failure(email)
+            self._record_failure(email, address)
             self.ctx.logs.record(None, "auth.login", f"users/{email}", "error: invalid credentials")
             raise AuthenticationFailed(INVALID_CREDENTIALS)
         # The password was right, so saying why the account cannot enter reveals nothing to an attacker.
@@ -98,7 +133,7 @@ class AuthService(Service):
                                        "You will be able to sign in once it is approved.")
         if user.data.status == "disabled":
             raise AuthenticationFailed("This account is disabled. Contact an administrator.")
-        self.clear_failures(email)
+        self.clear_failures(email, address)
         changes: dict[str, Any] = {"last_login": self.ctx.now()}
         if needs_rehash(user.data.password):
             changes["password"] = hash_password(password)
@@ -158,9 +193,8 @@ class AuthService(Service):
         """True while a bootstrap account still has the documented default password."""
         return verify_password(DEFAULT_PASSWORD, user.data.password)
 
-    def wait_time(self, email: str) -> float:
-        """Seconds until ``email`` may try again (0 when not throttled)."""
-        doc = self._attempts(normalise_email(email))
-        return max(0.0, doc["data"].get("locked_until", 0) - self.ctx.clock()) if doc else 0.0
+    def wait_time(self, email: str, address: str = "") -> float:
+        """Seconds until ``email`` may be tried again from ``address`` (0 when not throttled)."""
+        return max(0.0, self._wait(normalise_email(email), address or "local"))
 
 

@@ -81,6 +81,17 @@ class Service:
         return fresh
 
 
+def authorize_owner(actor: Actor, owner_uid: str, what: str) -> None:
+    """Acting on a dataset (or its task) someone else uploaded needs ``manage_all_datasets``.
+
+    ``actor`` must already be refreshed by ``Service.authorize``; ``what`` names the record for the message.
+    """
+    if actor.is_system or actor.uid == owner_uid or actor.can("manage_all_datasets"):
+        return
+    raise PermissionDenied(f"{what} belongs to another user. Only its owner, or someone whose role may manage "
+                           "everyone's datasets, can do this.")
+
+
 def audited(action: str, method: str = "post", target: Callable[..., str] | None = None):
     """Log every call of a mutating service method (who, what, target, result), including refused ones.
 

@@ -10,7 +10,7 @@ from dallosh.db import new_uid
 from dallosh.errors import Conflict, DuplicateDataset, MaintenanceMode, NotFound, ValidationError
 from dallosh.lifecycle import ACTIVE
 from dallosh.schemas import FileData, Record, TaskData, dump
-from dallosh.services.base import Actor, Page, Service, audited
+from dallosh.services.base import Actor, Page, Service, audited, authorize_owner
 from dallosh.storage import DATASETS, KINDS
 
 if TYPE_CHECKING:
@@ -116,9 +116,13 @@ class FilesService(Service):
 
     @audited("files.delete", method="delete")
     def delete(self, actor: Actor, uid: str) -> None:
-        """Remove the dataset, its derived files and its task. A task being processed must be stopped first."""
+        """Remove the dataset, its derived files and its task. A task being processed must be stopped first.
+
+        Only its owner, or a role with ``manage_all_datasets``, may delete it.
+        """
         actor = self.authorize(actor, "manage_datasets")
         record = self.get(actor, uid)
+        authorize_owner(actor, record.createdBy or "", f"The dataset {record.data.filename!r}")
         task = self.ctx.tasks.find_by_file(uid)
         if task and task.data.status in ACTIVE:
             raise Conflict(f"{record.data.filename!r} is being processed ({task.data.status}); stop its task first.")

@@ -12,7 +12,7 @@ from typing import Any
 from dallosh.errors import IllegalTransition, MaintenanceMode, NotFound
 from dallosh.lifecycle import ACTIONS, STATUSES, STEPS, allowed_actions, can_transition, sources_of
 from dallosh.schemas import FileData, Record, TaskData, dump
-from dallosh.services.base import Actor, Page, Service, audited
+from dallosh.services.base import Actor, Page, Service, audited, authorize_owner
 from dallosh.services.logs import scrub
 
 COLLECTION = "tasks"
@@ -165,6 +165,7 @@ class TasksService(Service):
             raise MaintenanceMode("The app is in maintenance: starting tasks is paused by an administrator. "
                                   "Try again later.")
         task = self.get(actor, uid)
+        authorize_owner(actor, task.createdBy or "", f"The task of {task.data.filename!r}")
         new_status, sources = ACTIONS[action]
         if task.data.status not in sources:
             legal = ", ".join(allowed_actions(task.data.status)) or "none"

@@ -36,6 +36,7 @@ PERMISSION_HELP: dict[str, str] = {
     "read_datasets": "list, preview and download datasets",
     "read_tasks": "list tasks and follow their progress",
     "use_notebooks": "JupyterLab with a private notebooks folder",
+    "manage_all_datasets": "delete, run and stop other users' datasets and tasks",
 }
 STATUS_FAMILY = {"active": "ok", "pending": "warn", "disabled": "idle"}
 STATUSES = ("active", "pending", "disabled")

@@ -37,6 +37,8 @@ def select_task(page, name: str) -> None:
 
 def test_new_analyst_first_session(hub, page, tmp_path):
     email = f"journey-{uuid.uuid4().hex[:6]}@example.com"
+    admin = hub.services.auth.login("admin@free.com", "123456")
+    hub.services.settings.update_general(admin, requireApproval=False)  # this team lets analysts sign up
     page.goto(hub.url + "/hub/register")
     page.fill("#email_input", email)
     page.fill("#password_input", "Journ3y-pass")
@@ -46,7 +48,6 @@ def test_new_analyst_first_session(hub, page, tmp_path):
     page.wait_for_selector(APP, timeout=120_000)
 
     # a slow model, so that a second task can be paused mid-way
-    admin = hub.services.auth.login("admin@free.com", "123456")
     with FakeLLMServer() as llm:
         entry = hub.services.settings.add_model(admin, "local", {"model": FAKE_MODEL, "baseUrl": llm.ollama_url,
                                                                  "paginateRowsLimit": 20})

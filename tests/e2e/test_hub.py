@@ -54,7 +54,16 @@ def test_throttling_after_repeated_failures(hub, page):
     shot(page, "hub-login-throttled")
 
 
-def test_register_then_login_lands_on_analyst_overview(hub, page):
+@pytest.fixture
+def open_registration(hub):
+    """Registration without approval (a setting; approval is the default)."""
+    admin = hub.services.auth.login("admin@free.com", "123456")
+    hub.services.settings.update_general(admin, requireApproval=False)
+    yield
+    hub.services.settings.update_general(admin, requireApproval=True)
+
+
+def test_register_then_login_lands_on_analyst_overview(hub, page, open_registration):
     email = f"new-{uuid.uuid4().hex[:6]}@example.com"
     page.goto(hub.url + "/hub/login")
     page.click("text=Create one")
@@ -81,7 +90,7 @@ def test_register_refuses_bad_input_and_checks_xsrf(hub, page):
     page.fill("#confirm_input", "short")
     page.eval_on_selector("#password_input", "e => e.removeAttribute('minlength')")
     page.click("#register_submit")
-    assert "at least 8 characters" in page.inner_text(".dl-error")
+    assert "at least 10 characters" in page.inner_text(".dl-error")
     status = page.evaluate("""async (url) => (await fetch(url, {method: 'POST',
         headers: {'Content-Type': 'application/x-www-form-urlencoded'},
         body: 'email=x%40y.io&password=Abcdefg1&password_confirm=Abcdefg1'})).status""", hub.url + "/hub/register")
@@ -92,25 +101,22 @@ def test_pending_registration_waits_for_approval(hub, page):
     from dallosh.services import SYSTEM
 
     admin = hub.services.auth.login("admin@free.com", "123456")
-    hub.services.settings.update_general(admin, requireApproval=True)
-    try:
-        email = f"pending-{uuid.uuid4().hex[:6]}@example.com"
-        page.goto(hub.url + "/hub/register")
-        page.fill("#email_input", email)
-        page.fill("#password_input", "Pend1ng-pass")
-        page.fill("#confirm_input", "Pend1ng-pass")
-        page.click("#register_submit")
-        assert "must approve" in page.inner_text(".dl-success")
-        login(page, hub, email, "Pend1ng-pass")
-        assert "waiting for an administrator's approval" in page.inner_text(".login_error")
-        shot(page, "hub-login-pending")
-        user = hub.services.users.find_by_email(email)
-        hub.services.users.approve(admin, user.uid)
-        login(page, hub, email, "Pend1ng-pass")
-        page.wait_for_selector(APP, timeout=90_000)
-        assert hub.services.users.find(user.uid).data.status == "active" and SYSTEM
-    finally:
-        hub.services.settings.update_general(admin, requireApproval=False)
+    assert hub.services.settings.general().requireApproval  # the default: strangers wait for an admin
+    email = f"pending-{uuid.uuid4().hex[:6]}@example.com"
+    page.goto(hub.url + "/hub/register")
+    page.fill("#email_input", email)
+    page.fill("#password_input", "Pend1ng-pass")
+    page.fill("#confirm_input", "Pend1ng-pass")
+    page.click("#register_submit")
+    assert "must approve" in page.inner_text(".dl-success")
+    login(page, hub, email, "Pend1ng-pass")
+    assert "waiting for an administrator's approval" in page.inner_text(".login_error")
+    shot(page, "hub-login-pending")
+    user = hub.services.users.find_by_email(email)
+    hub.services.users.approve(admin, user.uid)
+    login(page, hub, email, "Pend1ng-pass")
+    page.wait_for_selector(APP, timeout=90_000)
+    assert hub.services.users.find(user.uid).data.status == "active" and SYSTEM
 
 
 def test_admin_lands_on_admin_overview(hub, page):

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from dallosh.defaults import LOGIN_LOCKOUT_S, LOGIN_MAX_FAILURES
+from dallosh.defaults import LOGIN_LOCKOUT_S, LOGIN_MAX_FAILURES, LOGIN_MAX_FAILURES_PER_ADDRESS
 from dallosh.errors import AuthenticationFailed, Conflict, LoginThrottled, PermissionDenied, ValidationError
 
 
@@ -47,6 +47,51 @@ def test_wrong_password_ten_times_throttles_then_recovers(services, clock):
     assert not isinstance(exc.value, LoginThrottled)
 
 
+def test_a_stranger_cannot_lock_a_real_user_out(services):
+    """Guessing from one address throttles that address for that email; the owner signs in from elsewhere."""
+    for _ in range(LOGIN_MAX_FAILURES + 3):
+        with pytest.raises(AuthenticationFailed):
+            services.auth.login("admin@free.com", "guess-123", address="203.0.113.9")
+    with pytest.raises(LoginThrottled):  # the attacker's address is refused, even with the right password
+        services.auth.login("admin@free.com", "123456", address="203.0.113.9")
+    assert services.auth.login("admin@free.com", "123456", address="198.51.100.7").is_admin
+
+
+def test_one_address_trying_many_emails_is_throttled(services):
+    for i in range(LOGIN_MAX_FAILURES_PER_ADDRESS):
+        with pytest.raises(AuthenticationFailed) as exc:
+            services.auth.login(f"user{i}@free.com", "guess-123", address="203.0.113.9")
+        assert not isinstance(exc.value, LoginThrottled)  # each email tried once: no pair lock
+    with pytest.raises(LoginThrottled):  # any email, even a real one with its right password
+        services.auth.login("analyst@free.com", "123456", address="203.0.113.9")
+    assert services.auth.login("analyst@free.com", "123456", address="198.51.100.7").email == "analyst@free.com"
+
+
+def test_own_successful_login_does_not_reset_an_address_count(services):
+    for i in range(LOGIN_MAX_FAILURES_PER_ADDRESS - 1):
+        with pytest.raises(AuthenticationFailed):
+            services.auth.login(f"user{i}@free.com", "guess-123", address="203.0.113.9")
+    services.auth.login("analyst@free.com", "123456", address="203.0.113.9")  # the attacker's own account
+    with pytest.raises(AuthenticationFailed):
+        services.auth.login("someone@free.com", "guess-123", address="203.0.113.9")
+    with pytest.raises(LoginThrottled):
+        services.auth.login("other@free.com", "guess-123", address="203.0.113.9")
+
+
+def test_repeated_lockouts_back_off(services, clock):
+    def fail_until_locked() -> float:
+        for _ in range(LOGIN_MAX_FAILURES):
+            with pytest.raises(AuthenticationFailed):
+                services.auth.login("analyst@free.com", "guess-123", address="203.0.113.9")
+        return services.auth.wait_time("analyst@free.com", "203.0.113.9")
+
+    first = fail_until_locked()
+    assert LOGIN_LOCKOUT_S - 1 < first <= LOGIN_LOCKOUT_S
+    clock.advance(first + 1)
+    second = fail_until_locked()
+    assert 2 * LOGIN_LOCKOUT_S - 1 < second <= 2 * LOGIN_LOCKOUT_S
+
+
 def test_throttling_applies_to_unknown_emails_too(services):
     """Otherwise the lockout message itself would reveal which emails exist."""
     for _ in range(LOGIN_MAX_FAILURES):
@@ -56,7 +101,15 @@ def test_throttling_applies_to_unknown_emails_too(services):
         services.auth.login("ghost@free.com", "x")
 
 
-def test_register_creates_active_analyst(services):
+def test_registration_waits_for_approval_by_default(services):
+    user = services.auth.register(None, "stranger@example.com", "s3cret-pass")
+    assert user.data.status == "pending"
+    with pytest.raises(AuthenticationFailed, match="approval"):
+        services.auth.login("stranger@example.com", "s3cret-pass")
+
+
+def test_register_creates_active_analyst_when_registration_is_open(services, admin):
+    services.settings.update_general(admin, requireApproval=False)
     user = services.auth.register(None, "New.User@Example.com", "s3cret-pass", "s3cret-pass", name="New")
     assert user.data.email == "new.user@example.com" and user.data.password == ""
     assert services.roles.find(user.data.role_id).data.name == "analyst"
@@ -71,11 +124,17 @@ def test_register_rejects_malformed_email(services, email):
     assert exc.value.field == "data.email"
 
 
-@pytest.mark.parametrize("password", ["short1", "onlyletters", "12345678", "x" * 300])
+@pytest.mark.parametrize("password", ["short1", "onlyletters", "12345678", "x" * 300, "password1", "aaaaaaa1",
+                                      "aaaaaaaaa1", "Azertyuiop1", "motdepasse123", "1234567890", "p@example.com"])
 def test_register_enforces_password_policy(services, password):
     with pytest.raises(ValidationError) as exc:
         services.auth.register(None, "p@example.com", password)
     assert exc.value.field == "password"
+
+
+@pytest.mark.parametrize("password", ["s3cret-pass", "cheval batterie agrafe 7", "Tr0ub4dor&3x"])
+def test_register_accepts_reasonable_passwords(services, password):
+    assert services.auth.register(None, "p@example.com", password).data.status == "pending"
 
 
 def test_register_mismatched_confirmation_and_duplicate(services):

@@ -14,6 +14,8 @@ from tests.factories import make_csv
 
 ANY_USER = "any signed-in user"
 SYSTEM_ONLY = "system"
+#: Acting on another user's dataset or task: the permission to act at all, AND manage_all_datasets.
+OTHERS_DATASET = "manage_all_datasets"
 
 # (name, required permissions (any of), call(services, actor, targets))
 METHODS = [
@@ -22,7 +24,7 @@ METHODS = [
     ("users.create", ("manage_users",), lambda s, a, t: s.users.create(a, "m@example.com", "s3cret-pass", t["role"])),
     ("users.update", ("manage_users",), lambda s, a, t: s.users.update(a, t["user"], name="N")),
     ("users.approve", ("manage_users",), lambda s, a, t: s.users.approve(a, t["user"])),
-    ("users.reset_password", ("manage_users",), lambda s, a, t: s.users.reset_password(a, t["user"], "n3w-pass!")),
+    ("users.reset_password", ("manage_users",), lambda s, a, t: s.users.reset_password(a, t["user"], "n3w-pass-word!")),
     ("users.delete", ("manage_users",), lambda s, a, t: s.users.delete(a, "missing")),
     ("roles.list", ("read_users", "manage_users"), lambda s, a, t: s.roles.list(a)),
     ("roles.get", ("read_users", "manage_users"), lambda s, a, t: s.roles.get(a, t["role"])),
@@ -34,13 +36,13 @@ METHODS = [
     ("files.list", ("read_datasets", "manage_datasets"), lambda s, a, t: s.files.list(a)),
     ("files.get", ("read_datasets", "manage_datasets"), lambda s, a, t: s.files.get(a, t["file"])),
     ("files.path", ("read_datasets", "manage_datasets"), lambda s, a, t: s.files.path(a, t["file"])),
-    ("files.delete", ("manage_datasets",), lambda s, a, t: s.files.delete(a, "missing")),
+    ("files.delete", ("manage_datasets", OTHERS_DATASET), lambda s, a, t: s.files.delete(a, t["doomed"])),
     ("files.count_owned", ("read_datasets", "manage_datasets"), lambda s, a, t: s.files.count_owned(a)),
     ("tasks.list", ("read_tasks", "manage_tasks"), lambda s, a, t: s.tasks.list(a)),
     ("tasks.get", ("read_tasks", "manage_tasks"), lambda s, a, t: s.tasks.get(a, t["task"])),
     ("tasks.counts_by_status", ("read_tasks", "manage_tasks", "view_overview"),
      lambda s, a, t: s.tasks.counts_by_status(a)),
-    ("tasks.request", ("manage_tasks",), lambda s, a, t: s.tasks.request(a, t["task"], "pause")),
+    ("tasks.request", ("manage_tasks", OTHERS_DATASET), lambda s, a, t: s.tasks.request(a, t["task"], "pause")),
     ("tasks.transition", ("manage_tasks",), lambda s, a, t: s.tasks.transition(a, t["task"], "done")),
     ("tasks.update_progress", ("manage_tasks",), lambda s, a, t: s.tasks.update_progress(a, t["task"], {})),
     ("tasks.claim", ("manage_tasks",), lambda s, a, t: s.tasks.claim(a, t["task"], 99, "reading_dataset", "w")),
@@ -104,15 +106,19 @@ def test_permission_matrix(services, admin, role_name):
     if services.users.find_by_email(email) is None:
         services.users.create(admin, email, "m4trix-pass", role.uid)
     actor = services.auth.login(email, "m4trix-pass")
-    file, task = services.files.add(admin, "target.csv", make_csv(2))
+    file, task = services.files.add(admin, "target.csv", make_csv(2))  # the admin's: not the actor's own
+    doomed, _ = services.files.add(admin, "doomed.csv", make_csv(3))
     victim = services.users.create(admin, "victim@matrix.io", "v1ctim-pass", role.uid)
-    targets = {"user": victim.uid, "role": role.uid, "file": file.uid, "task": task.uid, "admin": admin}
+    targets = {"user": victim.uid, "role": role.uid, "file": file.uid, "task": task.uid, "admin": admin,
+               "doomed": doomed.uid}
     problems = []
     for name, required, call in METHODS:
         if required == ANY_USER:
             allowed = True
         elif required == SYSTEM_ONLY:
             allowed = False
+        elif required[-1] == OTHERS_DATASET:
+            allowed = all(p in role.data.permissions for p in required)
         else:
             allowed = any(p in role.data.permissions for p in required)
         try:
@@ -130,7 +136,8 @@ def test_permission_matrix(services, admin, role_name):
 def test_anonymous_is_refused_everywhere(services, admin):
     file, task = services.files.add(admin, "target.csv", make_csv(2))
     role = services.roles.by_name("analyst")
-    targets = {"user": admin.uid, "role": role.uid, "file": file.uid, "task": task.uid, "admin": admin}
+    targets = {"user": admin.uid, "role": role.uid, "file": file.uid, "task": task.uid, "admin": admin,
+               "doomed": file.uid}
     for name, _, call in METHODS:
         with pytest.raises(PermissionDenied):
             call(services, None, targets)
@@ -142,3 +149,21 @@ def test_denied_calls_are_logged(services, analyst):
         services.settings.update_general(analyst, appName="Hacked")
     entry = services.db.find("logs", {"data.action": "settings.update_general"})[-1]
     assert entry["data"]["result"] == "denied" and entry["data"]["requested_by"] == analyst.uid
+
+
+def test_analysts_act_on_their_own_datasets_only(services, admin, analyst):
+    own, own_task = services.files.add(analyst, "mine.csv", make_csv(2))
+    theirs, their_task = services.files.add(admin, "theirs.csv", make_csv(3))
+    # Another user's dataset: refused in the service, whatever the page shows.
+    with pytest.raises(PermissionDenied, match="belongs to another user"):
+        services.files.delete(analyst, theirs.uid)
+    with pytest.raises(PermissionDenied, match="belongs to another user"):
+        services.tasks.request(analyst, their_task.uid, "start")
+    assert services.files.get(analyst, theirs.uid).uid == theirs.uid  # reading stays shared with the team
+    # Positive controls: their own, and an admin's on anyone's.
+    assert services.tasks.request(analyst, own_task.uid, "start").data.status == "in_queue"
+    assert services.tasks.request(analyst, own_task.uid, "stop").data.status == "stopped"
+    services.files.delete(analyst, own.uid)
+    assert services.tasks.request(admin, their_task.uid, "start").data.status == "in_queue"
+    assert services.tasks.request(admin, their_task.uid, "stop").data.status == "stopped"
+    services.files.delete(admin, theirs.uid)

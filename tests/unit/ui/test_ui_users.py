@@ -66,7 +66,7 @@ def test_create_user_and_show_field_errors_next_to_the_field(services, admin, ct
     form["email"].value, form["password"].value = "awa@free.com", "short"
     view.save_user()
     assert not is_visible(form.errors["email"]) and is_visible(form.errors["password"])
-    assert "8 characters" in form.errors["password"].value
+    assert "10 characters" in form.errors["password"].value
     form["password"].value, form["name"].value = "s3cret-pass", "Awa"
     form["role_id"].value = services.roles.by_name("analyst").uid
     view.save_user()
@@ -138,16 +138,16 @@ def test_reset_password(services, admin, analyst, ctx):
     view = view_for(ctx, admin)
     view.open_reset(analyst.uid)
     assert inline_panel(view.users_table) is view.reset_panel and "analyst@free.com" in view.reset_title.value
-    view.reset_form["password"].value, view.reset_form["confirm"].value = "n3w-pass!", "other"
+    view.reset_form["password"].value, view.reset_form["confirm"].value = "n3w-pass-word!", "other"
     view.save_password()
     assert is_visible(view.reset_form.errors["confirm"]) and view.alert.kind == "error"
     view.reset_form["password"].value, view.reset_form["confirm"].value = "abc", "abc"
     view.save_password()
     assert is_visible(view.reset_form.errors["password"]) and view.reset_form["password"].value == ""
-    view.reset_form["password"].value, view.reset_form["confirm"].value = "n3w-pass!", "n3w-pass!"
+    view.reset_form["password"].value, view.reset_form["confirm"].value = "n3w-pass-word!", "n3w-pass-word!"
     view.save_password()
     assert view.alert.kind == "success" and not view.users_table.inline
-    assert services.auth.login("analyst@free.com", "n3w-pass!").uid == analyst.uid
+    assert services.auth.login("analyst@free.com", "n3w-pass-word!").uid == analyst.uid
 
 
 def test_pending_registrations_are_announced_and_approved(services, admin, ctx):
