@@ -9,6 +9,7 @@ from pathlib import Path
 from dallosh.config import PROJECT_ROOT, Config, get_config
 from dallosh.db.embedded import ensure_database
 from dallosh.storage import Storage
+from hub.csp import HUB_POLICY
 from hub.secrets import cookie_secret_file, service_token
 from hub.spawner import DalloshSpawner, singleuser_cmd
 
@@ -79,6 +80,11 @@ def configure(c, config: Config | None = None) -> None:
     c.JupyterHub.default_url = landing_for_anonymous
     c.JupyterHub.template_vars = {"dallosh_theme": profile_theme}
     c.JupyterHub.logo_file = ""
+    # SameSite=Lax: another site cannot make a signed-in browser send the session cookie with its requests.
+    # (Secure is added by JupyterHub itself whenever the page is served over HTTPS or public_url is https.)
+    c.JupyterHub.tornado_settings = {"cookie_options": {"samesite": "Lax"},
+                                     "headers": {"Content-Security-Policy": HUB_POLICY}}
+    c.Spawner.cookie_options = {"samesite": "Lax"}
     c.ConfigurableHTTPProxy.command = node_proxy_command()
     c.ConfigurableHTTPProxy.pid_file = str(storage.proxy_pid_file)
     c.ConfigurableHTTPProxy.api_url = f"http://127.0.0.1:{config.hub_port + PROXY_API_OFFSET}"

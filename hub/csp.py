@@ -19,7 +19,8 @@ _COMMON = ("default-src 'self'; object-src 'none'; base-uri 'self'; form-action 
            "style-src 'self' 'unsafe-inline'")
 
 #: Every response of a user server (Voilà pages, JupyterLab for power users, their APIs).
-USER_SERVER_POLICY = f"{_COMMON}; script-src 'self' 'unsafe-eval' blob:; connect-src 'self' ws: wss:; worker-src 'self' blob:"
+USER_SERVER_POLICY = (f"{_COMMON}; script-src 'self' 'unsafe-eval' blob:; connect-src 'self' ws: wss:; "
+                      "worker-src 'self' blob:")
 
 #: The hub's pages.
 HUB_POLICY = f"{_COMMON}; script-src 'self' 'unsafe-inline'; connect-src 'self'"

@@ -5,6 +5,9 @@ from __future__ import annotations
 import time
 
 from jupyterhub.handlers import BaseHandler
+from jupyterhub.handlers.login import LogoutHandler
+from jupyterhub import orm
+from jupyterhub.orm import new_token
 
 from dallosh.defaults import PASSWORD_MIN_LENGTH
 from dallosh.errors import DalloshError
@@ -24,6 +27,27 @@ class LandingHandler(BaseHandler):
                                           register_url=self.hub.base_url + "register",
                                           login_url=self.settings["login_url"])
         self.finish(html)
+
+
+class LogoutEverywhereHandler(LogoutHandler):
+    """Logout that ends the session on the server too.
+
+    JupyterHub's hub cookie carries the user's ``cookie_id``, which stays valid after logout (the browser merely
+    forgets the cookie; a copied cookie kept working for its 30 days). A new ``cookie_id`` makes every copy of the
+    old cookie worthless, and deleting the user's browser-session tokens does the same for the cookies of their
+    servers (which check tokens with the hub at least every ``HubOAuth.cache_max_age`` s, see
+    singleuser_config.py): signing out signs out everywhere.
+    """
+
+    async def handle_logout(self):
+        user = self.current_user
+        if user is not None:
+            user.orm_user.cookie_id = new_token()
+            for token in self.db.query(orm.APIToken).filter(orm.APIToken.user_id == user.id,
+                                                            orm.APIToken.session_id.isnot(None)):
+                self.db.delete(token)
+            self.db.commit()
+            self.log.info("Session of %s ended everywhere", user.name)
 
 
 class RegisterHandler(BaseHandler):

@@ -35,6 +35,8 @@ c.VoilaConfiguration.template = "dallosh"
 c.VoilaConfiguration.allow_theme_override = "NO"
 c.VoilaConfiguration.allow_template_override = "NO"
 c.VoilaConfiguration.show_tracebacks = False
+# Tokens are re-checked with the hub after this many seconds: a signed-out session stops working that soon.
+c.HubOAuth.cache_max_age = 10
 
 if not notebooks:
     # Voilà only: no JupyterLab, no terminals, no contents writes, kernels accept widget messages only.
