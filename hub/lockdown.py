@@ -1,18 +1,23 @@
 """Single-user server lockdown (DESIGN.md §7).
 
 The shared ``notebooks/`` folder is served to everyone but written by no one: the contents manager refuses
-every write outside the user's own ``work/<user>/`` folder (and every write at all for Voilà-only users), and
-hides ``admin/`` pages from users who cannot manage the app (Voilà loads notebooks through the contents manager,
-so an analyst asking for an admin page gets 404).
+every write outside the user's own ``work/<user>/`` folder (and every write at all for Voilà-only users), hides
+``admin/`` pages from users who cannot manage the app and every other user's ``work/`` folder from everyone
+(Voilà loads notebooks through the contents manager, so an analyst asking for an admin page gets 404). Paths
+are judged after resolving ``..``; raw file downloads (``/files/``) and checkpoints go through the same checks,
+and kernels start only inside the served folder.
 """
 
 from __future__ import annotations
 
 import errno
+import posixpath
 
+from jupyter_server.files.handlers import FilesHandler
 from jupyter_server.services.contents.filemanager import FileContentsManager
+from jupyter_server.services.kernels.kernelmanager import AsyncMappingKernelManager
 from tornado import web
-from traitlets import List, Unicode
+from traitlets import List, Unicode, default
 
 #: Kernel messages a Voilà-only browser may send: widgets (comms) and the handshake, never execute_request.
 WIDGET_MESSAGE_TYPES = ["comm_open", "comm_msg", "comm_close", "comm_info_request", "kernel_info_request"]
@@ -24,8 +29,28 @@ class DalloshContentsManager(FileContentsManager):
     writable_prefix = Unicode("", config=True,
                               help="The only folder this user may write to (empty: read-only server).")
 
+    #: Every user's private folders live under this one; a user sees only their own (``writable_prefix``).
+    private_root = "work"
+
+    @default("files_handler_class")
+    def _files_through_contents(self):
+        # FileContentsManager serves /files/ straight from disk (AuthenticatedFileHandler), past every check
+        # here; the generic handler asks ``get`` and so obeys them.
+        return FilesHandler
+
+    @default("files_handler_params")
+    def _files_params(self):
+        return {"path": self.root_dir}  # StaticFileHandler's argument; FilesHandler reads through ``get``
+
     def _normalise(self, path: str) -> str:
-        return (path or "").strip("/")
+        """The path relative to the root with ``.``/``..`` resolved; a path that climbs out does not exist."""
+        raw = (path or "").replace("\\", "/").strip("/")
+        norm = posixpath.normpath(raw) if raw else ""
+        if norm in (".", ""):
+            return ""
+        if norm == ".." or norm.startswith("../") or "/../" in f"/{norm}/":
+            raise web.HTTPError(404, f"No such file or directory: {path}")
+        return norm
 
     def _check_visible(self, path: str) -> None:
         norm = self._normalise(path)
@@ -33,6 +58,9 @@ class DalloshContentsManager(FileContentsManager):
             prefix = prefix.strip("/")
             if norm == prefix or norm.startswith(prefix + "/"):
                 raise web.HTTPError(404, f"No such file or directory: {path}")
+        own = self.writable_prefix.strip("/")
+        if norm.startswith(self.private_root + "/") and not (own and (norm == own or norm.startswith(own + "/"))):
+            raise web.HTTPError(404, f"No such file or directory: {path}")
 
     def _check_writable(self, path: str) -> None:
         norm = self._normalise(path)
@@ -41,7 +69,7 @@ class DalloshContentsManager(FileContentsManager):
             raise web.HTTPError(403, "This folder is read-only. Save your own notebooks under "
                                      f"{allowed or 'your work folder (ask for the notebook permission)'}.")
 
-    _listing = False
+    _listing = 0  # depth of directory listings in progress (a listed child folder is listed too)
 
     def get(self, path, content=True, type=None, format=None, **kwargs):  # noqa: A002 - jupyter_server's name
         if self._listing and self._hidden(path):
@@ -51,11 +79,11 @@ class DalloshContentsManager(FileContentsManager):
         return super().get(path, content=content, type=type, format=format, **kwargs)
 
     def _dir_model(self, path, content=True):
-        self._listing = True
+        self._listing += 1
         try:
             return super()._dir_model(path, content=content)
         finally:
-            self._listing = False
+            self._listing -= 1
 
     def _hidden(self, path: str) -> bool:
         try:
@@ -95,3 +123,31 @@ class DalloshContentsManager(FileContentsManager):
         self._check_visible(from_path)
         self._check_writable(to_path or from_path)
         return super().copy(from_path, to_path)
+
+    # Checkpoints are writes too (``POST …/checkpoints`` wrote into the read-only folder).
+    def create_checkpoint(self, path):
+        self._check_writable(path)
+        return super().create_checkpoint(path)
+
+    def restore_checkpoint(self, checkpoint_id, path):
+        self._check_writable(path)
+        return super().restore_checkpoint(checkpoint_id, path)
+
+    def delete_checkpoint(self, checkpoint_id, path):
+        self._check_writable(path)
+        return super().delete_checkpoint(checkpoint_id, path)
+
+    def list_checkpoints(self, path):
+        self._check_visible(path)
+        return super().list_checkpoints(path)
+
+
+class DalloshKernelManager(AsyncMappingKernelManager):
+    """Kernels start in a folder of the served tree, never outside it (``{"path": "../../../etc"}``)."""
+
+    def cwd_for_path(self, path, **kwargs):
+        raw = (path or "").replace("\\", "/").strip("/")
+        norm = posixpath.normpath(raw) if raw else ""
+        if norm == ".." or norm.startswith("../") or posixpath.isabs(raw):
+            raise web.HTTPError(400, "A kernel can only start inside the notebooks folder.")
+        return super().cwd_for_path(norm if norm != "." else "", **kwargs)

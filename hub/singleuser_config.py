@@ -16,6 +16,7 @@ notebooks = os.environ.get("DALLOSH_NOTEBOOKS") == "1"
 is_admin = os.environ.get("DALLOSH_IS_ADMIN") == "1"
 
 c.ServerApp.contents_manager_class = "hub.lockdown.DalloshContentsManager"
+c.ServerApp.kernel_manager_class = "hub.lockdown.DalloshKernelManager"
 c.DalloshContentsManager.hidden_prefixes = [] if is_admin else ["admin"]
 c.DalloshContentsManager.writable_prefix = os.environ.get("DALLOSH_WORK_DIR", "") if notebooks else ""
 

@@ -100,3 +100,63 @@ def test_singleuser_config_for_power_users_and_admins(monkeypatch):
     assert "allowed_message_types" not in power.MappingKernelManager
     admin = _load_singleuser_config(monkeypatch, "1", "1")
     assert admin.DalloshContentsManager.hidden_prefixes == [] and "terminals_enabled" not in admin.ServerApp
+
+
+@pytest.mark.parametrize("path", ["home/../admin/users.ipynb", "home/./../admin/users.ipynb", "./admin/users.ipynb",
+                                  "home//..//admin/users.ipynb", "../notebooks/admin/users.ipynb"])
+def test_dot_dot_does_not_reach_hidden_pages(root, path):
+    cm = manager(root)
+    with pytest.raises(web.HTTPError) as exc:
+        cm.get(path)
+    assert exc.value.status_code == 404
+    assert not cm.file_exists(path)
+    assert cm.get("home/../home/overview.ipynb")["type"] == "notebook"  # positive control: .. inside is fine
+
+
+def test_each_user_sees_only_their_own_work_folder(root):
+    (root / "work" / "alice").mkdir()
+    (root / "work" / "alice" / "secret.ipynb").write_text('{"cells": [], "metadata": {}, "nbformat": 4, '
+                                                           '"nbformat_minor": 5}')
+    (root / "work" / "bob" / "mine.ipynb").write_text((root / "work" / "alice" / "secret.ipynb").read_text())
+    bob = manager(root, writable="work/bob")
+    for path in ("work/alice/secret.ipynb", "work/alice", "work/bob/../alice/secret.ipynb"):
+        with pytest.raises(web.HTTPError) as exc:
+            bob.get(path)
+        assert exc.value.status_code == 404
+    assert [item["name"] for item in bob.get("work")["content"]] == ["bob"]
+    assert bob.get("work/bob/mine.ipynb")["type"] == "notebook"
+    analyst = manager(root)  # Voilà-only: no work folder at all
+    with pytest.raises(web.HTTPError):
+        analyst.get("work/bob/mine.ipynb")
+    assert analyst.get("work")["content"] == []
+
+
+def test_checkpoints_are_writes(root):
+    cm = manager(root, writable="work/bob")
+    with pytest.raises(web.HTTPError) as exc:
+        cm.create_checkpoint("home/overview.ipynb")
+    assert exc.value.status_code == 403
+    assert not (root / "home" / ".ipynb_checkpoints").exists()
+    cm.save(cm.get("home/overview.ipynb"), "work/bob/mine.ipynb")
+    checkpoint = cm.create_checkpoint("work/bob/mine.ipynb")  # positive control: in one's own folder
+    assert checkpoint["id"] and cm.list_checkpoints("work/bob/mine.ipynb")
+
+
+def test_raw_file_downloads_go_through_the_same_checks(root):
+    from jupyter_server.files.handlers import FilesHandler
+
+    cm = manager(root)
+    [(pattern, handler, params)] = cm.get_extra_handlers()
+    assert pattern == r"/files/(.*)" and handler is FilesHandler and params == {"path": str(root)}
+
+
+def test_kernels_start_only_inside_the_served_folder(root):
+    from hub.lockdown import DalloshKernelManager
+
+    km = DalloshKernelManager(root_dir=str(root))
+    for path in ("../../../etc", "..", "home/../../.."):
+        with pytest.raises(web.HTTPError) as exc:
+            km.cwd_for_path(path)
+        assert exc.value.status_code == 400
+    assert km.cwd_for_path("home/overview.ipynb") == str(root / "home")
+    assert km.cwd_for_path("") == str(root)
