@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import time
 
+from jupyterhub import orm
 from jupyterhub.handlers import BaseHandler
 from jupyterhub.handlers.login import LogoutHandler
-from jupyterhub import orm
 from jupyterhub.orm import new_token
 
 from dallosh.defaults import PASSWORD_MIN_LENGTH
