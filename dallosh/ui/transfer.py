@@ -189,6 +189,7 @@ class ChunkedUploader(anywidget.AnyWidget):
     accept = t.Unicode(".csv,text/csv").tag(sync=True)
     chunk_size = t.Int(UPLOAD_CHUNK).tag(sync=True)
     window = t.Int(WINDOW).tag(sync=True)
+    #: Shown by the page; the kernel enforces its own copy (``limit``): a synced trait is the browser's to change.
     max_bytes = t.Int(0).tag(sync=True)
     progress = t.Float(0.0).tag(sync=True)
     status = t.Unicode("").tag(sync=True)
@@ -198,6 +199,8 @@ class ChunkedUploader(anywidget.AnyWidget):
 
     def __init__(self, tmp_dir: Path, on_complete: Callable[[str, Path], None], *, max_bytes: int, **kwargs: Any):
         super().__init__(max_bytes=max_bytes, **kwargs)
+        #: The upload limit in bytes, from the settings; never taken from the page.
+        self.limit = max_bytes
         self.tmp_dir = Path(tmp_dir)
         self.on_complete = on_complete
         self._job: dict[str, Any] | None = None
@@ -234,8 +237,8 @@ class ChunkedUploader(anywidget.AnyWidget):
             return
         self.cancel()
         display = safe_display_name(name)
-        if size > self.max_bytes:
-            self._fail(f"{display} is {human_size(size)}; the limit is {human_size(self.max_bytes)}. Split the file, "
+        if size > self.limit or size < 0:
+            self._fail(f"{display} is {human_size(size)}; the limit is {human_size(self.limit)}. Split the file, "
                        "or ask an administrator to raise the upload limit in Settings.")
             return
         self.tmp_dir.mkdir(parents=True, exist_ok=True)
@@ -255,7 +258,8 @@ class ChunkedUploader(anywidget.AnyWidget):
             if job is None or job["id"] != upload_id:
                 return  # a chunk of a cancelled upload still in flight
             payload = memoryview(data).cast("B") if not isinstance(data, bytes) else data
-            if offset < 0 or offset in job["offsets"] or offset + len(payload) > job["size"]:
+            # Never write past the announced size (itself within the limit): a page that lies stops here.
+            if offset < 0 or offset in job["offsets"] or offset + len(payload) > min(job["size"], self.limit):
                 raise ValueError(f"unexpected chunk at offset {offset}")
             os.pwrite(job["fd"], payload, offset)
             job["offsets"].add(offset)

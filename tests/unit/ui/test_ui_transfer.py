@@ -44,6 +44,19 @@ def test_too_big_is_refused_before_any_byte(tmp_path):
     assert list(tmp_path.iterdir()) == [] and done == []
 
 
+def test_the_page_cannot_raise_the_limit(tmp_path):
+    widget, messages, done = uploader(tmp_path, max_bytes=100)
+    widget.set_state({"max_bytes": 10**15})  # what a browser sending a widget update does
+    assert widget.max_bytes == 10**15
+    widget.handle({"type": "start", "name": "big.csv", "size": 10**9})
+    assert messages[-1]["type"] == "error" and "limit is 100 B" in widget.status
+    widget.handle({"type": "start", "name": "ok.csv", "size": 100})  # positive control: within the limit
+    ready = messages[-1]
+    assert ready["type"] == "ready"
+    widget.handle({"type": "chunk", "id": ready["id"], "offset": 0}, [b"x" * 150])  # more than it announced
+    assert messages[-1]["type"] == "error" and done == [] and list(tmp_path.iterdir()) == []
+
+
 def test_incomplete_or_cancelled_uploads_leave_nothing(tmp_path):
     widget, messages, done = uploader(tmp_path)
     widget.handle({"type": "start", "name": "a.csv", "size": 10})
