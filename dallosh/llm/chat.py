@@ -219,8 +219,7 @@ class ChatProvider(Provider):
 
     def _redact(self, text: str) -> str:
         """Second guard: error texts may quote a server's answer, which could echo the key."""
-        key = self.cfg.api_key
-        return text.replace(key, "***") if key else text
+        return redact(text, self.cfg.api_key)
 
 
 def _text_key(text: str) -> str:
@@ -376,9 +375,16 @@ def parse_retry_after(value: str | None) -> float | None:
     return max(0.0, (when - datetime.datetime.now(datetime.UTC)).total_seconds())
 
 
-def status_error(status: int, detail: str = "", retry_after: float | None = None) -> CompletionError:
-    """Classify an HTTP error status the same way for every provider."""
-    detail = " ".join(str(detail).split())[:300]
+def redact(text: str, secret: str) -> str:
+    """``text`` without ``secret`` (an API key a server's error may echo). Redact before cutting a text short:
+    cut first, a key straddling the cut survives in part and no longer matches."""
+    return text.replace(secret, "***") if secret else text
+
+
+def status_error(status: int, detail: str = "", retry_after: float | None = None, *,
+                 secret: str = "") -> CompletionError:
+    """Classify an HTTP error status the same way for every provider (``secret`` is redacted from the detail)."""
+    detail = " ".join(redact(str(detail), secret).split())[:300]
     suffix = f": {detail}" if detail else ""
     if status == 429:
         return CompletionError(f"rate limited (HTTP 429){suffix}", retryable=True, retry_after=retry_after)

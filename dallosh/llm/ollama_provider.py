@@ -43,7 +43,7 @@ class OllamaProvider(ChatProvider):
             )
         except ollama.ResponseError as exc:
             retry_after = parse_retry_after(getattr(self._last, "retry_after", None))
-            raise status_error(exc.status_code, exc.error, retry_after) from None
+            raise status_error(exc.status_code, exc.error, retry_after, secret=self.cfg.api_key) from None
         except httpx.TimeoutException:
             raise CompletionError(f"no answer within {self.timeout:g} s (timeout)", retryable=True) from None
         except (ConnectionError, httpx.TransportError) as exc:

@@ -63,7 +63,8 @@ class OpenAICompatibleProvider(ChatProvider):
                     retry_after=0,
                 )
             raise status_error(
-                response.status_code, detail, parse_retry_after(response.headers.get("retry-after"))
+                response.status_code, detail, parse_retry_after(response.headers.get("retry-after")),
+                secret=self.cfg.api_key,
             )
         try:
             data = response.json()

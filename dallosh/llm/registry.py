@@ -14,6 +14,7 @@ from typing import Any
 from dallosh.defaults import DEFAULT_TOPICS, LLM_REQUEST_TIMEOUT_S
 from dallosh.errors import DalloshError, ValidationError
 from dallosh.llm.base import Provider, Row
+from dallosh.llm.chat import redact
 from dallosh.llm.models import ModelConfig, select_models
 
 #: ``factory(cfg, **kwargs) -> Provider``; kwargs are ``timeout`` and ``sleep`` (see ChatProvider).
@@ -83,10 +84,10 @@ def check_connection(
                 close()
     except DalloshError as exc:
         latency = (time.perf_counter() - started) * 1000
-        return False, latency, _redact(str(exc), cfg.api_key)
+        return False, latency, redact(str(exc), cfg.api_key)
     except Exception as exc:  # the button must report any failure, not crash the settings page
         latency = (time.perf_counter() - started) * 1000
-        return False, latency, _redact(f"{type(exc).__name__}: {exc}", cfg.api_key)
+        return False, latency, redact(f"{type(exc).__name__}: {exc}", cfg.api_key)
     latency = (time.perf_counter() - started) * 1000
     label = labels[probe.id]
     return True, latency, (
@@ -94,6 +95,3 @@ def check_connection(
         f"(sample label: {label.sentiment}, priority {label.priority}, {label.topic})"
     )
 
-
-def _redact(text: str, key: str) -> str:
-    return text.replace(key, "***") if key else text

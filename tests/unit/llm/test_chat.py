@@ -363,6 +363,20 @@ def test_key_echoed_by_a_server_is_redacted(kind, fake_llm: FakeLLMServer, make_
     assert "bad token ***" in str(info.value)
 
 
+@BOTH
+@pytest.mark.parametrize("offset", [0, 150, 260, 270, 285, 299, 310])
+def test_key_is_redacted_wherever_the_server_puts_it(kind, offset, fake_llm: FakeLLMServer, make_provider):
+    """Redact, then shorten: a key straddling the 300-character cut used to leak its first part."""
+    key = "sk-" + "k3y" * 10
+    fake_llm.set_behaviour("server_error", message="x" * offset + key + " tail")
+    with pytest.raises(ProviderError) as info:
+        make_provider(kind, api_key=key, retry_requests=0).label(make_rows(1), TOPICS)
+    for start in range(0, len(key) - 7):
+        assert key[start:start + 8] not in str(info.value), f"8 characters of the key leaked at offset {offset}"
+    if offset < 290:
+        assert "***" in str(info.value)  # positive control: the key was there and was masked
+
+
 # -- concurrency -----------------------------------------------------------------------------------------
 
 
