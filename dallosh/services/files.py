@@ -114,6 +114,32 @@ class FilesService(Service):
             raise NotFound(f"The {kind} file of this dataset does not exist yet; run its task first.")
         return path
 
+    def download(self, actor: Actor, uid: str, kind: str = DATASETS, *, raw: bool = False) -> tuple[Path, int]:
+        """The file to hand to a person, and how many cells were neutralised for spreadsheets.
+
+        Spreadsheet-safe by default (``dallosh.spreadsheet``: cells a spreadsheet would run as formulas get a
+        leading apostrophe; a file without any is the stored file itself). ``raw=True`` gives the exact stored
+        bytes, for code. The safe copy is kept in ``tmp/`` until the stored file changes.
+        """
+        from dallosh.spreadsheet import safe_copy
+
+        path = self.path(actor, uid, kind)
+        if raw:
+            return path, 0
+        stat = path.stat()
+        tmp = self.ctx.storage.tmp_dir
+        tmp.mkdir(parents=True, exist_ok=True)
+        stem = f"safe-{uid}-{kind}-{stat.st_mtime_ns}-{stat.st_size}"
+        copy, count_file = tmp / f"{stem}.csv", tmp / f"{stem}.count"
+        if not (copy.exists() and count_file.exists()):
+            for old in tmp.glob(f"safe-{uid}-{kind}-*"):
+                old.unlink(missing_ok=True)
+            with self.ctx.storage.atomic_write(copy) as staged:
+                count = safe_copy(path, staged)
+            count_file.write_text(str(count))
+        count = int(count_file.read_text() or 0)
+        return (copy if count else path), count
+
     @audited("files.delete", method="delete")
     def delete(self, actor: Actor, uid: str) -> None:
         """Remove the dataset, its derived files and its task. A task being processed must be stopped first.
@@ -129,6 +155,8 @@ class FilesService(Service):
         if task:
             self.ctx.tasks.remove(task.uid)
         self.ctx.storage.remove_all(uid)
+        for copy in self.ctx.storage.tmp_dir.glob(f"safe-{uid}-*"):
+            copy.unlink(missing_ok=True)
         self.db.delete_many("corrections", {"data.file_id": uid})
         self.db.delete(COLLECTION, uid)
 

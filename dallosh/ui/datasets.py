@@ -313,11 +313,16 @@ class DatasetsView(View):
     # -- downloads and delete -------------------------------------------------------------------------------
 
     def click_download(self, uid: str, kind: str) -> None:
+        """Hand out the spreadsheet-safe file (cells that would run as formulas start with an apostrophe)."""
         with self.guard() as g:
-            path = self.services.files.path(self.actor, uid, kind)
+            path, neutralised = self.services.files.download(self.actor, uid, kind)
             record = self.services.files.get(self.actor, uid)
         if not g.failed:
             self.downloader.start(path, download_name(record.data.filename, kind))
+            if neutralised:
+                self.alert.show("info", f"{neutralised} cell(s) of {record.data.filename} started like a spreadsheet "
+                                        "formula; they begin with an apostrophe in this download so that Excel or "
+                                        "LibreOffice shows them as text instead of running them.")
 
     def ask_delete(self, uid: str) -> None:
         row = self.rows.get(uid)

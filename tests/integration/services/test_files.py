@@ -203,3 +203,26 @@ def test_path_source(services, analyst, tmp_path: Path):
     src.write_bytes(make_csv(3))
     file, _ = services.files.add(analyst, "from-disk.csv", src)
     assert file.data.rows == 3
+
+
+def test_downloads_are_spreadsheet_safe_unless_raw_is_asked(services, analyst):
+    data = ('id,created_at,full_text,screen_name\n'
+            '1,2025-09-07 09:00:00,"=HYPERLINK(""http://evil"",""x"")",alice\n'
+            '2,2025-09-07 09:01:00,@Freebox plus de co,@SUM(A1)\n').encode()
+    file, _ = services.files.add(analyst, "formulas.csv", data)
+    path, neutralised = services.files.download(analyst, file.uid)
+    assert neutralised == 2
+    text = path.read_text(encoding="utf-8")
+    assert "'=HYPERLINK" in text and "'@SUM(A1)" in text and ",@Freebox plus de co," in text
+    raw, count = services.files.download(analyst, file.uid, raw=True)
+    assert count == 0 and raw.read_bytes() == data  # the exact stored bytes, for code
+    again, _ = services.files.download(analyst, file.uid)
+    assert again == path  # cached until the stored file changes
+    services.files.delete(analyst, file.uid)
+    assert not path.exists()
+
+
+def test_a_clean_download_is_the_stored_file_itself(services, analyst):
+    file, _ = services.files.add(analyst, "clean.csv", make_csv(3))
+    path, neutralised = services.files.download(analyst, file.uid)
+    assert neutralised == 0 and path == services.files.path(analyst, file.uid)

@@ -36,6 +36,7 @@ METHODS = [
     ("files.list", ("read_datasets", "manage_datasets"), lambda s, a, t: s.files.list(a)),
     ("files.get", ("read_datasets", "manage_datasets"), lambda s, a, t: s.files.get(a, t["file"])),
     ("files.path", ("read_datasets", "manage_datasets"), lambda s, a, t: s.files.path(a, t["file"])),
+    ("files.download", ("read_datasets", "manage_datasets"), lambda s, a, t: s.files.download(a, t["file"])),
     ("files.delete", ("manage_datasets", OTHERS_DATASET), lambda s, a, t: s.files.delete(a, t["doomed"])),
     ("files.count_owned", ("read_datasets", "manage_datasets"), lambda s, a, t: s.files.count_owned(a)),
     ("tasks.list", ("read_tasks", "manage_tasks"), lambda s, a, t: s.tasks.list(a)),
