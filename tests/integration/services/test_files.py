@@ -206,9 +206,9 @@ def test_path_source(services, analyst, tmp_path: Path):
 
 
 def test_downloads_are_spreadsheet_safe_unless_raw_is_asked(services, analyst):
-    data = ('id,created_at,full_text,screen_name\n'
-            '1,2025-09-07 09:00:00,"=HYPERLINK(""http://evil"",""x"")",alice\n'
-            '2,2025-09-07 09:01:00,@Freebox plus de co,@SUM(A1)\n').encode()
+    data = (b'id,created_at,full_text,screen_name\n'
+            b'1,2025-09-07 09:00:00,"=HYPERLINK(""http://evil"",""x"")",alice\n'
+            b'2,2025-09-07 09:01:00,@Freebox plus de co,@SUM(A1)\n')
     file, _ = services.files.add(analyst, "formulas.csv", data)
     path, neutralised = services.files.download(analyst, file.uid)
     assert neutralised == 2
