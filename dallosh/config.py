@@ -129,6 +129,12 @@ def load_config(environ: dict[str, str] | None = None, env_file: Path | None = N
     env = dict(read_env_file(env_file or PROJECT_ROOT / ".env"))
     env.update(os.environ if environ is None else environ)
     raw = {s.attr: env.get(s.env, s.default) for s in SETTINGS}
+    from dallosh.localservices import local_url  # unset URLs: the local services with their generated passwords
+
+    for attr, name, kind in (("redis_url", "DALLOSH_REDIS_URL", "redis"),
+                             ("rabbitmq_url", "DALLOSH_RABBITMQ_URL", "rabbitmq")):
+        if name not in env:
+            raw[attr] = local_url(kind, raw[attr])
     storage = Path(raw["storage_root"]).expanduser()
     if not storage.is_absolute():
         storage = PROJECT_ROOT / storage

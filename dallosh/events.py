@@ -55,6 +55,11 @@ def make_message(file_id: str, task_id: str, event: str, **details: Any) -> dict
             **scrub(details)}
 
 
+def broker_user(url: str) -> str:
+    """The account a RabbitMQ URL signs in as (what the broker stamps as ``user_id`` on its messages)."""
+    return pika.URLParameters(url).credentials.username
+
+
 def _parameters(url: str) -> pika.URLParameters:
     params = pika.URLParameters(url)
     params.heartbeat = 30
@@ -104,7 +109,9 @@ class Publisher:
     def publish(self, routing_key: str, message: dict[str, Any]) -> bool:
         """Publish; True once the broker confirmed. False (logged) if it stayed unreachable for ``retry_for``."""
         body = json.dumps(message, default=str).encode("utf-8")
-        props = pika.BasicProperties(content_type="application/json", delivery_mode=2)
+        # RabbitMQ refuses a user_id that is not the connection's own account: receivers can trust it.
+        props = pika.BasicProperties(content_type="application/json", delivery_mode=2,
+                                     user_id=broker_user(self.config.rabbitmq_url))
         deadline = time.monotonic() + self.retry_for
         delay = 0.1
         while True:
@@ -166,6 +173,7 @@ class Subscriber:
             message = None
         if isinstance(message, dict):
             message["_routing_key"] = method.routing_key
+            message["_user_id"] = getattr(properties, "user_id", None)  # checked by the broker when present
             try:
                 self.callback(message)
             except Exception:  # noqa: BLE001 - a faulty callback must not kill the consumer thread

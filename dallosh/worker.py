@@ -14,7 +14,7 @@ from rq import Worker
 
 from dallosh.config import Config, get_config
 from dallosh.errors import DalloshError
-from dallosh.events import Subscriber, TaskEvents, control_queue
+from dallosh.events import Subscriber, TaskEvents, broker_user, control_queue
 from dallosh.queue import TaskQueue, connect_runtime
 from dallosh.services import SYSTEM, Services
 
@@ -39,14 +39,23 @@ class ControlHandler:
     """Applies control messages through the same service calls as the dashboards (as the system actor).
 
     The ``ai`` field of ``proceed_task``/``retry_step`` is ignored on purpose: API keys never travel on the
-    bus, so the worker always reads the AI configuration from the settings.
+    bus, so the worker always reads the AI configuration from the settings. Only messages the broker stamped
+    with the app's own account (``user_id``, which RabbitMQ verifies) are obeyed: anyone else able to reach the
+    broker cannot start, pause or stop tasks.
     """
 
     def __init__(self, services: Services):
         self.services = services
+        self.app_user = broker_user(services.config.rabbitmq_url)
 
     def __call__(self, message: dict[str, Any]) -> None:
         command = str(message.get("_routing_key", "")).rsplit(".", 1)[-1] or str(message.get("command", ""))
+        if message.get("_user_id") != self.app_user:
+            self.services.logs.record(SYSTEM, f"control.{command or 'unknown'}", f"files/{message.get('file_id', '')}",
+                                      "denied", details={"reason": "not sent with the app's own credentials",
+                                                         "user_id": message.get("_user_id")})
+            log.warning("control %s ignored: not sent with the app's credentials", command)
+            return
         action = control_action(command, message)
         file_id = str(message.get("file_id", ""))
         task = self.services.tasks.find_by_file(file_id) if file_id else None

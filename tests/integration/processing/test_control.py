@@ -10,7 +10,7 @@ import pandas as pd
 import pika
 import pytest
 
-from dallosh.events import control_key
+from dallosh.events import broker_user, control_key, control_queue
 from dallosh.services import SYSTEM
 from tests.conftest import wait_status
 from tests.integration.processing.test_full_run import add_dataset, use_fake_llm
@@ -173,24 +173,74 @@ def test_api_keys_never_appear_in_events_logs_or_tasks(services, admin, analyst,
         assert secret not in blob  # ...and never written anywhere else
 
 
+def wait_for_queue(config, queue: str, timeout: float = 30.0) -> None:
+    """Until the worker's control listener has declared its durable queue (messages before it would be lost)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        conn = pika.BlockingConnection(pika.URLParameters(config.rabbitmq_url))
+        try:
+            conn.channel().queue_declare(queue=queue, passive=True)
+            return
+        except pika.exceptions.ChannelClosedByBroker:
+            if time.monotonic() > deadline:
+                raise
+        finally:
+            if conn.is_open:
+                conn.close()
+        time.sleep(0.1)  # polling the broker: there is no event for "a queue was declared"
+
+
+def wait_for_log(services, action: str, result: str, timeout: float = 30.0) -> dict:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = [e for e in services.db.find("logs", {"data.action": action}) if e["data"]["result"] == result]
+        if found:
+            return found[-1]
+        time.sleep(0.1)  # the worker writes the log entry; polling the database is how we see it
+    raise AssertionError(f"no {action} log with result {result!r} within {timeout} s")
+
+
 def test_original_control_messages(services, analyst, runtime, workers, config):
     file, task = add_dataset(services, analyst, 30, seed=71)
     workers.start()
-    time.sleep(1.5)  # the control listener binds its queue
+    wait_for_queue(config, control_queue(config))
 
-    def send(command, body):
+    def send(command, body, *, as_app: bool = True):
         conn = pika.BlockingConnection(pika.URLParameters(config.rabbitmq_url))
+        props = pika.BasicProperties(user_id=broker_user(config.rabbitmq_url)) if as_app else None
         conn.channel().basic_publish(config.events_exchange, control_key(file.uid, command),
-                                     json.dumps(body).encode())
+                                     json.dumps(body).encode(), props)
         conn.close()
 
-    send("handle_process", {"file_id": file.uid, "event": "pause"})  # illegal from "added": ignored, logged
+    # Without the broker-verified user_id of the app's account: ignored, and the refusal is logged.
+    send("proceed_task", {"file_id": file.uid}, as_app=False)
+    refused = wait_for_log(services, "control.proceed_task", "denied")
+    assert refused["data"]["details"]["reason"] == "not sent with the app's own credentials"
+    assert services.tasks.find(task.uid).data.status == "added"
+    send("handle_process", {"file_id": file.uid, "event": "pause"})  # illegal from "added": refused by the service
     send("proceed_task", {"file_id": file.uid, "file_path": file.data.file_path, "ai": {"preferences": {}}})
     assert wait_status(services, task.uid, {"done", "on_error"}, 60) == "done"
     send("proceed_task", {"file_id": "unknown"})
-    time.sleep(1)
-    results = [e["data"]["action"] for e in services.db.find("logs") if e["data"]["action"].startswith("control")]
-    assert "control.proceed_task" in results
+    unknown = wait_for_log(services, "control.proceed_task", "error: unknown command or dataset")
+    assert unknown["data"]["target"] == "files/unknown"
+
+
+def test_the_broker_refuses_a_forged_sender(config):
+    """A client cannot stamp another account's user_id: RabbitMQ closes its channel."""
+    conn = pika.BlockingConnection(pika.URLParameters(config.rabbitmq_url))
+    try:
+        channel = conn.channel()
+        channel.confirm_delivery()
+        with pytest.raises(pika.exceptions.ChannelClosedByBroker, match="user_id"):
+            channel.basic_publish("amq.topic", "control.x.proceed_task", b"{}",
+                                  pika.BasicProperties(user_id="someone-else"))
+        channel = conn.channel()  # positive control: its own account is accepted
+        channel.confirm_delivery()
+        channel.basic_publish("amq.topic", "control.x.proceed_task", b"{}",
+                              pika.BasicProperties(user_id=broker_user(config.rabbitmq_url)))
+    finally:
+        if conn.is_open:
+            conn.close()
 
 
 @pytest.mark.skipif(os.environ.get("DALLOSH_SKIP_BROKER_RESTART") == "1", reason="broker restart disabled")
