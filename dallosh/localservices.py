@@ -128,7 +128,9 @@ def secure_rabbitmq(password: str, host: str = "127.0.0.1", port: int = 5672) ->
             else _rabbitmqctl("add_user", APP_USER, password))
     if step.returncode != 0:
         raise RuntimeError(f"rabbitmqctl could not set the app's account: {step.stderr.strip()[:200]}")
-    for args in (("set_user_tags", APP_USER, "administrator"), ("set_permissions", "-p", "/", APP_USER, ".*", ".*", ".*")):
+    grants = (("set_user_tags", APP_USER, "administrator"),
+              ("set_permissions", "-p", "/", APP_USER, ".*", ".*", ".*"))
+    for args in grants:
         done = _rabbitmqctl(*args)
         if done.returncode != 0:
             raise RuntimeError(f"rabbitmqctl {args[0]} failed: {done.stderr.strip()[:200]}")
