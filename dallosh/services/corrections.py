@@ -21,6 +21,26 @@ FIELDS = ("sentiment", "priority", "main_topic")
 
 
 class CorrectionsService(Service):
+    def __init__(self, ctx):
+        super().__init__(ctx)
+        #: file uid → (analysed file's mtime_ns, its tweet ids): read once per version of the file.
+        self._ids: dict[str, tuple[int, frozenset[str]]] = {}
+
+    def _tweet_ids(self, file_id: str) -> frozenset[str]:
+        """The tweet ids of a dataset's analysed file (a correction must name one of them)."""
+        from dallosh.datasets import read_dataset
+        from dallosh.storage import ANALYSED
+
+        path = self.ctx.storage.path(ANALYSED, file_id)
+        if not path.exists():
+            raise NotFound("This dataset has no analysed tweets yet; run its task before correcting labels.")
+        version = path.stat().st_mtime_ns
+        cached = self._ids.get(file_id)
+        if cached is None or cached[0] != version:
+            ids = frozenset(read_dataset(path, usecols=["id"])["id"].astype(str).str.strip())
+            cached = self._ids[file_id] = (version, ids)
+        return cached[1]
+
     def _check_value(self, field: str, value: Any) -> Any:
         if field not in FIELDS:
             raise ValidationError("field", f"must be one of {', '.join(FIELDS)}")
@@ -52,16 +72,18 @@ class CorrectionsService(Service):
         tweet_id = str(tweet_id).strip()
         if not tweet_id:
             raise ValidationError("tweet_id", "is required")
+        if tweet_id not in self._tweet_ids(file_id):
+            raise ValidationError("tweet_id", f"{tweet_id} is not a tweet of this dataset")
         value = self._check_value(field, new_value)
         data = {"file_id": file_id, "tweet_id": tweet_id, "field": field, "new_value": value,
                 "old_value": None if old_value is None else str(old_value), "by_email": actor.email}
         return self.db.insert(COLLECTION, data, by=actor.uid)
 
-    def history(self, actor: Actor, file_ids: list[str] | str, *, limit: int = 10_000) -> list[dict[str, Any]]:
-        """Every correction of these datasets, oldest first (who, when, old → new)."""
+    def history(self, actor: Actor, file_ids: list[str] | str) -> list[dict[str, Any]]:
+        """Every correction of these datasets, oldest first (who, when, old → new); none left out, however many."""
         self.authorize(actor, "read_datasets", "manage_datasets")
         ids = [file_ids] if isinstance(file_ids, str) else list(file_ids)
-        docs = self.db.find(COLLECTION, {"data.file_id": {"$in": ids}}, sort=[("createdAt", 1)], limit=limit)
+        docs = self.db.find(COLLECTION, {"data.file_id": {"$in": ids}}, sort=[("createdAt", 1)])
         return [{"uid": d["uid"], "when": d["createdAt"], "by": d["data"].get("by_email", d["createdBy"]),
                  **{k: d["data"][k] for k in ("file_id", "tweet_id", "field", "old_value", "new_value")}}
                 for d in docs]

@@ -68,6 +68,13 @@ class TasksService(Service):
         counts = self.db.group_count(COLLECTION, "data.status")
         return {status: counts.get(status, 0) for status in STATUSES}
 
+    def rows_analysed(self, actor: Actor) -> int:
+        """Rows labelled by every finished task (the overview's figure), counted over all of them."""
+        self.authorize(actor, "read_tasks", "manage_tasks", "view_overview")
+        docs = self.db.find(COLLECTION, {"data.status": "done"}, projection=["data.stats.appending_columns.rows"])
+        return sum(int(((d["data"].get("stats") or {}).get("appending_columns") or {}).get("rows") or 0)
+                   for d in docs)
+
     def transition(self, actor: Actor, uid: str, new_status: str, *, expect: str | None = None,
                    changes: dict[str, Any] | None = None, inc: dict[str, int] | None = None) -> Record[TaskData]:
         """Move a task to ``new_status`` if the lifecycle allows it from its current status (atomically).

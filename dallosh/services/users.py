@@ -78,6 +78,15 @@ class UsersService(Service):
 
     # -- admin operations ----------------------------------------------------------------------------------
 
+    def emails(self, actor: Actor, uids: list[str]) -> dict[str, str]:
+        """``{uid: email}`` of exactly these users (activity lists name who acted, however many users exist)."""
+        self.authorize(actor, "read_users", "manage_users")
+        wanted = sorted({u for u in uids if u})
+        if not wanted:
+            return {}
+        docs = self.db.find(COLLECTION, {"uid": {"$in": wanted}}, projection=["data.email"])
+        return {d["uid"]: d["data"]["email"] for d in docs}
+
     def list(self, actor: Actor, *, search: str = "", status: str | None = None, role_id: str | None = None,
              skip: int = 0, limit: int = 50) -> Page[Record[UserData]]:
         self.authorize(actor, "read_users", "manage_users")

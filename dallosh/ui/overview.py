@@ -209,16 +209,12 @@ class OverviewView(View):
         if not g.failed:
             self.updated.value = updated_now()
 
-    def _rows_analysed(self) -> int:
-        done = self.services.tasks.list(self.actor, status="done", limit=10_000).items
-        return sum(int((t.data.stats.get("appending_columns") or {}).get("rows") or 0) for t in done)
-
     def _refresh_admin(self) -> None:
         s, a = self.services, self.actor
         counts = s.tasks.counts_by_status(a)
         self.kpis["users"].set(human_int(s.users.list(a, limit=1).total))
         self.kpis["datasets"].set(human_int(s.files.list(a, limit=1).total))
-        self.kpis["rows"].set(human_int(self._rows_analysed()), f"{counts.get('done', 0)} datasets done")
+        self.kpis["rows"].set(human_int(s.tasks.rows_analysed(a)), f"{counts.get('done', 0)} datasets done")
         try:
             workers = self.task_queue.workers()
             busy = sum(1 for x in workers if x.get("job"))
@@ -230,7 +226,7 @@ class OverviewView(View):
             self.kpis["workers"].set("–", "Redis unavailable")
         self.status_html.value = status_bars(counts)
         logs = s.logs.list(a, limit=8).items
-        emails = {u.uid: u.data.email for u in s.users.list(a, limit=500).items}
+        emails = s.users.emails(a, [entry.data.requested_by or "" for entry in logs])
         rows = []
         for entry in logs:
             who = emails.get(entry.data.requested_by or "", "system" if not entry.data.requested_by else "deleted user")
@@ -252,7 +248,7 @@ class OverviewView(View):
         self.kpis["mine"].set(human_int(s.files.count_owned(a)), "uploaded by you")
         self.kpis["active"].set(human_int(active), f"{counts.get('paused', 0)} paused")
         self.kpis["done"].set(human_int(counts.get("done", 0)))
-        self.kpis["rows"].set(human_int(self._rows_analysed()))
+        self.kpis["rows"].set(human_int(s.tasks.rows_analysed(a)))
         self.status_html.value = status_bars(counts)
         latest = s.tasks.list(a, status="done", limit=LATEST_ANALYSES).items
         cards = []

@@ -71,8 +71,9 @@ def test_latest_correction_wins_and_revert(services, analyst, analysed):
                                          ("main_topic", "Unknown topic"), ("labelled_by", "me")])
 def test_invalid_corrections_are_refused(services, analyst, analysed, field, value):
     file, _ = analysed
+    tweet = load(services, analyst, file)["id"].iloc[0]
     with pytest.raises(ValidationError):
-        services.corrections.correct(analyst, file.uid, "1", field, value)
+        services.corrections.correct(analyst, file.uid, tweet, field, value)
     assert services.corrections.history(analyst, file.uid) == []
 
 
@@ -81,10 +82,38 @@ def test_permissions_and_cleanup(services, admin, analyst, analysed):
     role = services.roles.create(admin, "reader", ["read_datasets"])
     services.users.create(admin, "reader@example.com", "Read3r-pass", role.uid)
     reader = services.auth.login("reader@example.com", "Read3r-pass")
+    tweet = load(services, analyst, file)["id"].iloc[0]
     with pytest.raises(PermissionDenied):
-        services.corrections.correct(reader, file.uid, "1", "sentiment", "neutral")
-    services.corrections.correct(analyst, file.uid, "1", "sentiment", "neutral")
+        services.corrections.correct(reader, file.uid, tweet, "sentiment", "neutral")
+    services.corrections.correct(analyst, file.uid, tweet, "sentiment", "neutral")
     assert len(services.corrections.history(reader, file.uid)) == 1
     services.files.delete(analyst, file.uid)
     assert services.db.count("corrections") == 0
     assert not services.storage.checkpoints(file.uid).exists()
+
+
+def test_a_correction_must_name_a_tweet_of_that_dataset(services, analyst, analysed):
+    """The rule lived only in the Analysis view; any caller of the service (a notebook) could store strays."""
+    file, _ = analysed
+    other = generate_tweets(5, seed=99)
+    other_file, _ = services.files.add(analyst, "other.csv", other.to_csv(index=False).encode())
+    with pytest.raises(ValidationError, match="not a tweet of this dataset"):
+        services.corrections.correct(analyst, file.uid, "1790000000000009999", "sentiment", "neutral")
+    with pytest.raises(NotFound, match="run its task"):  # not analysed yet: nothing to correct
+        services.corrections.correct(analyst, other_file.uid, str(other["id"].iloc[0]), "sentiment", "neutral")
+    tweet = load(services, analyst, file)["id"].iloc[0]
+    services.corrections.correct(analyst, file.uid, tweet, "sentiment", "neutral")  # positive control
+    assert [c["tweet_id"] for c in services.corrections.history(analyst, file.uid)] == [tweet]
+
+
+def test_history_and_effective_see_every_correction(services, analyst, analysed):
+    """More than the 10,000 the history used to stop at: the newest (which win) were the ones left out."""
+    file, _ = analysed
+    tweet = load(services, analyst, file)["id"].iloc[0]
+    items = [{"file_id": file.uid, "tweet_id": tweet, "field": "priority", "new_value": i % 3, "old_value": None,
+              "by_email": "bulk@example.com"} for i in range(10_050)]
+    services.db.insert_many("corrections", items, by=analyst.uid)
+    services.corrections.correct(analyst, file.uid, tweet, "priority", 1)  # the newest; the bulk ends on 2
+    assert len(services.corrections.history(analyst, file.uid)) == 10_051
+    effective = services.corrections.effective(analyst, file.uid)
+    assert effective[effective["id"] == tweet]["new_value"].tolist() == [1]

@@ -21,6 +21,7 @@ OTHERS_DATASET = "manage_all_datasets"
 METHODS = [
     ("users.list", ("read_users", "manage_users"), lambda s, a, t: s.users.list(a)),
     ("users.get", ("read_users", "manage_users"), lambda s, a, t: s.users.get(a, t["user"])),
+    ("users.emails", ("read_users", "manage_users"), lambda s, a, t: s.users.emails(a, [t["user"]])),
     ("users.create", ("manage_users",), lambda s, a, t: s.users.create(a, "m@example.com", "s3cret-pass", t["role"])),
     ("users.update", ("manage_users",), lambda s, a, t: s.users.update(a, t["user"], name="N")),
     ("users.approve", ("manage_users",), lambda s, a, t: s.users.approve(a, t["user"])),
@@ -41,6 +42,7 @@ METHODS = [
     ("files.count_owned", ("read_datasets", "manage_datasets"), lambda s, a, t: s.files.count_owned(a)),
     ("tasks.list", ("read_tasks", "manage_tasks"), lambda s, a, t: s.tasks.list(a)),
     ("tasks.get", ("read_tasks", "manage_tasks"), lambda s, a, t: s.tasks.get(a, t["task"])),
+    ("tasks.rows_analysed", ("read_tasks", "manage_tasks", "view_overview"), lambda s, a, t: s.tasks.rows_analysed(a)),
     ("tasks.counts_by_status", ("read_tasks", "manage_tasks", "view_overview"),
      lambda s, a, t: s.tasks.counts_by_status(a)),
     ("tasks.request", ("manage_tasks", OTHERS_DATASET), lambda s, a, t: s.tasks.request(a, t["task"], "pause")),

@@ -105,3 +105,13 @@ def test_maintenance_blocks_starting(services, admin, analyst, task):
 def test_progress_updates(services, analyst, task):
     services.tasks.update_progress(SYSTEM, task.uid, {"progress": {"page": 2, "pages": 5}})
     assert services.tasks.get(analyst, task.uid).data.progress == {"page": 2, "pages": 5}
+
+
+def test_rows_analysed_counts_every_finished_task(services, admin):
+    """The overview stopped at 10,000 finished tasks."""
+    services.db.insert_many("tasks", [{"file_id": f"f{i}", "file_path": "", "filename": "x.csv", "status": "done",
+                                        "stats": {"appending_columns": {"rows": 3}}} for i in range(10_020)],
+                            by="system")
+    services.db.insert_many("tasks", [{"file_id": "g", "file_path": "", "filename": "y.csv", "status": "on_error",
+                                        "stats": {"appending_columns": {"rows": 1000}}}], by="system")
+    assert services.tasks.rows_analysed(admin) == 30_060

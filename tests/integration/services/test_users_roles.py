@@ -104,3 +104,13 @@ def test_account_listeners_hear_deletions_and_disables(services, admin):
     services.users.update(admin, user.uid, status="disabled")
     services.users.delete(admin, user.uid)
     assert heard == [(user.uid, "l@example.com"), (user.uid, "l@example.com")]
+
+
+def test_emails_of_the_users_named_however_many_users_exist(services, admin):
+    """The overview's activity list showed "deleted user" for anyone past the first 500 users."""
+    role = services.roles.by_name("analyst")
+    services.db.insert_many("users", [{"email": f"u{i:04d}@example.com", "password": "", "role_id": role.uid,
+                                        "status": "active"} for i in range(520)], by="system")
+    last = services.users.find_by_email("u0519@example.com")
+    emails = services.users.emails(admin, [last.uid, admin.uid, "", "gone"])
+    assert emails == {last.uid: "u0519@example.com", admin.uid: "admin@free.com"}
