@@ -15,6 +15,7 @@ import pandas as pd
 import pytest
 
 from dallosh import analytics
+from dallosh.datasets import read_dataset
 from dallosh.errors import PermissionDenied
 from dallosh.llm.builtin import BuiltinAnalyzer
 from dallosh.pipeline import Run, run_steps
@@ -316,7 +317,8 @@ def test_correction_errors_are_explained(services, analyst, ctx, analysed_files)
 
 
 def test_readers_see_corrections_but_cannot_correct(services, analyst, ctx, analysed_files, make_actor):
-    services.corrections.correct(analyst, analysed_files[1].uid, "1", "sentiment", "neutral")
+    first_id = read_dataset(services.storage.path("analysed", analysed_files[1].uid))["id"].iloc[0]
+    services.corrections.correct(analyst, analysed_files[1].uid, first_id, "sentiment", "neutral")
     reader = make_actor("read_datasets")
     view = shown(ctx, reader)
     form = view.corrections_card.children[2]
