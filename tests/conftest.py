@@ -22,6 +22,9 @@ from dallosh.db.embedded import spawn_embedded, terminate, wait_until_answers
 from dallosh.storage import Storage
 
 
+pytest_plugins = ["tests.skipcheck"]
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

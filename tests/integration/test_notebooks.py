@@ -39,8 +39,8 @@ def add_analysed_dataset(services, actor, rows: int = 300, seed: int = 1, name: 
     return file
 
 
-@pytest.mark.skipif(not NOTEBOOKS, reason="no notebooks")
 def test_every_notebook_runs(services, admin, tmp_path):
+    assert NOTEBOOKS, "no notebook found under notebooks/"
     add_analysed_dataset(services, admin)
     env = {**os.environ, "DALLOSH_MONGODB_URI": services.config.mongodb_uri,
            "DALLOSH_MONGODB_DATABASE": services.config.mongodb_database,

@@ -126,7 +126,7 @@ def voila(ui_env: UIEnv):
 @pytest.fixture(scope="module")
 def browser():
     if not os.path.exists(CHROMIUM):
-        pytest.skip("Chromium is not installed (apt-get install chromium)")
+        pytest.fail("Chromium is missing: run the README's test command (it installs Debian's chromium).")
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:

@@ -74,7 +74,6 @@ def test_register_provider_lets_a_newcomer_add_one(monkeypatch: pytest.MonkeyPat
 
 
 def test_providers_for_follows_the_mode_and_ends_with_builtin(fake_llm: FakeLLMServer):
-    pytest.importorskip("dallosh.llm.builtin")
     ai = {
         "preferences": {"mode": "automatic", "default_local_model_id": "l2", "default_external_model_id": "e2"},
         "local": [settings_entry("l1", fake_llm.ollama_url), settings_entry("l2", fake_llm.ollama_url)],
@@ -88,7 +87,6 @@ def test_providers_for_follows_the_mode_and_ends_with_builtin(fake_llm: FakeLLMS
 
 
 def test_providers_for_passes_test_options(fake_llm: FakeLLMServer):
-    pytest.importorskip("dallosh.llm.builtin")
     slept: list[float] = []
     ai = {"preferences": {"mode": "local"}, "local": [settings_entry("l1", fake_llm.ollama_url)]}
     first = providers_for(ai, timeout=1.0, sleep=slept.append)[0]
