@@ -12,8 +12,6 @@ import subprocess
 import sys
 import uuid
 
-import pytest
-
 from dallosh.config import PROJECT_ROOT
 from dallosh.lifecycle import STEPS
 from dallosh.llm.builtin import BuiltinAnalyzer
