@@ -198,6 +198,7 @@ class TasksView(View):
         self._inbox: queue.Queue[dict[str, Any] | None] = queue.Queue()
         self._applier: threading.Thread | None = None
         self.subscriber = None
+        self.batches_applied = 0
         #: (received monotonic, applied monotonic) of the last live event (bench: event → widget latency).
         self.last_event_timing: tuple[float, float] | None = None
 
@@ -470,6 +471,7 @@ class TasksView(View):
         received = [m["_received"] for m in messages if "_received" in m]
         if received:
             self.last_event_timing = (max(received), time.monotonic())
+        self.batches_applied += 1  # what tests and the benchmark wait on (the resync after connecting, events)
 
     def _apply_loop(self) -> None:
         while True:

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from dallosh.config import load_config
-from dallosh.events import TaskEvents
+from dallosh.events import Subscriber, TaskEvents, routing_key_for
 from dallosh.ui.base import UIContext
 from dallosh.ui.tasks import TasksView
 from tests.factories import make_csv
@@ -43,21 +43,24 @@ def test_events_reach_the_widgets_quickly_and_stop_with_the_view(services, analy
     try:
         view.on_show(task_id=task.uid)
         wait_for(lambda: view.subscriber is not None and view.subscriber.connected, 10)
-        time.sleep(0.2)  # the post-connect resync
+        wait_for(lambda: view.batches_applied >= 1, 10)  # the post-connect resync was applied
         services.tasks.request(analyst, task.uid, "start")  # no dispatcher here: publish the event ourselves
         events.emit(services.tasks.find(task.uid), "in_queue", phase="requested")
-        latency = wait_for(lambda: view.tasks[task.uid].data.status == "in_queue"
-                           and any(live for *_, live in view.log_lines))
-        assert latency < 1.0
+        wait_for(lambda: view.tasks[task.uid].data.status == "in_queue" and any(live for *_, live in view.log_lines))
         assert view.enabled_actions("in_queue") == ["pause", "stop"]
         assert not view.action_buttons["pause"].disabled
         subscriber = view.subscriber
         view.on_hide()
         wait_for(lambda: not subscriber._thread.is_alive(), 10)
-        lines = len(view.log_lines)
-        events.emit(services.tasks.find(task.uid), "paused", phase="requested")
-        time.sleep(0.3)
-        assert len(view.log_lines) == lines  # a hidden view consumes nothing
+        lines, applied = len(view.log_lines), view.batches_applied
+        witness = []  # a second subscriber proves the event went out (positive control)
+        other = Subscriber(witness.append, [routing_key_for()], config=services.config).start()
+        try:
+            events.emit(services.tasks.find(task.uid), "paused", phase="requested")
+            wait_for(lambda: any(m.get("event") == "paused" for m in witness), 10)
+        finally:
+            other.stop()
+        assert len(view.log_lines) == lines and view.batches_applied == applied  # a hidden view consumes nothing
     finally:
         view.close()
         events.publisher.close()
