@@ -26,8 +26,9 @@ def show(view: str = "overview", **params: Any) -> None:
     import ipywidgets as w
     from IPython.display import display
 
-    from dallosh.ui.components import error_message, esc
-    from dallosh.ui.theme import CSS
+    from dallosh.ui.components import error_message, html_widget
+    from dallosh.ui.html import macro
+    from dallosh.ui.theme import style_html
 
     try:
         from dallosh.session import app_services, current_actor
@@ -40,8 +41,7 @@ def show(view: str = "overview", **params: Any) -> None:
 
         if not isinstance(exc, DalloshError):
             log.exception("the dashboard could not start")
-        page = w.VBox([w.HTML(f"<style>{CSS}</style>", layout=w.Layout(display="none")),
-                       w.HTML(f'<div role="alert">{esc(error_message(exc))}</div>')])
+        page = w.VBox([html_widget(style_html(), display="none"), html_widget(macro("alert", error_message(exc)))])
         page.add_class("dl-app")
         page.add_class("dl-light")
         page.children[1].add_class("dl-alert")

@@ -25,14 +25,14 @@ from dallosh.ui.components import (
     box,
     button,
     error_message,
-    esc,
     html_widget,
     set_display_timezone,
     set_visible,
 )
+from dallosh.ui.html import fragment, macro
 from dallosh.ui.location import PageLocation
 from dallosh.ui.presence import Presence
-from dallosh.ui.theme import CSS, ROOT_CLASS, normalise_theme
+from dallosh.ui.theme import ROOT_CLASS, normalise_theme, style_html
 
 log = logging.getLogger(__name__)
 
@@ -75,13 +75,13 @@ class App(w.VBox):
         self.ctx.theme = self.theme
         self.add_class(f"dl-{self.theme}")
 
-        style = w.HTML(f"<style>{CSS}</style>", layout=w.Layout(display="none"))
+        style = html_widget(style_html(), display="none")
         self.brand = html_widget("", "dl-brand")
-        self.user_label = html_widget(
-            f'{esc(actor.email)}<span class="dl-role">{esc(actor.role_name or "no role")}</span>', "dl-user")
+        self.user_label = html_widget(fragment('{{ email }}<span class="dl-role">{{ role }}</span>',
+                                               email=actor.email, role=actor.role_name or "no role"), "dl-user")
         self.theme_button = button("", self.toggle_theme, "dl-theme-toggle")
         self.profile_button = button("Profile", lambda: self.navigate("profile"), "dl-profile-link")
-        self.logout_link = w.HTML(f'<a class="dl-navlink" href="{esc(logout_url())}" target="_top">Log out</a>')
+        self.logout_link = html_widget(macro("link", logout_url(), "Log out", "dl-navlink"))
         spacer = box([], "dl-nav-spacer", vertical=False)
         navbar = box([self.brand, spacer, self.user_label, self.theme_button, self.profile_button,
                       self.logout_link], "dl-navbar", vertical=False)
@@ -117,9 +117,10 @@ class App(w.VBox):
             return
         self.app_name = general.appName
         set_display_timezone(general.timeZone)
-        self.brand.value = f'<span class="dl-brand-mark"></span>{esc(general.appName)}'
+        self.brand.value = fragment('<span class="dl-brand-mark"></span>{{ name }}', name=general.appName)
         self.maintenance = general.isMaintenance
-        self.banner.value = f'<div role="status">{esc(MAINTENANCE_TEXT)}</div>' if general.isMaintenance else ""
+        self.banner.value = (fragment('<div role="status">{{ text }}</div>', text=MAINTENANCE_TEXT)
+                             if general.isMaintenance else "")
         set_visible(self.banner, general.isMaintenance)
 
     def _paint_theme_button(self) -> None:

@@ -17,7 +17,8 @@ from typing import TYPE_CHECKING, Any
 import ipywidgets as w
 
 from dallosh.errors import DalloshError
-from dallosh.ui.components import Alert, box, error_message
+from dallosh.ui.components import Alert, box, error_message, html_widget
+from dallosh.ui.html import macro
 
 if TYPE_CHECKING:
     from dallosh.services import Actor, Services
@@ -129,10 +130,7 @@ class View:
 
 
 def heading(title: str, subtitle: str = "") -> w.Widget:
-    from dallosh.ui.components import esc, html_widget
-
-    sub = f'<div class="dl-muted">{esc(subtitle)}</div>' if subtitle else ""
-    return html_widget(f"<h1 style='margin:0;font-size:22px'>{esc(title)}</h1>{sub}", "dl-h1")
+    return html_widget(macro("heading", title, subtitle), "dl-h1")
 
 
 class TabbedView(View):

@@ -1,5 +1,7 @@
 """Small building blocks shared by the views: alerts, badges, cards, formatting, and the error guard.
 
+HTML comes from ``dallosh.ui.html`` (Jinja2 with autoescape) and is shown by :class:`HTML`.
+
 The guard is how "every service error is shown as its message, never a traceback" is kept everywhere: each
 button handler runs inside ``View.guard()``, which turns a ``DalloshError`` into a red alert with its
 user-facing message and anything unexpected into a short generic sentence (the traceback goes to the log).
@@ -17,6 +19,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import ipywidgets as w
 
 from dallosh.errors import DalloshError
+from dallosh.ui.html import Markup, macro
 
 log = logging.getLogger(__name__)
 
@@ -38,12 +41,32 @@ def status_label(status: str) -> str:
     return status.replace("_", " ")
 
 
-def badge(text: str, family: str = "idle") -> str:
-    return f'<span class="dl-badge {_FAMILY_CLASS.get(family, "dl-b-idle")}">{esc(text)}</span>'
+def badge(text: str, family: str = "idle") -> Markup:
+    return macro("badge", text, _FAMILY_CLASS.get(family, "dl-b-idle"))
 
 
-def status_badge(status: str) -> str:
+def status_badge(status: str) -> Markup:
     return badge(status_label(status), STATUS_FAMILY.get(status, "idle"))
+
+
+def card_title(title: str, note: str = "") -> Markup:
+    """``<b>title</b>`` and a muted note: the first line of a card or an inline editor."""
+    return macro("card_title", title, note)
+
+
+def muted(text: str, *, inline: bool = False) -> Markup:
+    """Muted text: a line of its own (empty states, short explanations) or an ``inline`` span."""
+    return macro("muted", text, inline)
+
+
+def name_cell(name: str, detail: str = "", *, hover: bool = False, note: str = "") -> Markup:
+    """A name in bold, an optional muted ``note`` after it and ``detail`` under it; ``hover`` adds it as tooltip."""
+    return macro("name_cell", name, detail, hover, note)
+
+
+def text_cells(cells: Iterable[str], columns: Iterable[tuple[str, str]]) -> Markup:
+    """The text cells of a widget table row; ``columns`` are (title, width) pairs, cells are text or Markup."""
+    return macro("cells", list(cells), [width for _, width in columns])
 
 
 def human_size(size: int | float | None) -> str:
@@ -99,11 +122,21 @@ def updated_now() -> str:
     return f"Updated {human_time(datetime.now(UTC))[11:]}"
 
 
-def html_widget(value: str = "", *classes: str, **layout: Any) -> w.HTML:
-    widget = w.HTML(value, layout=w.Layout(**layout))
+class HTML(w.HTML):
+    """The dashboards' only HTML widget."""
+
+
+def html_widget(value: str = "", *classes: str, **layout: Any) -> HTML:
+    """An :class:`HTML` widget showing ``value`` (Markup from ``dallosh.ui.html``) with CSS classes."""
+    widget = HTML(value, layout=w.Layout(**layout))
     for cls in classes:
         widget.add_class(cls)
     return widget
+
+
+def card_title_widget(title: str, note: str = "") -> HTML:
+    """A card's title line as a widget."""
+    return html_widget(card_title(title, note), "dl-h2")
 
 
 def box(children: Iterable[w.Widget] = (), *classes: str, vertical: bool = True, **layout: Any) -> w.Box:
@@ -125,16 +158,11 @@ def button(description: str, on_click: Callable[[], None] | None = None, *classe
     return btn
 
 
-def kpi_html(label: str, value: str, sub: str = "") -> str:
-    sub_html = f'<div class="dl-kpi-sub">{esc(sub)}</div>' if sub else ""
-    return (f'<div class="dl-kpi-label">{esc(label)}</div><div class="dl-kpi-value">{esc(value)}</div>{sub_html}')
-
-
-class KPI(w.HTML):
+class KPI(HTML):
     """One headline number in a card."""
 
     def __init__(self, label: str, value: str = "…", sub: str = ""):
-        super().__init__(kpi_html(label, value, sub))
+        super().__init__(macro("kpi", label, value, sub))
         self.label = label
         self.add_class("dl-card")
         self.add_class("dl-kpi")
@@ -143,10 +171,10 @@ class KPI(w.HTML):
 
     def set(self, value: str, sub: str = "") -> None:
         self.number, self.sub = value, sub
-        self.value = kpi_html(self.label, value, sub)
+        self.value = macro("kpi", self.label, value, sub)
 
 
-class Alert(w.HTML):
+class Alert(HTML):
     """A dismissable-by-next-action message box: error (red), success, info or warning; hidden when empty."""
 
     KINDS = ("error", "success", "info", "warning")
@@ -158,18 +186,19 @@ class Alert(w.HTML):
         self.message = ""
         self.layout.display = "none"
 
-    def show(self, kind: str, message: str, extra_html: str = "") -> None:
+    def show(self, kind: str, message: str, extra_html: Markup | str = "") -> None:
+        """``extra_html`` follows the message: Markup from a template (a link, advice), or text."""
         for k in self.KINDS:
             self.remove_class(f"dl-alert-{k}")
         self.add_class(f"dl-alert-{kind}")
         self.kind, self.message = kind, message
-        self.value = f'<div role="alert">{esc(message)}{extra_html}</div>'
+        self.value = macro("alert", message, extra_html)
         self.layout.display = None
 
     def error(self, message: str) -> None:
         self.show("error", message)
 
-    def success(self, message: str, extra_html: str = "") -> None:
+    def success(self, message: str, extra_html: Markup | str = "") -> None:
         self.show("success", message, extra_html)
 
     def info(self, message: str) -> None:

@@ -22,8 +22,10 @@ from dallosh.ui.components import (
     esc,
     html_widget,
     human_time,
+    muted,
     set_display_timezone,
 )
+from dallosh.ui.html import Markup, fragment, render
 
 PAGE_SIZE = 25
 RESULTS = (("Any result", ""), ("ok", "ok"), ("denied", "denied"), ("error", "error"))
@@ -44,24 +46,24 @@ def known_actions() -> list[str]:
     return sorted({n.split(".")[0] for n in names}) + sorted(names)
 
 
-def result_badge(result: str) -> str:
+def result_badge(result: str) -> Markup:
     if result == "ok":
         return badge("ok", "ok")
     if result == "denied":
         return badge("denied", "warn")
     if result.startswith("error"):
-        message = result.partition(":")[2].strip()
-        note = f' <span class="dl-log-error">{esc(message)}</span>' if message else ""
-        return badge("error", "err") + note
+        return fragment('{{ badge }}{% if message %} <span class="dl-log-error">{{ message }}</span>{% endif %}',
+                        badge=badge("error", "err"), message=result.partition(":")[2].strip())
     return badge(result or "–", "idle")
 
 
 def who(entry: Record[LogData], names: dict[str, str]) -> str:
+    """The user's email as text, or a muted "anonymous" / "system" (Markup)."""
     uid = entry.data.requested_by
     if uid:
-        return esc(names.get(uid) or f"deleted user {uid[:8]}")
+        return names.get(uid) or f"deleted user {uid[:8]}"
     anonymous = entry.data.action.startswith("auth.")
-    return f'<span class="dl-muted">{"anonymous" if anonymous else "system"}</span>'
+    return muted("anonymous" if anonymous else "system", inline=True)
 
 
 #: How a named target reads: ``users/<uid>`` → "user admin@free.com".
@@ -69,23 +71,19 @@ TARGET_KINDS = (("users/", "user"), ("roles/", "role"), ("settings/ai/local/", "
                 ("settings/ai/external/", "external model"))
 
 
-def target_text(entry: Record[LogData], names: dict[str, str]) -> str:
+def target_text(entry: Record[LogData], names: dict[str, str]) -> Markup:
     target = entry.data.target
     if target in names:
         kind = next((label for prefix, label in TARGET_KINDS if target.startswith(prefix)), "")
-        return f'<span title="{esc(target)}">{esc(kind)} <b>{esc(names[target])}</b></span>'
-    return f'<span title="{esc(target)}">{esc(target) or "–"}</span>'
+        return fragment('<span title="{{ target }}">{{ kind }} <b>{{ name }}</b></span>', target=target, kind=kind,
+                        name=names[target])
+    return fragment('<span title="{{ target }}">{{ target or "–" }}</span>', target=target)
 
 
-def log_table(entries: list[Record[LogData]], names: dict[str, str]) -> str:
-    rows = "".join(
-        f"<tr><td>{esc(human_time(e.createdAt))}</td><td>{who(e, names)}</td>"
-        f"<td><code>{esc(e.data.action)}</code></td><td class='dl-wrap'>{target_text(e, names)}</td>"
-        f"<td class='dl-wrap'>{result_badge(e.data.result)}</td></tr>" for e in entries)
-    return ("<table class='dl-htable dl-log-table'><colgroup><col style='width:165px'><col style='width:18%'>"
-            "<col style='width:20%'><col style='width:22%'><col></colgroup>"
-            "<tr><th>When</th><th>Who</th><th>Action</th><th>Target</th><th>Result</th></tr>"
-            f"{rows}</table>")
+def log_table(entries: list[Record[LogData]], names: dict[str, str]) -> Markup:
+    rows = [(human_time(e.createdAt), who(e, names), e.data.action, target_text(e, names),
+             result_badge(e.data.result)) for e in entries]
+    return render("logs_table.html", rows=rows)
 
 
 class LogsView(View):
@@ -180,7 +178,7 @@ class LogsView(View):
         if self.entries:
             self.table.value = log_table(self.entries, self.names)
         else:
-            self.table.value = '<div class="dl-muted">No activity matches these filters.</div>'
+            self.table.value = muted("No activity matches these filters.")
         first = self.page * PAGE_SIZE + 1 if self.entries else 0
         self.page_label.value = f"{first}–{self.page * PAGE_SIZE + len(self.entries)} of {self.total}"
         self.prev_button.disabled = self.page == 0

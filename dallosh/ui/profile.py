@@ -12,7 +12,8 @@ import ipywidgets as w
 
 from dallosh.ui.app import logout_url
 from dallosh.ui.base import UIContext, View
-from dallosh.ui.components import Alert, box, button, esc, html_widget, human_time, set_visible
+from dallosh.ui.components import Alert, box, button, card_title_widget, esc, html_widget, human_time, set_visible
+from dallosh.ui.html import fragment, macro
 
 
 class ProfileView(View):
@@ -28,7 +29,7 @@ class ProfileView(View):
         self.name_input = w.Text(description="Name", placeholder="Your name")
         self.email_input = w.Text(description="Email")
         self.save_button = button("Save", self.save_account, style="primary")
-        self.account_card = box([html_widget("<b>Account</b>", "dl-h2"), self.account_info, self.name_input,
+        self.account_card = box([card_title_widget("Account"), self.account_info, self.name_input,
                                  self.email_input,
                                  html_widget("Changing your email changes how you sign in: sign in again with the "
                                              "new address afterwards.", "dl-muted"), self.save_button],
@@ -38,7 +39,7 @@ class ProfileView(View):
         self.new_password = w.Password(description="New")
         self.confirm_password = w.Password(description="Confirm new")
         self.password_button = button("Change password", self.change_password, style="primary")
-        self.password_card = box([html_widget("<b>Password</b>", "dl-h2"),
+        self.password_card = box([card_title_widget("Password"),
                                   html_widget("At least 8 characters, mixing letters with digits or symbols.",
                                               "dl-muted"),
                                   self.current_password, self.new_password, self.confirm_password,
@@ -47,7 +48,7 @@ class ProfileView(View):
         self.theme_choice = w.ToggleButtons(options=[("Light", "light"), ("Dark", "dark")], value=ctx.theme,
                                             style={"button_width": "90px"})
         self.theme_choice.observe(lambda change: self.choose_theme(change["new"]), "value")
-        self.theme_card = box([html_widget("<b>Theme</b>", "dl-h2"),
+        self.theme_card = box([card_title_widget("Theme"),
                                html_widget("Applied on every page; also switchable from the top bar.", "dl-muted"),
                                self.theme_choice], "dl-card", "dl-form")
 
@@ -56,7 +57,7 @@ class ProfileView(View):
                                          indent=False, layout=w.Layout(width="auto"))
         self.delete_button = button("Delete my account", self.delete_account, style="danger")
         self.delete_confirm.observe(lambda _c: self._paint_delete(), "value")
-        self.delete_card = box([html_widget("<b>Delete account</b>", "dl-h2"),
+        self.delete_card = box([card_title_widget("Delete account"),
                                 html_widget("Your datasets and tasks stay for your team. The last administrator "
                                             "cannot delete their account.", "dl-muted"),
                                 self.delete_password, self.delete_confirm, self.delete_button], "dl-card", "dl-form")
@@ -104,8 +105,9 @@ class ProfileView(View):
         if g.failed:
             return
         if changes["email"].lower() != before:
-            self.alert.success("Saved. Your sign-in email changed: ", f' <a href="{esc(logout_url())}" '
-                               'target="_top">log out</a> and sign in again with the new address.')
+            self.alert.success("Saved. Your sign-in email changed: ",
+                               fragment(" {{ link }} and sign in again with the new address.",
+                                        link=macro("link", logout_url(), "log out")))
         else:
             self.alert.success("Your account was saved.")
 
@@ -146,5 +148,5 @@ class ProfileView(View):
         self._paint_delete()
         for card in (self.account_card, self.password_card, self.theme_card):
             set_visible(card, False)
-        self.alert.success("Your account was deleted. ", f'<a href="{esc(logout_url())}" target="_top">Leave the '
-                           "app</a>.")
+        self.alert.success("Your account was deleted. ", fragment("{{ link }}.",
+                                                                   link=macro("link", logout_url(), "Leave the app")))

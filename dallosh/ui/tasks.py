@@ -21,18 +21,22 @@ from dallosh.lifecycle import ACTIONS, STEPS, allowed_actions
 from dallosh.schemas import Record, TaskData
 from dallosh.ui.base import UIContext, View
 from dallosh.ui.components import (
+    HTML,
     Alert,
     box,
     button,
+    card_title_widget,
     esc,
     html_widget,
     human_int,
     human_size,
     human_time,
+    muted,
     set_visible,
     status_badge,
     status_label,
 )
+from dallosh.ui.html import fragment, render
 
 log = logging.getLogger(__name__)
 
@@ -207,14 +211,14 @@ class TasksView(View):
                                           ("Not started", "added")], value="", layout=w.Layout(width="100%"))
         self.filter.observe(lambda _c: self.render_list(), "value")
         self.list_box = box([], "dl-task-items")
-        self.list_empty = html_widget('<div class="dl-muted">No tasks yet. Add a dataset to create one.</div>')
+        self.list_empty = html_widget(muted("No tasks yet. Add a dataset to create one."))
         self.list_limit = TASKS_PAGE
         self.list_count = html_widget("", "dl-muted")
         self.list_more = button(f"Show {TASKS_PAGE} more", self.show_more, "dl-small")
         more = box([self.list_count, self.list_more], "dl-tight")
         set_visible(self.list_count, False)
         set_visible(self.list_more, False)
-        sidebar = box([html_widget("<b>Tasks</b>", "dl-h2"), self.filter, self.list_empty, self.list_box, more],
+        sidebar = box([card_title_widget("Tasks"), self.filter, self.list_empty, self.list_box, more],
                       "dl-card", "dl-task-list")
 
         self.d_title = html_widget("", "dl-h2")
@@ -226,11 +230,11 @@ class TasksView(View):
                                for a in ACTIONS}
         actions = box(list(self.action_buttons.values()), "dl-row", vertical=False)
         set_visible(actions, self.can_manage)
-        self.step_rows: dict[str, tuple[w.HTML, w.HTML, w.FloatProgress, w.HTML]] = {}
+        self.step_rows: dict[str, tuple[HTML, HTML, w.FloatProgress, HTML]] = {}
         rows = []
         for step in STEPS:
             icon = html_widget("○", "dl-step-icon", "dl-st-pending")
-            name = html_widget(esc(STEP_LABELS[step]), "dl-step-name")
+            name = html_widget(STEP_LABELS[step], "dl-step-name")
             bar = w.FloatProgress(value=0, min=0, max=1, layout=w.Layout(width="260px", min_width="160px"))
             bar.style.bar_color = "#c62828"
             note = html_widget("", "dl-step-note")
@@ -242,11 +246,10 @@ class TasksView(View):
             box([box([self.d_title, self.d_meta]), self.open_datasets], "dl-row", vertical=False,
                 justify_content="space-between"),
             self.d_error, self.maintenance_note, actions,
-            html_widget("<b>Steps</b>", "dl-h2"), box(rows),
-            html_widget("<b>Activity</b> <span class='dl-muted'>(newest first)</span>", "dl-h2"), self.log_html,
+            card_title_widget("Steps"), box(rows),
+            card_title_widget("Activity", "(newest first)"), self.log_html,
         ], "dl-card", "dl-task-detail")
-        self.placeholder = html_widget('<div class="dl-muted">Select a task on the left to follow it.</div>',
-                                       "dl-card", "dl-task-detail")
+        self.placeholder = html_widget(muted("Select a task on the left to follow it."), "dl-card", "dl-task-detail")
         self.set_heading("Tasks", "Follow processing live; control each task.")
         self.body.children = [box([sidebar, self.placeholder, self.detail], "dl-row-nowrap", vertical=False)]
         set_visible(self.detail, False)
@@ -349,12 +352,13 @@ class TasksView(View):
             data = task.data
             set_visible(self.placeholder, False)
             set_visible(self.detail, True)
-            self.d_title.value = f"<b style='font-size:17px'>{esc(data.filename or data.file_id)}</b> " \
-                                 f"{status_badge(data.status)}"
+            self.d_title.value = fragment('<b style="font-size:17px">{{ name }}</b> {{ badge }}',
+                                          name=data.filename or data.file_id, badge=status_badge(data.status))
             self.d_meta.value = esc(f"Added {human_time(task.createdAt)} · run {data.run} · task {task.uid[:8]}")
             if data.status == "on_error":
                 self.d_error.show("error", data.error or "The task failed.",
-                                  f"<div style='margin-top:6px'><b>{esc(error_advice(self.can_manage))}</b></div>")
+                                  fragment('<div style="margin-top:6px"><b>{{ advice }}</b></div>',
+                                           advice=error_advice(self.can_manage)))
             else:
                 self.d_error.clear()
             enabled = set(self.enabled_actions(data.status))
@@ -396,16 +400,10 @@ class TasksView(View):
 
     def _render_log(self) -> None:
         if not self.log_lines:
-            self.log_html.value = '<div class="dl-muted">No activity yet.</div>'
+            self.log_html.value = muted("No activity yet.")
             return
-        lines = []
-        for ts, text, live in reversed(self.log_lines):
-            mark = '<span class="dl-log-live" title="live event">●</span>' if live else ""
-            lines.append(f'<div class="dl-log-line">{mark}<span class="dl-log-time">{esc(ts)}</span>{esc(text)}</div>')
-        if self.log_truncated:
-            lines.append(f'<div class="dl-log-line dl-muted">Older events are not shown: this is the latest '
-                         f'{LOG_LIMIT}.</div>')
-        self.log_html.value = "".join(lines)
+        self.log_html.value = render("tasks_log.html", lines=list(reversed(self.log_lines)),
+                                     truncated=self.log_truncated, limit=LOG_LIMIT)
 
     # -- actions --------------------------------------------------------------------------------------------
 

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from typing import Literal
 
+from dallosh.ui.html import Markup, fragment
+
 Theme = Literal["light", "dark"]
 THEMES: tuple[str, ...] = ("light", "dark")
 ROOT_CLASS = "dl-app"
@@ -343,6 +345,11 @@ body:has(.dl-app) { margin: 0; }
 _LIGHT_ARROW = ("data:image/svg+xml;utf8,<svg xmlns='http://www.w3.org/2000/svg' viewBox='0 0 18 18'>"
                 "<path fill='%23ececee' d='M5.2 5.9L9 9.7l3.8-3.8L14 7.1l-5 5-5-5z'/></svg>")
 CSS += f'.dl-app.dl-dark {{ --jp-widgets-dropdown-arrow: url("{_LIGHT_ARROW}"); }}\n'
+
+
+def style_html() -> Markup:
+    """The stylesheet as a ``<style>`` element (trusted: it is this module's constant, never user data)."""
+    return fragment("<style>{{ css }}</style>", css=Markup(CSS))
 
 
 def normalise_theme(value: str | None) -> Theme:
