@@ -23,14 +23,19 @@ from dallosh.ui.base import UIContext, View
 from dallosh.ui.components import (
     box,
     button,
+    card_title_widget,
     esc,
     html_widget,
     human_int,
     human_size,
     human_time,
+    muted,
+    name_cell,
     set_visible,
     status_badge,
+    text_cells,
 )
+from dallosh.ui.html import fragment, render
 
 log = logging.getLogger(__name__)
 
@@ -40,12 +45,6 @@ DOWNLOAD_LABELS = {DATASETS: "Original", CLEANED: "Cleaned", ANALYSED: "Analysed
 #: refreshes; each widget costs a comm and a Layout), then the download buttons and the row actions.
 TEXT_COLUMNS = (("File", "32%"), ("Size", "14%"), ("Rows", "10%"), ("Owner", "27%"), ("Status", "17%"))
 ROW_PARTS = ("58%", "27%", "15%")  # text cells, downloads, actions
-
-
-def text_cells(cells: list[str]) -> str:
-    spans = "".join(f'<span class="dl-cell" style="width:{width}">{cell}</span>'
-                    for cell, (_, width) in zip(cells, TEXT_COLUMNS, strict=True))
-    return f'<div class="dl-cells">{spans}</div>'
 
 
 def column_report(columns: list[str]) -> tuple[list[str], list[str], list[str]]:
@@ -85,10 +84,10 @@ class DatasetRow:
         self.uid, self.filename, self.status, self.task_id = file.uid, file.data.filename, item["status"], \
             item["task_id"]
         self.info.value = text_cells([
-            f"<b title='{esc(file.data.filename)}'>{esc(file.data.filename)}</b><br>"
-            f"<span class='dl-muted'>{esc(human_time(file.createdAt))}</span>",
-            esc(human_size(file.data.size)), esc(human_int(file.data.rows)),
-            f"<span title='{esc(item['owner'])}'>{esc(item['owner'])}</span>", status_badge(item["status"])])
+            name_cell(file.data.filename, human_time(file.createdAt), hover=True),
+            human_size(file.data.size), human_int(file.data.rows),
+            fragment('<span title="{{ owner }}">{{ owner }}</span>', owner=item["owner"]),
+            status_badge(item["status"])], TEXT_COLUMNS)
         for kind, btn in self.downloads.items():
             available = bool(item["available"].get(kind))
             btn.disabled = not available
@@ -129,13 +128,13 @@ class DatasetsView(View):
                                  tooltip="Add this file again although the same content exists")
         self.discard_button = button("Discard", self.click_discard)
         set_visible(self.add_anyway, False)
-        self.preview = box([html_widget("<b>Preview</b>", "dl-h2"), self.p_summary, self.p_columns, self.p_problems,
+        self.preview = box([card_title_widget("Preview"), self.p_summary, self.p_columns, self.p_problems,
                             self.grid_box, box([self.add_button, self.add_anyway, self.discard_button], "dl-row",
                                                vertical=False)], "dl-card")
         set_visible(self.preview, False)
         self.open_task = button("Open the new task →", self.open_last_task, "dl-link")
         set_visible(self.open_task, False)
-        upload_card = box([html_widget("<b>Upload a CSV export</b>", "dl-h2"), self.uploader, self.checking,
+        upload_card = box([card_title_widget("Upload a CSV export"), self.uploader, self.checking,
                            self.open_task], "dl-card")
         set_visible(upload_card, self.can_manage)
 
@@ -149,18 +148,19 @@ class DatasetsView(View):
         self.confirm_bar = box([self.confirm_text, box([self.confirm_button, self.cancel_button], "dl-row",
                                                        vertical=False)], "dl-alert-warning", "dl-card")
         set_visible(self.confirm_bar, False)
-        header = box([html_widget(text_cells([esc(label) for label, _ in TEXT_COLUMNS]), "dl-td", width=ROW_PARTS[0]),
+        header = box([html_widget(text_cells([label for label, _ in TEXT_COLUMNS], TEXT_COLUMNS), "dl-td",
+                                  width=ROW_PARTS[0]),
                       html_widget("Download", "dl-td", width=ROW_PARTS[1]), html_widget("", width=ROW_PARTS[2])],
                      "dl-tr", "dl-th", vertical=False)
         self.table = box([], "dl-table")
-        self.empty = html_widget('<div class="dl-muted">No datasets yet.</div>')
+        self.empty = html_widget(muted("No datasets yet."))
         self.prev_button = button("‹ Previous", lambda: self.go_to_page(self.page - 1), "dl-small")
         self.next_button = button("Next ›", lambda: self.go_to_page(self.page + 1), "dl-small")
         self.page_label = html_widget("", "dl-muted")
         self.downloader = Downloader()
         list_card = box([
-            box([html_widget("<b>All datasets</b>", "dl-h2"), box([self.search, self.refresh_button], "dl-row",
-                                                                    vertical=False)],
+            box([card_title_widget("All datasets"), box([self.search, self.refresh_button], "dl-row",
+                                                         vertical=False)],
                 "dl-row", vertical=False, justify_content="space-between"),
             self.confirm_bar, header, self.table, self.empty,
             box([self.prev_button, self.page_label, self.next_button], "dl-row", vertical=False,
@@ -227,19 +227,13 @@ class DatasetsView(View):
         found, missing, extra = column_report(inspection.columns)
         delimiter = {"\t": "tab", ",": "comma", ";": "semicolon", "|": "pipe"}.get(inspection.delimiter,
                                                                                     inspection.delimiter)
-        self.p_summary.value = (
-            f"<b>{esc(inspection.filename)}</b> · {esc(human_size(inspection.size))} · "
-            f"{esc(human_int(inspection.rows))} rows · {len(inspection.columns)} columns · encoding "
-            f"{esc(inspection.encoding)} · {esc(delimiter)}-separated")
-        chips = "".join(f'<span class="dl-chip">{esc(c)}</span>' for c in found)
-        chips += "".join(f'<span class="dl-chip dl-chip-missing" title="missing">{esc(c)} ✕</span>' for c in missing)
-        chips += "".join(f'<span class="dl-chip dl-chip-extra" title="not used">{esc(c)} +</span>' for c in extra)
-        self.p_columns.value = f"<div><b>Detected columns</b></div><div>{chips}</div>"
-        if inspection.warnings:
-            items = "".join(f"<li>{esc(x)}</li>" for x in inspection.warnings)
-            self.p_problems.value = f"<div><b>Problems found</b></div><ul style='margin:4px 0'>{items}</ul>"
-        else:
-            self.p_problems.value = "<div><b>Problems found</b>: none. The file is ready to add.</div>"
+        self.p_summary.value = fragment(
+            "<b>{{ name }}</b> · {{ size }} · {{ rows }} rows · {{ columns }} columns · encoding {{ encoding }} · "
+            "{{ delimiter }}-separated", name=inspection.filename, size=human_size(inspection.size),
+            rows=human_int(inspection.rows), columns=len(inspection.columns), encoding=inspection.encoding,
+            delimiter=delimiter)
+        self.p_columns.value = render("datasets_columns.html", found=found, missing=missing, extra=extra)
+        self.p_problems.value = render("datasets_problems.html", warnings=inspection.warnings)
         self.grid_box.children = [self._grid(inspection)]
         set_visible(self.add_anyway, False)
         set_visible(self.preview, True)
@@ -328,8 +322,8 @@ class DatasetsView(View):
         row = self.rows.get(uid)
         self.confirming = uid
         name = row.filename if row else uid
-        self.confirm_text.value = (f"Delete <b>{esc(name)}</b>, its task and its cleaned and analysed files? "
-                                   "This cannot be undone.")
+        self.confirm_text.value = fragment("Delete <b>{{ name }}</b>, its task and its cleaned and analysed files? "
+                                           "This cannot be undone.", name=name)
         set_visible(self.confirm_bar, True)
 
     def cancel_delete(self) -> None:

@@ -26,8 +26,8 @@ from dallosh.ui.components import (
     badge,
     box,
     button,
+    card_title_widget,
     display_timezone,
-    esc,
     html_widget,
     human_int,
     human_time,
@@ -35,6 +35,7 @@ from dallosh.ui.components import (
     status_label,
     updated_now,
 )
+from dallosh.ui.html import Markup, render
 
 log = logging.getLogger(__name__)
 
@@ -75,28 +76,16 @@ def headline_kpis(path: Path) -> dict[str, Any]:
     return _KPI_CACHE[key]
 
 
-def status_bars(counts: dict[str, int]) -> str:
+def status_bars(counts: dict[str, int]) -> Markup:
     """Tasks by status as CSS bars (plotly would add seconds to the page start for one small chart)."""
     top = max(counts.values(), default=0) or 1
-    rows = []
-    for status in STATUSES:
-        n = counts.get(status, 0)
-        if not n:
-            continue
-        rows.append(f"<div>{status_badge(status)}</div><div class='dl-bar-track'><div class='dl-bar' "
-                    f"style='width:{100 * n / top:.1f}%'></div></div><div style='text-align:right'><b>{n}</b></div>")
-    return f"<div class='dl-bars'>{''.join(rows)}</div>" if rows else "<div class='dl-muted'>No tasks yet.</div>"
+    bars = [(status_badge(status), 100 * counts[status] / top, counts[status]) for status in STATUSES
+            if counts.get(status)]
+    return render("overview_status_bars.html", bars=bars)
 
 
-def health_rows(items: list[tuple[str, bool | None, str]]) -> str:
-    rows = []
-    for name, ok, detail in items:
-        dot = "dl-dot-idle" if ok is None else "dl-dot-ok" if ok else "dl-dot-err"
-        state = "checking…" if ok is None else "up" if ok else "down"
-        rows.append(f"<tr><td><span class='dl-dot {dot}'></span><b>{esc(name)}</b></td><td>{esc(state)}</td>"
-                    f"<td class='dl-wrap dl-muted'>{esc(detail)}</td></tr>")
-    return ("<table class='dl-htable'><tr><th>Service</th><th>State</th><th>Details</th></tr>"
-            f"{''.join(rows)}</table>")
+def health_rows(items: list[tuple[str, bool | None, str]]) -> Markup:
+    return render("overview_health.html", items=items)
 
 
 class Ticker:
@@ -153,17 +142,17 @@ class OverviewView(View):
         self.progress_html = html_widget("")
         kpi_row = box(self.kpis.values(), "dl-row", vertical=False)
         if self.admin:
-            middle = box([box([html_widget("<b>Tasks by status</b>", "dl-h2"), self.status_html], "dl-card",
+            middle = box([box([card_title_widget("Tasks by status"), self.status_html], "dl-card",
                               flex="1 1 320px"),
-                          box([html_widget("<b>Health</b>", "dl-h2"), self.health_html], "dl-card",
+                          box([card_title_widget("Health"), self.health_html], "dl-card",
                               flex="2 1 420px")], "dl-row", vertical=False)
-            bottom = box([html_widget("<b>Recent activity</b>", "dl-h2"), self.activity_html], "dl-card")
+            bottom = box([card_title_widget("Recent activity"), self.activity_html], "dl-card")
         else:
-            middle = box([box([html_widget("<b>Latest analyses</b>", "dl-h2"), self.latest_html], "dl-card",
+            middle = box([box([card_title_widget("Latest analyses"), self.latest_html], "dl-card",
                               flex="2 1 420px"),
-                          box([html_widget("<b>Tasks by status</b>", "dl-h2"), self.status_html], "dl-card",
+                          box([card_title_widget("Tasks by status"), self.status_html], "dl-card",
                               flex="1 1 300px")], "dl-row", vertical=False)
-            bottom = box([html_widget("<b>In progress</b>", "dl-h2"), self.progress_html], "dl-card")
+            bottom = box([card_title_widget("In progress"), self.progress_html], "dl-card")
         self.body.children = [kpi_row, middle, bottom]
 
     # -- life cycle -----------------------------------------------------------------------------------------
@@ -232,14 +221,9 @@ class OverviewView(View):
             who = emails.get(entry.data.requested_by or "", "system" if not entry.data.requested_by else "deleted user")
             result = entry.data.result
             family = "ok" if result == "ok" else "warn" if result == "denied" else "err"
-            badge_html = badge(result[:60], family)
-            rows.append(f"<tr><td class='dl-muted'>{esc(human_time(entry.createdAt))}</td><td>{esc(who)}</td>"
-                        f"<td>{esc(entry.data.action)}</td><td class='dl-wrap'>{esc(entry.data.target)}</td>"
-                        f"<td>{badge_html}</td></tr>")
-        self.activity_html.value = (
-            f"<table class='dl-htable'><tr><th>When ({esc(display_timezone())})</th><th>Who</th><th>Action</th>"
-            f"<th>Target</th><th>Result</th></tr>{''.join(rows)}</table>" if rows
-            else "<div class='dl-muted'>No activity yet.</div>")
+            rows.append((human_time(entry.createdAt), who, entry.data.action, entry.data.target,
+                         badge(result[:60], family)))
+        self.activity_html.value = render("overview_activity.html", rows=rows, tz=display_timezone())
 
     def _refresh_analyst(self) -> None:
         s, a = self.services, self.actor
@@ -251,33 +235,25 @@ class OverviewView(View):
         self.kpis["rows"].set(human_int(s.tasks.rows_analysed(a)))
         self.status_html.value = status_bars(counts)
         latest = s.tasks.list(a, status="done", limit=LATEST_ANALYSES).items
-        cards = []
+        cards: list[dict[str, Any]] = []
         for task in latest:
             try:
                 k = headline_kpis(s.files.path(a, task.data.file_id, ANALYSED))
             except Exception as exc:  # noqa: BLE001 - one unreadable file must not hide the others
-                cards.append(f"<tr><td>{esc(task.data.filename)}</td><td colspan='4' class='dl-muted'>"
-                             f"{esc(str(exc))}</td></tr>")
+                cards.append({"filename": task.data.filename, "error": str(exc)})
                 continue
-            cards.append(f"<tr><td><b>{esc(task.data.filename)}</b><br><span class='dl-muted'>"
-                         f"{esc(human_time(task.updatedAt))}</span></td><td>{human_int(k['rows'])}</td>"
-                         f"<td>{k['negative_pct']} %</td><td>{k['high_priority_pct']} %</td>"
-                         f"<td>{esc(k['top_topic'])} ({k['top_topic_pct']} %)</td></tr>")
-        self.latest_html.value = (
-            "<table class='dl-htable'><tr><th>Dataset</th><th>Rows</th><th>Negative</th><th>High priority</th>"
-            f"<th>Top topic</th></tr>{''.join(cards)}</table>" if cards
-            else "<div class='dl-muted'>No analysis finished yet. Add a dataset and start its task.</div>")
+            cards.append({"filename": task.data.filename, "error": "", "updated": human_time(task.updatedAt),
+                          "rows": human_int(k["rows"]), "kpis": k})
+        self.latest_html.value = render("overview_latest.html", rows=cards)
         running = [t for t in s.tasks.list(a, limit=200).items if t.data.status in ACTIVE or
                    t.data.status == "paused"]
         lines = []
         for task in running:
             prog = task.data.progress
             page = f"page {prog.get('page')} of {prog.get('pages')}" if prog.get("pages") else ""
-            lines.append(f"<tr><td>{esc(task.data.filename)}</td><td>{status_badge(task.data.status)}</td>"
-                         f"<td class='dl-muted'>{esc(page or status_label(prog.get('step') or ''))}</td></tr>")
-        self.progress_html.value = (
-            f"<table class='dl-htable'><tr><th>Dataset</th><th>Status</th><th>Progress</th></tr>{''.join(lines)}"
-            "</table>" if lines else "<div class='dl-muted'>Nothing is being processed right now.</div>")
+            lines.append((task.data.filename, status_badge(task.data.status),
+                          page or status_label(prog.get("step") or "")))
+        self.progress_html.value = render("overview_progress.html", rows=lines)
 
     # -- health ---------------------------------------------------------------------------------------------
 

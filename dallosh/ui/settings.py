@@ -27,7 +27,18 @@ from dallosh.defaults import (
 from dallosh.schemas import SettingsData
 from dallosh.services.settings import is_masked
 from dallosh.ui.base import TabbedView, UIContext
-from dallosh.ui.components import badge, box, button, esc, html_widget, set_display_timezone, set_visible
+from dallosh.ui.components import (
+    badge,
+    box,
+    button,
+    card_title,
+    card_title_widget,
+    html_widget,
+    muted,
+    set_display_timezone,
+    set_visible,
+)
+from dallosh.ui.html import Markup, fragment, render
 from dallosh.ui.users import ConfirmBar, Form, InlineTable, Tabs
 
 KINDS = ("local", "external")
@@ -52,16 +63,13 @@ def model_name(entry: dict[str, Any]) -> str:
     return data.get("label") or data.get("model") or entry.get("uid", "?")
 
 
-def check_html(result: dict[str, Any] | None) -> str:
+def check_html(result: dict[str, Any] | None) -> Markup | str:
     if result is None:
         return ""
     if result.get("testing"):
-        return '<span class="dl-dot dl-dot-idle"></span>Testing the connection…'
-    if result["ok"]:
-        return (f'<span class="dl-dot dl-dot-ok"></span><b>Connected</b> in {result["latency_ms"]:.0f} ms · '
-                f'{esc(result["message"])}')
-    return (f'<span class="dl-dot dl-dot-err"></span><b>Failed</b> after {result["latency_ms"]:.0f} ms: '
-            f'<span class="dl-check-error">{esc(result["message"])}</span>')
+        return render("settings_check.html", testing=True)
+    return render("settings_check.html", testing=False, ok=result["ok"], latency_ms=result["latency_ms"],
+                  message=result["message"])
 
 
 class ModelRow:
@@ -87,14 +95,9 @@ class ModelRow:
         self.uid, self.name = entry["uid"], model_name(entry)
         data = entry["data"]
         provider = data.get("provider") or DEFAULT_PROVIDER[self.kind]
-        key = f"key {esc(data['apiKey'])}" if data.get("apiKey") else "no API key"
-        default = " " + badge("default", "ok") if is_default else ""
-        model = f" · <code>{esc(data['model'])}</code>" if data.get("label") else ""
-        self.info.value = (
-            f"<div><b>{esc(self.name)}</b>{model}{default}</div>"
-            f"<div class='dl-muted'>{esc(provider)} · {esc(data['baseUrl'])} · {key}</div>"
-            f"<div class='dl-muted'>{data['retryRequests']} retries · {data['paginateRowsLimit']} rows per page · "
-            f"{data.get('concurrency', REQUEST_CONCURRENCY_DEFAULT)} concurrent request(s)</div>")
+        self.info.value = render("settings_model.html", name=self.name, data=data, provider=provider,
+                                 default=badge("default", "ok") if is_default else "",
+                                 concurrency=data.get("concurrency", REQUEST_CONCURRENCY_DEFAULT))
 
     def show_check(self, result: dict[str, Any] | None) -> None:
         self.check.value = check_html(result)
@@ -154,7 +157,7 @@ class SettingsView(TabbedView):
                                           "Tried first among the external models."),
         })
         self.prefs_save = button("Save preferences", self.save_preferences, style="primary")
-        prefs_card = box([html_widget("<b>Model choice</b>", "dl-h2"), self.prefs_form.root, self.prefs_save],
+        prefs_card = box([card_title_widget("Model choice"), self.prefs_form.root, self.prefs_save],
                          "dl-card", "dl-prefs")
 
         # AI: model lists and the shared editor
@@ -179,11 +182,10 @@ class SettingsView(TabbedView):
         self.model_confirm_panel = box([self.model_confirm.root], "dl-card", "dl-inline-panel", "dl-danger-panel")
         self.model_confirm.cancel_button.on_click(lambda _b: self.close_model_panels())
         self.tables = {k: InlineTable() for k in KINDS}
-        self.empty = {k: html_widget(f'<div class="dl-muted">No {k} model yet: the built-in analyzer labels '
-                                     'alone.</div>') for k in KINDS}
+        self.empty = {k: html_widget(muted(f"No {k} model yet: the built-in analyzer labels alone.")) for k in KINDS}
         self.add_buttons = {k: button(f"Add {k} model", lambda k=k: self.open_model_create(k), style="primary")
                             for k in KINDS}
-        model_cards = [box([box([html_widget(f"<b>{esc(KIND_TITLES[k])}</b>", "dl-h2"), self.add_buttons[k]],
+        model_cards = [box([box([card_title_widget(KIND_TITLES[k]), self.add_buttons[k]],
                                 "dl-row", vertical=False, justify_content="space-between", align_items="center"),
                             self.tables[k].root, self.empty[k]], "dl-card", f"dl-models-{k}") for k in KINDS]
         ai_panel = box([prefs_card, *model_cards], "dl-col")
@@ -310,7 +312,7 @@ class SettingsView(TabbedView):
         self.close_model_panels()
         self.editing = (kind, None)
         self._fill_model_form(kind, {})
-        self.model_form_title.value = f"<b>New {esc(kind)} model</b>"
+        self.model_form_title.value = card_title(f"New {kind} model")
         self.model_save.description = "Add model"
         self.tabs.select("ai")
         self.tables[kind].open(None, self.model_editor)
@@ -329,7 +331,7 @@ class SettingsView(TabbedView):
         self.close_model_panels()
         self.editing = (kind, uid)
         self._fill_model_form(kind, entry["data"])  # apiKey arrives masked from the service
-        self.model_form_title.value = f"<b>Edit {esc(model_name(entry))}</b>"
+        self.model_form_title.value = card_title(f"Edit {model_name(entry)}")
         self.model_save.description = "Save model"
         self.tables[kind].open(uid, self.model_editor)
 
@@ -367,8 +369,9 @@ class SettingsView(TabbedView):
         row = self.rows[kind].get(uid)
         name = row.name if row else uid
         self.close_model_panels()
-        self.model_confirm.ask(f"Delete the {esc(kind)} model <b>{esc(name)}</b> and its API key? Tasks already "
-                               "labelled keep their labels.", lambda: self.delete_model(kind, uid, name))
+        self.model_confirm.ask(fragment("Delete the {{ kind }} model <b>{{ name }}</b> and its API key? Tasks "
+                                        "already labelled keep their labels.", kind=kind, name=name),
+                               lambda: self.delete_model(kind, uid, name))
         self.tables[kind].open(uid, self.model_confirm_panel)
 
     def delete_model(self, kind: str, uid: str, name: str = "") -> None:

@@ -22,7 +22,21 @@ from dallosh.defaults import PERMISSIONS
 from dallosh.errors import ValidationError
 from dallosh.schemas import Record, RoleData, UserData
 from dallosh.ui.base import Guard, TabbedView, UIContext, View
-from dallosh.ui.components import badge, box, button, esc, html_widget, human_time, set_visible
+from dallosh.ui.components import (
+    HTML,
+    badge,
+    box,
+    button,
+    card_title,
+    esc,
+    html_widget,
+    human_time,
+    muted,
+    name_cell,
+    set_visible,
+    text_cells,
+)
+from dallosh.ui.html import Markup, fragment, render
 
 PAGE_SIZE = 15
 #: What each permission allows, shown next to its checkbox (docs/reference.md says the same at more length).
@@ -60,15 +74,15 @@ class Form:
     def __init__(self, fields: dict[str, tuple[str, w.Widget, str]]):
         self.widgets: dict[str, w.Widget] = {}
         self.labels: dict[str, str] = {}
-        self.hints: dict[str, w.HTML] = {}
-        self.errors: dict[str, w.HTML] = {}
+        self.hints: dict[str, HTML] = {}
+        self.errors: dict[str, HTML] = {}
         self.rows: dict[str, w.Box] = {}
         for key, (label, widget, hint) in fields.items():
             error = html_widget("", "dl-field-error")
             set_visible(error, False)
             self.hints[key] = html_widget("", "dl-field-hint")
             self.set_hint(key, hint)
-            row = box([html_widget(f"<label>{esc(label)}</label>", "dl-field-label"),
+            row = box([html_widget(fragment("<label>{{ label }}</label>", label=label), "dl-field-label"),
                        box([widget, self.hints[key], error], "dl-field-input")], "dl-field", vertical=False)
             self.widgets[key], self.labels[key], self.errors[key], self.rows[key] = widget, label, error, row
         self.root = box(self.rows.values(), "dl-fields")
@@ -90,7 +104,7 @@ class Form:
             self.rows[key].remove_class("dl-invalid")
 
     def set_error(self, key: str, message: str) -> None:
-        self.errors[key].value = f'<span role="alert">{esc(message)}</span>'
+        self.errors[key].value = fragment('<span role="alert">{{ message }}</span>', message=message)
         set_visible(self.errors[key], True)
         self.rows[key].add_class("dl-invalid")
 
@@ -116,7 +130,7 @@ class ConfirmBar:
         self.root = box([self.text, box([self.confirm_button, self.cancel_button], "dl-row", vertical=False)],
                         "dl-confirm-bar")
 
-    def ask(self, html: str, action: Callable[[], None], confirm_label: str | None = None) -> None:
+    def ask(self, html: Markup | str, action: Callable[[], None], confirm_label: str | None = None) -> None:
         self.text.value = html
         self.action = action
         if confirm_label:
@@ -197,14 +211,8 @@ class Tabs:
             self.on_change(key)
 
 
-def text_cells(cells: list[str], columns: tuple[tuple[str, str], ...]) -> str:
-    spans = "".join(f'<span class="dl-cell" style="width:{width}">{cell}</span>'
-                    for cell, (_, width) in zip(cells, columns, strict=True))
-    return f'<div class="dl-cells">{spans}</div>'
-
-
-def header_row(parts: list[tuple[str, str]]) -> w.Box:
-    """The table's column titles; the last one (actions) is right-aligned over its buttons."""
+def header_row(parts: list[tuple[Markup | str, str]]) -> w.Box:
+    """The table's column titles (text or Markup, and a width); the last one (actions) is right-aligned."""
     cells = [html_widget(html, "dl-td", width=width) for html, width in parts]
     cells[-1].add_class("dl-th-right")
     return box(cells, "dl-tr", "dl-th", vertical=False)
@@ -234,14 +242,12 @@ class UserRow:
 
     def update(self, user: Record[UserData], role_name: str, me: bool) -> None:
         self.uid, self.email, self.status = user.uid, user.data.email, user.data.status
-        you = ' <span class="dl-muted">(you)</span>' if me else ""
-        name = f'<br><span class="dl-muted">{esc(user.data.name)}</span>' if user.data.name else ""
         self.info.value = text_cells([
-            f"<b title='{esc(user.data.email)}'>{esc(user.data.email)}</b>{you}{name}",
-            esc(role_name) if role_name else '<span class="dl-muted">missing role</span>',
+            name_cell(user.data.email, user.data.name, hover=True, note="(you)" if me else ""),
+            role_name or muted("missing role", inline=True),
             badge(user.data.status, STATUS_FAMILY.get(user.data.status, "idle")),
-            esc(human_time(user.data.last_login)[:16]) or '<span class="dl-muted">never</span>',
-            esc(human_time(user.createdAt)[:10])], USER_COLUMNS)
+            human_time(user.data.last_login)[:16] or muted("never", inline=True),
+            human_time(user.createdAt)[:10]], USER_COLUMNS)
         pending = user.data.status == "pending"
         set_visible(self.approve_button, pending)
         set_visible(self.toggle_button, not pending)
@@ -267,12 +273,9 @@ class RoleRow:
 
     def update(self, role: Record[RoleData], users: int | None) -> None:
         self.uid, self.name = role.uid, role.data.name
-        description = f'<br><span class="dl-muted">{esc(role.data.description)}</span>' \
-            if role.data.description else ""
-        self.name_html.value = f"<b>{esc(role.data.name)}</b>{description}"
-        chips = "".join(f'<span class="dl-chip" title="{esc(PERMISSION_HELP.get(p, ""))}">{esc(p)}</span>'
-                        for p in role.data.permissions)
-        self.perms_html.value = f"<div>{chips or '<span class=dl-muted>no permission</span>'}</div>"
+        self.name_html.value = name_cell(role.data.name, role.data.description)
+        self.perms_html.value = render("users_permissions.html", permissions=role.data.permissions,
+                                       help=PERMISSION_HELP)
         self.count_html.value = "–" if users is None else f"{users} user{'s' if users != 1 else ''}"
 
 
@@ -341,9 +344,9 @@ class UsersView(TabbedView):
         self.user_confirm.cancel_button.on_click(lambda _b: self.users_table.close())
 
         self.users_table = InlineTable(header_row([
-            (text_cells([esc(label) for label, _ in USER_COLUMNS], USER_COLUMNS), USER_PARTS[0]),
+            (text_cells([label for label, _ in USER_COLUMNS], USER_COLUMNS), USER_PARTS[0]),
             ("Actions" if self.can_manage else "", USER_PARTS[1])]))
-        self.users_empty = html_widget('<div class="dl-muted">No user matches these filters.</div>')
+        self.users_empty = html_widget(muted("No user matches these filters."))
         self.prev_button = button("‹ Previous", lambda: self.go_to_page(self.page - 1), "dl-small")
         self.next_button = button("Next ›", lambda: self.go_to_page(self.page + 1), "dl-small")
         self.page_label = html_widget("", "dl-muted")
@@ -360,8 +363,8 @@ class UsersView(TabbedView):
         # roles tab
         self.permission_boxes = {p: w.Checkbox(description=p, indent=False, layout=w.Layout(width="auto"))
                                  for p in PERMISSIONS}
-        perm_grid = box([box([self.permission_boxes[p], html_widget(esc(PERMISSION_HELP.get(p, "")),
-                                                                   "dl-field-hint")], "dl-perm")
+        perm_grid = box([box([self.permission_boxes[p], html_widget(PERMISSION_HELP.get(p, ""), "dl-field-hint")],
+                             "dl-perm")
                          for p in PERMISSIONS], "dl-perm-grid", vertical=False)
         self.role_form = Form({
             "name": ("Name", w.Text(placeholder="e.g. supervisor"), ""),
@@ -451,7 +454,8 @@ class UsersView(TabbedView):
     def _paint_pending(self, pending: int) -> None:
         self.pending_count = pending
         waiting = "registration is" if pending == 1 else "registrations are"
-        self.pending_note.value = f"<b>{pending}</b> {waiting} waiting for approval."
+        self.pending_note.value = fragment("<b>{{ pending }}</b> {{ waiting }} waiting for approval.", pending=pending,
+                                           waiting=waiting)
         set_visible(self.pending_bar, bool(pending) and self.can_manage and self.status_filter.value != "pending")
 
     def _paint_roles(self, counts: dict[str, int]) -> None:
@@ -487,7 +491,7 @@ class UsersView(TabbedView):
         if analyst or form["role_id"].options:
             form["role_id"].value = analyst or form["role_id"].options[0][1]
         form.show_row("password", True)
-        self.user_form_title.value = "<b>New user</b>"
+        self.user_form_title.value = card_title("New user")
         self.user_save.description = "Create user"
         self.users_table.open(None, self.user_editor)
 
@@ -505,7 +509,7 @@ class UsersView(TabbedView):
         form["status"].value = user.data.status
         form["password"].value = ""
         form.show_row("password", False)
-        self.user_form_title.value = f"<b>Edit {esc(user.data.email)}</b>"
+        self.user_form_title.value = card_title(f"Edit {user.data.email}")
         self.user_save.description = "Save changes"
         self.users_table.open(uid, self.user_editor)
 
@@ -539,7 +543,7 @@ class UsersView(TabbedView):
         self.resetting, self.editing = uid, None
         self.reset_form.clear_errors()
         self.reset_form["password"].value = self.reset_form["confirm"].value = ""
-        self.reset_title.value = f"<b>New password for {esc(row.email if row else uid)}</b>"
+        self.reset_title.value = card_title(f"New password for {row.email if row else uid}")
         self.users_table.open(uid, self.reset_panel)
 
     def save_password(self) -> None:
@@ -583,8 +587,9 @@ class UsersView(TabbedView):
         row = self.user_rows.get(uid)
         email = row.email if row else uid
         self.editing = self.resetting = None
-        self.user_confirm.ask(f"Delete the account <b>{esc(email)}</b>? They can no longer sign in and this cannot "
-                              "be undone (their datasets and tasks stay).", lambda: self.delete_user(uid, email))
+        self.user_confirm.ask(fragment("Delete the account <b>{{ email }}</b>? They can no longer sign in and this "
+                                       "cannot be undone (their datasets and tasks stay).", email=email),
+                              lambda: self.delete_user(uid, email))
         self.users_table.open(uid, self.user_confirm_panel)
 
     def delete_user(self, uid: str, email: str = "") -> None:
@@ -610,7 +615,7 @@ class UsersView(TabbedView):
     def open_role_create(self) -> None:
         self.editing_role = None
         self._fill_role_form("", "", [])
-        self.role_form_title.value = "<b>New role</b>"
+        self.role_form_title.value = card_title("New role")
         self.role_save.description = "Create role"
         self.tabs.select("roles")
         self.roles_table.open(None, self.role_editor)
@@ -622,7 +627,7 @@ class UsersView(TabbedView):
             return
         self.editing_role = uid
         self._fill_role_form(role.data.name, role.data.description, role.data.permissions)
-        self.role_form_title.value = f"<b>Edit role {esc(role.data.name)}</b>"
+        self.role_form_title.value = card_title(f"Edit role {role.data.name}")
         self.role_save.description = "Save role"
         self.roles_table.open(uid, self.role_editor)
 
@@ -652,7 +657,7 @@ class UsersView(TabbedView):
         row = self.role_rows.get(uid)
         name = row.name if row else uid
         self.editing_role = None
-        self.role_confirm.ask(f"Delete the role <b>{esc(name)}</b>? This cannot be undone.",
+        self.role_confirm.ask(fragment("Delete the role <b>{{ name }}</b>? This cannot be undone.", name=name),
                               lambda: self.delete_role(uid, name))
         self.roles_table.open(uid, self.role_confirm_panel)
 
