@@ -46,13 +46,16 @@ from dallosh.ui.components import (
     KPI,
     box,
     button,
+    card_title_widget,
     esc,
     html_widget,
     human_int,
     human_time,
+    muted,
     set_visible,
     updated_now,
 )
+from dallosh.ui.html import escape, fragment, macro, render
 
 log = logging.getLogger(__name__)
 
@@ -466,8 +469,11 @@ def short(text: str, limit: int = 48) -> str:
 
 
 def plain(text: Any) -> str:
-    """User text safe in plotly labels and hovers (plotly renders a subset of HTML tags, links included)."""
-    return str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    """User text safe in plotly labels (plotly renders a subset of HTML tags, links included, and decodes entities).
+
+    The same escaping as the templates; a label mixing text and tags is a ``fragment`` (see the critical tweets).
+    """
+    return str(escape(text))
 
 
 def themed(figure: dict[str, Any], theme: str) -> dict[str, Any]:
@@ -642,7 +648,8 @@ def chart_critical_tweets(df: pd.DataFrame, tz: str, full: pd.DataFrame | None =
     authors = top["screen_name"].astype(str).tolist()
     labels = [plain(f"{i + 1}. @{a}: {short(text, 44)}") for i, (a, text) in
               enumerate(zip(authors, texts, strict=True))]
-    hover = [f"@{plain(a)} · {local_time(d, tz)}<br>{plain(short(text, 90))}<br>engagement {e}"
+    hover = [str(fragment("@{{ author }} · {{ when }}<br>{{ text }}<br>engagement {{ engagement }}", author=a,
+                          when=local_time(d, tz), text=short(text, 90), engagement=e))
              for a, d, text, e in zip(authors, top["created_at"], texts, top["engagement"], strict=True)]
     figure = {"data": [{"type": "bar", "orientation": "h", "y": labels, "x": top["engagement"].to_numpy(),
                         "marker": {"color": BAR_COLOR}, "customdata": hover,
@@ -727,9 +734,8 @@ class AnalysisView(View):
         self.dataset_select.add_class("dl-dataset-select")
         self.dataset_select.observe(self._on_datasets, "value")
         self.status = html_widget("", "dl-muted", "dl-analysis-status")
-        self.empty = html_widget(
-            '<div class="dl-muted">No analysed dataset yet. Add a dataset and start its task; when the task is '
-            "done, its tweets can be explored here.</div>")
+        self.empty = html_widget(muted("No analysed dataset yet. Add a dataset and start its task; when the task is "
+                                       "done, its tweets can be explored here."))
         set_visible(self.empty, False)
         self.date_from = w.DatePicker(description="From", layout=w.Layout(width="200px"))
         self.date_to = w.DatePicker(description="To", layout=w.Layout(width="184px"))
@@ -757,9 +763,8 @@ class AnalysisView(View):
                 "dl-filter-row2", vertical=False, align_items="center"),
         ], "dl-col", "dl-filters")
         self.filters_card = box([
-            html_widget("<b>Datasets</b> <span class='dl-muted'>(Ctrl/⌘-click to combine several)</span>",
-                        "dl-h2"),
-            self.dataset_select, self.empty, html_widget("<b>Filters</b>", "dl-h2"), filters, self.status,
+            card_title_widget("Datasets", "(Ctrl/⌘-click to combine several)"),
+            self.dataset_select, self.empty, card_title_widget("Filters"), filters, self.status,
         ], "dl-card", "dl-analysis-filters")
 
         # -- KPIs and charts
@@ -787,8 +792,7 @@ class AnalysisView(View):
                                   tooltip="Download the rows of the table (every column) as an Excel workbook")
         self.downloader = Downloader()
         self.table_card = box([
-            box([html_widget("<b>Tweets</b> <span class='dl-muted'>(click a row to correct it; headers "
-                             "sort every filtered row)</span>", "dl-h2"),
+            box([card_title_widget("Tweets", "(click a row to correct it; headers sort every filtered row)"),
                  box([self.csv_button, self.xlsx_button], "dl-row", vertical=False)],
                 "dl-row", vertical=False, justify_content="space-between", align_items="center"),
             self.drill_bar, self.grid,
@@ -825,9 +829,9 @@ class AnalysisView(View):
                  "Corrections made by the team (you can read them; correcting needs the manage datasets "
                  "permission).")
         self.corrections_card = box([
-            box([html_widget("<b>Label corrections</b>", "dl-h2"), self.corrections_button], "dl-row",
+            box([card_title_widget("Label corrections"), self.corrections_button], "dl-row",
                 vertical=False, justify_content="space-between", align_items="center"),
-            html_widget(f"<div class='dl-muted'>{esc(intro)}</div>"), correct_form, self.history_html,
+            html_widget(muted(intro)), correct_form, self.history_html,
         ], "dl-card", "dl-analysis-corrections")
 
         self.content = box([self.kpi_row, self.charts_box, self.table_card, self.corrections_card], "dl-col")
@@ -1159,8 +1163,8 @@ class AnalysisView(View):
         source = rows if key in rows else self.frame[[key]].take(rows.index.to_numpy())
         self.order = sort_order(source, key, ascending)
         set_visible(self.drill_bar, self.drill is not None)
-        self.drill_label.value = (f"<span class='dl-chip dl-chip-drill'>Table filtered by: "
-                                  f"{esc(self.drill.label)}</span>" if self.drill else "")
+        self.drill_label.value = (macro("chip", f"Table filtered by: {self.drill.label}", "drill") if self.drill
+                                  else "")
 
     def render_table(self) -> None:
         if self.rows is None or self.order is None:
@@ -1205,9 +1209,9 @@ class AnalysisView(View):
             return
         labels = [self.choices[u].label for u in self.loaded if u in self.choices]
         shown = len(self.filtered) if self.filtered is not None else 0
-        self.status.value = (
-            f"{esc(', '.join(labels))} · {human_int(len(self.frame))} tweets loaded · "
-            f"<b>{human_int(shown)}</b> match the filters · times in {esc(self.tz)}")
+        self.status.value = fragment(
+            "{{ datasets }} · {{ loaded }} tweets loaded · <b>{{ shown }}</b> match the filters · times in {{ tz }}",
+            datasets=", ".join(labels), loaded=human_int(len(self.frame)), shown=human_int(shown), tz=self.tz)
         self.updated.value = updated_now()
 
     def _paint_topics(self) -> None:
@@ -1255,11 +1259,10 @@ class AnalysisView(View):
             self.selected_info.value = f"No tweet with id {esc(tweet_id)} in the chosen datasets."
             return
         row = rows.iloc[0]
-        mark = " · <b>corrected</b>" if bool(row.get("corrected", False)) else ""
-        self.selected_info.value = (
-            f"<b>@{esc(row['screen_name'])}</b>: {esc(short(row['full_text'], 140))}<br>"
-            f"Now: sentiment <b>{esc(row['sentiment'])}</b> · priority <b>{int(row['priority'])}</b> · topic "
-            f"<b>{esc(row['main_topic'])}</b>{mark}")
+        self.selected_info.value = render(
+            "analysis_selected.html", author=row["screen_name"], text=short(row["full_text"], 140),
+            sentiment=row["sentiment"], priority=int(row["priority"]), topic=row["main_topic"],
+            corrected=bool(row.get("corrected", False)))
         current = row[self.correct_field.value]
         values = [v for _, v in self.correct_value.options]
         if self.correct_field.value == "priority":
@@ -1294,24 +1297,13 @@ class AnalysisView(View):
         self.request("corrections")
 
     def _paint_history(self) -> None:
-        if not self.history:
-            self.history_html.value = "<div class='dl-muted'>No corrections in these datasets yet.</div>"
-            return
         labels = {u: c.label for u, c in self.choices.items()}
-        rows = []
-        for item in reversed(self.history[-HISTORY_SHOWN:]):
-            rows.append(
-                f"<tr><td>{esc(local_time(item['when'], self.tz))}</td><td>{esc(item['by'])}</td>"
-                f"<td>{esc(labels.get(item['file_id'], item['file_id']))}</td><td>{esc(item['tweet_id'])}</td>"
-                f"<td>{esc(FIELD_LABELS.get(item['field'], item['field']))}</td>"
-                f"<td>{esc(item['old_value'] if item['old_value'] is not None else '–')} → "
-                f"<b>{esc(item['new_value'])}</b></td></tr>")
-        more = len(self.history) - HISTORY_SHOWN
-        note = f"<div class='dl-muted'>… and {more} older (all are in the export).</div>" if more > 0 else ""
-        self.history_html.value = (
-            f"<div class='dl-muted' style='margin-top:6px'>{len(self.history)} correction(s) in these datasets, "
-            "newest first:</div><table class='dl-htable'><tr><th>When</th><th>By</th><th>Dataset</th>"
-            f"<th>Tweet</th><th>Field</th><th>Old → new</th></tr>{''.join(rows)}</table>{note}")
+        rows = [(local_time(item["when"], self.tz), item["by"], labels.get(item["file_id"], item["file_id"]),
+                 item["tweet_id"], FIELD_LABELS.get(item["field"], item["field"]),
+                 "–" if item["old_value"] is None else item["old_value"], item["new_value"])
+                for item in reversed(self.history[-HISTORY_SHOWN:])]
+        self.history_html.value = render("analysis_history.html", rows=rows, total=len(self.history),
+                                         more=len(self.history) - HISTORY_SHOWN)
 
     # -- exports --------------------------------------------------------------------------------------------
 
