@@ -47,7 +47,6 @@ from dallosh.ui.components import (
     box,
     button,
     card_title_widget,
-    esc,
     html_widget,
     human_int,
     human_time,
@@ -1256,7 +1255,7 @@ class AnalysisView(View):
             self.selected_info.value = ""
             return
         if rows.empty:
-            self.selected_info.value = f"No tweet with id {esc(tweet_id)} in the chosen datasets."
+            self.selected_info.value = f"No tweet with id {tweet_id} in the chosen datasets."
             return
         row = rows.iloc[0]
         self.selected_info.value = render(

@@ -1,6 +1,7 @@
 """Small building blocks shared by the views: alerts, badges, cards, formatting, and the error guard.
 
-HTML comes from ``dallosh.ui.html`` (Jinja2 with autoescape) and is shown by :class:`HTML`.
+HTML comes from ``dallosh.ui.html`` (Jinja2 with autoescape) and is shown by :class:`HTML`, which shows any plain
+``str`` as text: a value that did not go through a template is escaped, never run.
 
 The guard is how "every service error is shown as its message, never a traceback" is kept everywhere: each
 button handler runs inside ``View.guard()``, which turns a ``DalloshError`` into a red alert with its
@@ -9,7 +10,6 @@ user-facing message and anything unexpected into a short generic sentence (the t
 
 from __future__ import annotations
 
-import html
 import logging
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, tzinfo
@@ -17,9 +17,10 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import ipywidgets as w
+import traitlets as t
 
 from dallosh.errors import DalloshError
-from dallosh.ui.html import Markup, macro
+from dallosh.ui.html import Markup, escape, macro
 
 log = logging.getLogger(__name__)
 
@@ -30,11 +31,6 @@ STATUS_FAMILY: dict[str, str] = {
     "retry_step": "run", "paused": "warn", "resumed": "run", "stopped": "warn", "missing": "err",
 }
 _FAMILY_CLASS = {"ok": "dl-b-ok", "run": "dl-b-run", "warn": "dl-b-warn", "err": "dl-b-err", "idle": "dl-b-idle"}
-
-
-def esc(value: Any) -> str:
-    """HTML-escape anything shown in an HTML widget (file names and log texts are user input)."""
-    return html.escape("" if value is None else str(value), quote=True)
 
 
 def status_label(status: str) -> str:
@@ -123,11 +119,19 @@ def updated_now() -> str:
 
 
 class HTML(w.HTML):
-    """The dashboards' only HTML widget."""
+    """The dashboards' only HTML widget: ``Markup`` (from ``dallosh.ui.html``) is shown as HTML, a ``str`` as text.
+
+    So a value that skipped the templates (an f-string, a concatenation) shows its tags instead of running them.
+    """
+
+    @t.validate("value")
+    def _text_unless_markup(self, proposal: t.Bunch) -> str:
+        value = proposal["value"]
+        return value if isinstance(value, Markup) else escape(value)
 
 
 def html_widget(value: str = "", *classes: str, **layout: Any) -> HTML:
-    """An :class:`HTML` widget showing ``value`` (Markup from ``dallosh.ui.html``) with CSS classes."""
+    """An :class:`HTML` widget showing ``value`` (Markup from ``dallosh.ui.html``, or text) with CSS classes."""
     widget = HTML(value, layout=w.Layout(**layout))
     for cls in classes:
         widget.add_class(cls)

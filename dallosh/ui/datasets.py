@@ -24,7 +24,6 @@ from dallosh.ui.components import (
     box,
     button,
     card_title_widget,
-    esc,
     html_widget,
     human_int,
     human_size,
@@ -209,7 +208,7 @@ class DatasetsView(View):
     def on_upload(self, name: str, path: Path) -> None:
         """The uploader finished writing ``path``: inspect it off the message loop."""
         self.click_discard(keep=path)
-        self.checking.value = f"Checking {esc(name)}…"
+        self.checking.value = f"Checking {name}…"
         self.ctx.background(self._inspect, name, Path(path))
 
     def _inspect(self, name: str, path: Path) -> None:

@@ -19,7 +19,6 @@ from dallosh.ui.components import (
     badge,
     box,
     button,
-    esc,
     html_widget,
     human_time,
     muted,
@@ -183,7 +182,7 @@ class LogsView(View):
         self.page_label.value = f"{first}–{self.page * PAGE_SIZE + len(self.entries)} of {self.total}"
         self.prev_button.disabled = self.page == 0
         self.next_button.disabled = (self.page + 1) * PAGE_SIZE >= self.total
-        self.tz_note.value = f"Times are shown in {esc(zone)} (the app's time zone, set in Settings)."
+        self.tz_note.value = f"Times are shown in {zone} (the app's time zone, set in Settings)."
 
     def _user_choices(self) -> list[str]:
         """Emails for the user filter when this admin may list users (otherwise typing one still works)."""

@@ -12,7 +12,7 @@ import ipywidgets as w
 
 from dallosh.ui.app import logout_url
 from dallosh.ui.base import UIContext, View
-from dallosh.ui.components import Alert, box, button, card_title_widget, esc, html_widget, human_time, set_visible
+from dallosh.ui.components import Alert, box, button, card_title_widget, html_widget, human_time, set_visible
 from dallosh.ui.html import fragment, macro
 
 
@@ -82,7 +82,7 @@ class ProfileView(View):
         self.name_input.value = me.data.name
         self.email_input.value = me.data.email
         last = f" · last sign-in {human_time(me.data.last_login)}" if me.data.last_login else ""
-        self.account_info.value = esc(f"Role: {self.actor.role_name or 'none'}{last}")
+        self.account_info.value = f"Role: {self.actor.role_name or 'none'}{last}"
         if me.data.theme != self.theme_choice.value:
             self.theme_choice.value = me.data.theme
         if default:

@@ -26,7 +26,6 @@ from dallosh.ui.components import (
     box,
     button,
     card_title_widget,
-    esc,
     html_widget,
     human_int,
     human_size,
@@ -354,7 +353,7 @@ class TasksView(View):
             set_visible(self.detail, True)
             self.d_title.value = fragment('<b style="font-size:17px">{{ name }}</b> {{ badge }}',
                                           name=data.filename or data.file_id, badge=status_badge(data.status))
-            self.d_meta.value = esc(f"Added {human_time(task.createdAt)} · run {data.run} · task {task.uid[:8]}")
+            self.d_meta.value = f"Added {human_time(task.createdAt)} · run {data.run} · task {task.uid[:8]}"
             if data.status == "on_error":
                 self.d_error.show("error", data.error or "The task failed.",
                                   fragment('<div style="margin-top:6px"><b>{{ advice }}</b></div>',
@@ -383,7 +382,7 @@ class TasksView(View):
                 bar.bar_style = {"done": "success", "failed": "danger", "paused": "warning",
                                  "stopped": "warning"}.get(state.state, "")
                 bar.style.bar_color = "#c62828" if state.state in ("running", "waiting") else None
-                note.value = esc(state.note)
+                note.value = state.note
             set_visible(self.open_datasets, data.status == "done" and self.can_open("datasets"))
             self._render_log()
 

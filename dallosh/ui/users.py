@@ -28,7 +28,6 @@ from dallosh.ui.components import (
     box,
     button,
     card_title,
-    esc,
     html_widget,
     human_time,
     muted,
@@ -91,7 +90,7 @@ class Form:
         return self.widgets[key]
 
     def set_hint(self, key: str, text: str) -> None:
-        self.hints[key].value = esc(text)
+        self.hints[key].value = text
         set_visible(self.hints[key], bool(text))
 
     def show_row(self, key: str, visible: bool) -> None:
