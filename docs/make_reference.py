@@ -137,6 +137,22 @@ def documented_limits() -> list[tuple[str, str, str]]:
             for names, values, reason in groups]
 
 
+def stored_settings() -> list[tuple[str, str, str]]:
+    """``(dotted name, default, help)`` of every stored setting declared with a help text."""
+    import dataclasses
+
+    from dallosh.schemas.settings import AIPreferences, GeneralSettings, ModelData
+
+    found = []
+    for prefix, cls in (("general", GeneralSettings), ("ai.preferences", AIPreferences),
+                        ("ai.local[] / ai.external[] data", ModelData)):
+        for f in dataclasses.fields(cls):
+            if "help" in f.metadata:
+                default = f"`{f.default}`" if f.default is not dataclasses.MISSING else "(computed)"
+                found.append((f"{prefix}.{f.name}", default, f.metadata["help"]))
+    return found
+
+
 def render() -> str:
     _require(PERMISSION_MEANINGS, defaults.PERMISSIONS, "permission")
     _require(STATUS_MEANINGS, lifecycle.STATUSES, "status")
@@ -172,6 +188,15 @@ def render() -> str:
         "| --- | --- |",
     ]
     out += [f"| `{name}` | {_cell(OTHER_VARIABLE_MEANINGS[name])} |" for name in others]
+    out += [
+        "",
+        "Settings stored in the database and edited on the admin Settings page, where their help is declared "
+        "(`dallosh/schemas/settings.py`):",
+        "",
+        "| setting | default | meaning |",
+        "| --- | --- | --- |",
+    ]
+    out += [f"| `{name}` | {_cell(default)} | {_cell(text)} |" for name, default, text in stored_settings()]
     out += [
         "",
         "## Permissions",

@@ -16,7 +16,8 @@ from dallosh.errors import DalloshError, ValidationError
 from dallosh.llm.base import Provider, Row
 from dallosh.llm.models import ModelConfig, select_models
 
-#: ``factory(cfg, **kwargs) -> Provider``; kwargs are ``timeout`` and ``sleep`` (see ChatProvider).
+#: ``factory(cfg, **kwargs) -> Provider``; kwargs are ChatProvider's options (``timeout``, ``sleep``, ``clock``,
+#: ``topic_descriptions``, ``on_format``).
 ProviderFactory = Callable[..., Provider]
 
 

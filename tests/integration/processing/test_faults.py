@@ -34,11 +34,15 @@ def ai_settings(url, kind="local", provider=None, retries=2, key=""):
 
 
 def assert_complete(tmp_path):
+    """The analysed rows that a model labelled (the operator's own rows are labelled by the author rule)."""
     cleaned = pd.read_csv(tmp_path / "cleaned.csv", dtype=str, keep_default_na=False)
     analysed = pd.read_csv(tmp_path / "analysed.csv", dtype=str, keep_default_na=False)
     assert analysed["id"].tolist() == cleaned["id"].tolist()
     assert (analysed["sentiment"] != "").all() and (analysed["main_topic"] != "").all()
-    return analysed
+    rule = analysed["labelled_by"].str.startswith("rule:")
+    assert (analysed.loc[rule, "labelled_by"] == "rule:operator").all()
+    assert (cleaned.loc[rule, "is_operator"] == "True").all()
+    return analysed[~rule]
 
 
 @pytest.mark.parametrize("behaviour", ["rate_limited", "server_error", "bad_json", "missing_ids", "wrong_enum",
