@@ -75,6 +75,10 @@ OTHER_VARIABLE_MEANINGS = {
     "DALLOSH_WORK_DIR": "set by the spawner: the power user's writable folder under `notebooks/`",
     "DALLOSH_LLM_API_KEY": "API key for `dallosh process --model ollama:MODEL@URL` or `openai:MODEL@URL`",
     "DALLOSH_TEST_MONGODB_URI": "tests only: run the suite against this MongoDB instead of a fresh nx-27017",
+    "DALLOSH_WHEEL_CACHE": "`./run test` only: where the llama-cpp-python wheel is built once and reused "
+                           "(default `~/.cache/dallosh-wheels`)",
+    "DALLOSH_MODEL_CACHE": "tests only: where the real-server tests' model (.gguf) is assembled once "
+                           "(default `~/.cache/dallosh/models`)",
 }
 #: Where ``other_variables`` looks for ``DALLOSH_*`` names.
 SCANNED = ("dallosh", "hub", "worker", "docker", "jupyterhub_config.py", "docker-compose.yaml", "tests/conftest.py")

@@ -124,9 +124,10 @@ class ChatProvider(Provider):
     """Base for providers that send rows to a chat model and get JSON labels back."""
 
     name = "chat"
-    #: Prefix of ``name`` (``<protocol>:<model>``), recorded in each output row's ``labelled_by``; also selects the
-    #: format ladder.
+    #: Prefix of ``name`` (``<protocol>:<model>``), recorded in each output row's ``labelled_by``.
     protocol = "chat"
+    #: Output constraints the API knows, strongest first (see dallosh.llm.formats); ``prompt`` = none.
+    format_ladder: tuple[str, ...] = ("prompt",)
 
     def __init__(
         self,
@@ -161,7 +162,7 @@ class ChatProvider(Provider):
         self.name = f"{self.protocol}:{cfg.model}"
         pinned = cfg.response_format if cfg.response_format != formats.AUTO else None
         self.format = formats.starting_format(
-            self.protocol, pinned, cfg.negotiated_format or None,
+            self.format_ladder, pinned, cfg.negotiated_format or None,
             formats.remembered(self.protocol, cfg.base_url, cfg.model))
         self._connect()
 
@@ -339,7 +340,7 @@ class ChatProvider(Provider):
         with self._lock:
             if self.format != fmt:  # another chunk already stepped down: retry with the current format
                 return True
-            weaker = formats.weaker(self.protocol, fmt)
+            weaker = formats.weaker(self.format_ladder, fmt)
             self.rejected_formats.append((fmt, self._redact(why)[:200]))
             if weaker is None:
                 return False

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import threading
 
-#: Formats per wire protocol, strongest first.
+#: Formats of the built-in providers, strongest first (a provider's ``format_ladder``).
 LADDERS: dict[str, tuple[str, ...]] = {
     # json_schema: {"type": "json_schema", "json_schema": {...}}; json_object_schema: {"type": "json_object",
     # "schema": {...}} (llama.cpp, Anyscale); json_object: JSON mode; prompt: no response_format.
@@ -46,14 +46,12 @@ def forget_all() -> None:
         _remembered.clear()
 
 
-def starting_format(protocol: str, *choices: str | None) -> str:
-    """The first of ``choices`` that is on the protocol's ladder, else the top of the ladder."""
-    ladder = LADDERS[protocol]
+def starting_format(ladder: tuple[str, ...], *choices: str | None) -> str:
+    """The first of ``choices`` that is on the ladder, else the top of the ladder."""
     return next((c for c in choices if c in ladder), ladder[0])
 
 
-def weaker(protocol: str, fmt: str) -> str | None:
+def weaker(ladder: tuple[str, ...], fmt: str) -> str | None:
     """The next format down the ladder, or None at the bottom."""
-    ladder = LADDERS[protocol]
     index = ladder.index(fmt)
     return ladder[index + 1] if index + 1 < len(ladder) else None

@@ -14,6 +14,7 @@ import httpx
 import ollama
 import pydantic
 
+from dallosh.llm import formats
 from dallosh.llm.chat import ChatAnswer, ChatProvider, ChatRequest, CompletionError, format_error, parse_retry_after
 
 
@@ -30,6 +31,7 @@ class OllamaProvider(ChatProvider):
     """Labels with an Ollama model; ``format`` carries the JSON schema so decoding stays inside the enums."""
 
     protocol = "ollama"
+    format_ladder = formats.LADDERS["ollama"]
 
     def _connect(self) -> None:
         # ResponseError drops the headers; a response hook keeps Retry-After (per thread, for concurrency).

@@ -11,6 +11,7 @@ from typing import Any
 
 import httpx
 
+from dallosh.llm import formats
 from dallosh.llm.chat import (
     ChatAnswer,
     ChatProvider,
@@ -36,6 +37,7 @@ class OpenAICompatibleProvider(ChatProvider):
     """Labels with any server exposing the OpenAI chat-completions API."""
 
     protocol = "openai"
+    format_ladder = formats.LADDERS["openai"]
 
     def _connect(self) -> None:
         self.url = f"{self.cfg.base_url.rstrip('/')}/chat/completions"

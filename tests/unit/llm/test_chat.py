@@ -266,7 +266,8 @@ def test_every_format_refused_fails_the_chunk(fake_llm: FakeLLMServer, make_prov
     provider._complete = refuse
     attempt = provider.label_partial(make_rows(2), TOPICS)
     assert attempt.labels == {} and "refused every response format" in attempt.failures[0][1]
-    assert [fmt for fmt, _ in provider.rejected_formats] == list(formats.LADDERS["openai"])
+    assert [fmt for fmt, _ in provider.rejected_formats] == list(provider.format_ladder) == list(
+        formats.LADDERS["openai"])
 
 
 # -- faults, retries, give-up ----------------------------------------------------------------------------
