@@ -207,8 +207,7 @@ class ChatProvider(Provider):
         groups: dict[tuple[str, str], list[Row]] = {}
         for row in rows:
             groups.setdefault((row.author, " ".join(str(row.text).split())), []).append(row)
-        unique = [replace(group[0], engagement=max(r.engagement for r in group)) for group in groups.values()]
-        outcomes = self._run_chunks(plan_requests(unique), topics)
+        outcomes = self._run_chunks(plan_requests([group[0] for group in groups.values()]), topics)
         result = LabelAttempt()
         members = {group[0].id: group for group in groups.values()}
         for labels, failures in outcomes:
