@@ -1,10 +1,11 @@
 """Step 3: label every distinct text, page by page, with a checkpoint after each page.
 
 Identical texts are labelled once: the unit of work is a distinct cleaned text, represented by the id of its
-first tweet (requests are keyed by real row ids). The page plan (page size, number of distinct texts) is fixed
-when the step first runs and saved in ``plan.json``; each finished page is written atomically as
-``labels-<k>.json`` with who labelled each text and why rows fell back. A resumed run skips the pages whose file
-exists, so no page is labelled twice and none is lost, whichever model labels the remaining pages.
+first tweet (labels are stored under that id; requests carry short keys mapped back to it). The page plan (page
+size, number of distinct texts) is fixed when the step first runs and saved in ``plan.json``; each finished page
+is written atomically as ``labels-<k>.json`` with who labelled each text and why rows fell back. A resumed run
+skips the pages whose file exists, so no page is labelled twice and none is lost, whichever model labels the
+remaining pages.
 
 Who labels what is :class:`dallosh.llm.labelling.Labeller`'s business: author rules, hybrid labelling, and
 fallback per chunk along the models (every page starts again from the first model; the built-in analyzer,
@@ -22,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from dallosh.llm.base import Row
-from dallosh.llm.labelling import Labeller, author_role, merge_fallbacks
+from dallosh.llm.labelling import Labeller, PageLabels, author_role, merge_fallbacks
 from dallosh.pipeline.base import Run, Timer, step
 from dallosh.storage import atomic_path
 
@@ -84,7 +85,7 @@ def _plan(run: Run, distinct: int, page_size: int) -> dict[str, Any]:
     return plan
 
 
-def _write_page(run: Run, page: int, rows: list[Row], result) -> None:
+def _write_page(run: Run, page: int, rows: list[Row], result: PageLabels) -> None:
     out = {"key": [r.id for r in rows],
            "sentiment": [result.labels[r.id].sentiment for r in rows],
            "priority": [result.labels[r.id].priority for r in rows],
@@ -100,7 +101,7 @@ def _page_models(data: dict[str, Any]) -> Counter[str]:
     return Counter(by) if isinstance(by, list) else Counter({by: len(data["key"])})
 
 
-def _report_page(run: Run, page: int, pages: int, labelled: int, rows: int, result) -> None:
+def _report_page(run: Run, page: int, pages: int, labelled: int, rows: int, result: PageLabels) -> None:
     for fallback in result.fallbacks:
         run.report("sending_to_llm", {"page": page, "model": fallback["model"], "fallback_used": True,
                                       "fallback_to": fallback["to"], "rows": fallback["rows"],
