@@ -365,11 +365,8 @@ class ChatProvider(Provider):
         return text.replace(key, "***") if key else text
 
 
-def mentions_format(detail: str) -> bool:
-    """Does a server's error text point at the response format (rather than at the request's content)?"""
-    text = detail.lower()
-    return any(word in text for word in ("response_format", "json_schema", "json_object", "format", "schema",
-                                         "grammar"))
+#: Words of an OpenAI-compatible server's error that point at the response format, not at the request's content.
+OPENAI_FORMAT_WORDS: tuple[str, ...] = ("response_format", "json_schema", "json_object", "schema", "grammar")
 
 
 def parse_retry_after(value: str | None) -> float | None:
@@ -409,8 +406,10 @@ def status_error(status: int, detail: str = "", retry_after: float | None = None
     return CompletionError(f"request refused (HTTP {status}){suffix}", retryable=False)
 
 
-def format_error(status: int, detail: str, fmt: str, retry_after: float | None = None) -> CompletionError:
-    """A refusal of the response format (400/422/500 naming it) becomes FormatRejected, anything else as usual."""
-    if status in (400, 422, 500) and fmt != "prompt" and mentions_format(detail):
+def format_error(status: int, detail: str, fmt: str, retry_after: float | None = None, *,
+                 words: Sequence[str] = OPENAI_FORMAT_WORDS) -> CompletionError:
+    """A refusal of the response format (400/422/500 whose text has one of ``words``) becomes FormatRejected;
+    anything else is classified as usual (:func:`status_error`)."""
+    if status in (400, 422, 500) and fmt != "prompt" and any(w in str(detail).lower() for w in words):
         return FormatRejected(f"HTTP {status}: {' '.join(str(detail).split())[:200]}")
     return status_error(status, detail, retry_after)

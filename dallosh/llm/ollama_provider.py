@@ -17,6 +17,9 @@ import pydantic
 from dallosh.llm import formats
 from dallosh.llm.chat import ChatAnswer, ChatProvider, ChatRequest, CompletionError, format_error, parse_retry_after
 
+#: Words of an Ollama error that point at the ``format`` field (older servers: "cannot unmarshal ... format").
+FORMAT_WORDS: tuple[str, ...] = ("format", "schema", "grammar")
+
 
 def ollama_format(fmt: str, schema: dict[str, Any]) -> dict[str, Any] | str | None:
     """The ``format`` field for a format of the ``ollama`` ladder (None: leave it out)."""
@@ -60,7 +63,7 @@ class OllamaProvider(ChatProvider):
             )
         except ollama.ResponseError as exc:
             retry_after = parse_retry_after(getattr(self._last, "retry_after", None))
-            raise format_error(exc.status_code, exc.error, request.fmt, retry_after) from None
+            raise format_error(exc.status_code, exc.error, request.fmt, retry_after, words=FORMAT_WORDS) from None
         except httpx.TimeoutException:
             raise CompletionError(f"no answer within {self.timeout:g} s (timeout)", retryable=True) from None
         except (ConnectionError, httpx.TransportError) as exc:
