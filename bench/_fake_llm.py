@@ -1,7 +1,7 @@
 """The project's fake LLM server (tests/mocking.py, behaviour ``slow``) in its own process, for bench_llm.
 
-Its own process so that answering requests (JSON and the keyword "model") does not compete with the pipeline
-for the GIL. Prints its base URL on the first line, then reads commands on stdin: ``count`` prints the number
+Its own process so that answering requests (JSON, request checks, the hash "model") does not compete with the
+pipeline for the GIL. Prints its base URL on the first line, then reads commands on stdin: ``count`` prints the number
 of chat requests received since the previous ``count``; end of input stops the server.
 
     PYTHONPATH=. python bench/_fake_llm.py [--latency 0.1] [--backlog 128]

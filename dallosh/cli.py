@@ -18,6 +18,7 @@ from pathlib import Path
 
 from dallosh.config import get_config
 from dallosh.db import embedded
+from dallosh.defaults import HYBRID_THRESHOLD_DEFAULT
 from dallosh.errors import DalloshError
 
 log = logging.getLogger("dallosh")
@@ -323,7 +324,7 @@ def cmd_process(args: argparse.Namespace) -> int:
         del inspection
         run = Run(source=normalised, cleaned=work / "cleaned.csv", analysed=out, checkpoints=work / "checkpoints",
                   topics=args.topics or list(DEFAULT_TOPICS), operator_accounts=list(DEFAULT_OPERATOR_ACCOUNTS),
-                  providers=providers, report=bar.report, frames=frames)
+                  providers=providers, report=bar.report, frames=frames, hybrid_threshold=args.hybrid_threshold)
         results = run_steps(run, on_start=bar.step, on_done=bar.done)
     sys.stderr.write("\n")
     print(json.dumps({"output": str(out), "steps": results}, indent=2, default=str))
@@ -361,6 +362,9 @@ def build_parser() -> argparse.ArgumentParser:
     process.add_argument("--out", help="output CSV (default: <file>_analysed.csv next to the input)")
     process.add_argument("--topics", nargs="+", help="topic list (default: the product's default topics)")
     process.add_argument("--max-mb", type=int, default=2048, help="refuse files larger than this")
+    process.add_argument("--hybrid-threshold", type=float, default=HYBRID_THRESHOLD_DEFAULT, metavar="T",
+                         help="with an LLM: rows the built-in analyzer labels with confidence >= T keep its labels "
+                              f"(default {HYBRID_THRESHOLD_DEFAULT}; 1 sends every row to the LLM)")
     process.set_defaults(func=cmd_process)
 
     cfg = sub.add_parser("config", help="show the configuration, or print .env.example")

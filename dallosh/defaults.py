@@ -14,8 +14,28 @@ RETRY_REQUESTS_MAX = 10
 PAGINATE_ROWS_DEFAULT = 500
 #: Upper bound on rows per page (original spec: "number max 5000"); a checkpoint is written after each page.
 PAGINATE_ROWS_MAX = 5000
-#: Rows sent in one chat request inside a page: small enough for an 8k-token context with French tweets.
+#: Rows sent in one chat request at most (the token budget below usually decides first for long tweets).
 ROWS_PER_REQUEST = 25
+#: Estimated tokens of tweet text in one request: 25 typical tweets (~40 tokens) fit; longer ones are split so a
+#: request, its ~1,200-token system prompt and its answer stay inside a 4k-token context.
+LLM_REQUEST_ROW_TOKENS = 1600
+#: UTF-8 bytes per token when estimating without the model's tokenizer: French tweets measured 3.1 characters per
+#: token with Gemma 3's tokenizer; counting bytes (accents 2, emoji 4) makes the estimate err high.
+LLM_BYTES_PER_TOKEN = 3
+#: Answer tokens allowed per row (max_tokens / num_predict): one row of the compact answer costs ~12.
+LLM_COMPLETION_TOKENS_PER_ROW = 24
+#: Ollama's num_ctx is rounded up to a multiple of this: Ollama reloads a model whenever num_ctx changes.
+LLM_CONTEXT_STEP = 2048
+#: Temperature of the re-ask after an unusable answer (the same request at temperature 0 gets the same answer).
+LLM_RETRY_TEMPERATURE = 0.3
+#: Request chunks that fail in a row (each after its retries) before a model's circuit opens; while it is open
+#: the model's rows go straight to the next model instead of waiting through every retry.
+LLM_BREAKER_FAILURES = 2
+#: Seconds an open circuit waits before one chunk tries the model again (a success closes it).
+LLM_BREAKER_COOLDOWN_S = 60.0
+#: Hybrid labelling: rows whose built-in confidence (its least confident label) is at least this keep the built-in
+#: labels; the others go to the LLM. 1 sends every row; 0 keeps every row the built-in can score.
+HYBRID_THRESHOLD_DEFAULT = 0.8
 #: Concurrent requests per model unless the model config says otherwise (providers rate-limit bursts).
 REQUEST_CONCURRENCY_DEFAULT = 1
 #: Upper bound on per-model concurrency, to stay polite with external providers.
@@ -54,6 +74,8 @@ ANALYST_PERMISSIONS: tuple[str, ...] = (
 #: Labels the pipeline appends; every provider must answer within these values.
 SENTIMENTS: tuple[str, ...] = ("negative", "neutral", "positive")
 PRIORITIES: tuple[int, ...] = (0, 1, 2)
+#: Longest topic description the settings accept: every LLM request repeats every description.
+TOPIC_DESCRIPTION_MAX = 300
 #: Default topic list (editable in settings).
 DEFAULT_TOPICS: tuple[str, ...] = ("Réseau", "Facturation", "Service Client", "Matériel", "Offres", "Autre")
 #: Accounts of the operator itself: flagged (not dropped) by cleaning, used for time-to-first-reply.

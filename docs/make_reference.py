@@ -79,6 +79,10 @@ OTHER_VARIABLE_MEANINGS = {
                               "(default `~/.local/state/dallosh`, 0700; see docs/security.md)",
     "DALLOSH_LLM_API_KEY": "API key for `dallosh process --model ollama:MODEL@URL` or `openai:MODEL@URL`",
     "DALLOSH_TEST_MONGODB_URI": "tests only: run the suite against this MongoDB instead of a fresh nx-27017",
+    "DALLOSH_WHEEL_CACHE": "`./run test` only: where the llama-cpp-python wheel is built once and reused "
+                           "(default `~/.cache/dallosh-wheels`)",
+    "DALLOSH_MODEL_CACHE": "tests only: where the real-server tests' model (.gguf) is assembled once "
+                           "(default `~/.cache/dallosh/models`)",
 }
 #: Where ``other_variables`` looks for ``DALLOSH_*`` names.
 SCANNED = ("dallosh", "hub", "worker", "docker", "jupyterhub_config.py", "docker-compose.yaml", "tests/conftest.py")
@@ -141,6 +145,22 @@ def documented_limits() -> list[tuple[str, str, str]]:
             for names, values, reason in groups]
 
 
+def stored_settings() -> list[tuple[str, str, str]]:
+    """``(dotted name, default, help)`` of every stored setting declared with a help text."""
+    import dataclasses
+
+    from dallosh.schemas.settings import AIPreferences, GeneralSettings, ModelData
+
+    found = []
+    for prefix, cls in (("general", GeneralSettings), ("ai.preferences", AIPreferences),
+                        ("ai.local[] / ai.external[] data", ModelData)):
+        for f in dataclasses.fields(cls):
+            if "help" in f.metadata:
+                default = f"`{f.default}`" if f.default is not dataclasses.MISSING else "(computed)"
+                found.append((f"{prefix}.{f.name}", default, f.metadata["help"]))
+    return found
+
+
 def render() -> str:
     _require(PERMISSION_MEANINGS, defaults.PERMISSIONS, "permission")
     _require(STATUS_MEANINGS, lifecycle.STATUSES, "status")
@@ -176,6 +196,15 @@ def render() -> str:
         "| --- | --- |",
     ]
     out += [f"| `{name}` | {_cell(OTHER_VARIABLE_MEANINGS[name])} |" for name in others]
+    out += [
+        "",
+        "Settings stored in the database and edited on the admin Settings page, where their help is declared "
+        "(`dallosh/schemas/settings.py`):",
+        "",
+        "| setting | default | meaning |",
+        "| --- | --- | --- |",
+    ]
+    out += [f"| `{name}` | {_cell(default)} | {_cell(text)} |" for name, default, text in stored_settings()]
     out += [
         "",
         "## Permissions",

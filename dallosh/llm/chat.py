@@ -1,54 +1,52 @@
-"""Everything chat-style LLM providers share: batching, dedupe, prompt, schema, parsing, retries.
+"""Everything chat-style LLM providers share: dedupe, request sizing, format negotiation, retries, circuit breaker.
 
-Subclasses only translate one request into one HTTP call (:meth:`ChatProvider._complete`), so adding a provider
-is small and every provider validates answers and retries the same way (DESIGN.md §6).
+Subclasses only turn one :class:`ChatRequest` into one HTTP call (:meth:`ChatProvider._complete`), so adding a
+provider is small and every provider validates answers and retries the same way (DESIGN.md §6):
+
+- identical texts are sent once; rows travel under short per-request keys (``"1"``..), mapped back to ids;
+- requests are sized by an estimated token budget; the answer budget and (Ollama) the context size come from it;
+- the response format is negotiated per model (:mod:`dallosh.llm.formats`);
+- transport errors are retried unchanged with backoff; an unusable answer is re-asked once with a little
+  temperature, a repeated one (or an answer cut by the token limit) splits the rows in two; missing rows are
+  asked again on their own;
+- a chunk that still fails is returned as failed (:meth:`label_partial`), never discarding the chunks that
+  succeeded, and the model's :class:`~dallosh.llm.circuit.CircuitBreaker` stops sending rows to a model that
+  keeps failing until its cool-down is over.
 """
 
 from __future__ import annotations
 
 import datetime
 import email.utils
-import json
-import re
+import logging
 import threading
 import time
-import unicodedata
 from abc import abstractmethod
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
+from collections import deque
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from dallosh.defaults import (
     LLM_BACKOFF_BASE_S,
     LLM_BACKOFF_MAX_S,
     LLM_REQUEST_TIMEOUT_S,
-    PRIORITIES,
-    ROWS_PER_REQUEST,
-    SENTIMENTS,
+    LLM_RETRY_TEMPERATURE,
 )
 from dallosh.errors import ProviderError
+from dallosh.llm import formats
+from dallosh.llm.answer import BadAnswer, build_schema, parse_answer
 from dallosh.llm.base import Label, Provider, Row
+from dallosh.llm.budget import completion_tokens, context_tokens, plan_requests
+from dallosh.llm.circuit import CircuitBreaker
 from dallosh.llm.models import ModelConfig
+from dallosh.llm.prompt import request_keys, system_prompt, user_message
 
-#: Answers in French are common with multilingual models; map them back to the allowed values.
-SENTIMENT_SYNONYMS: dict[str, str] = {
-    "négatif": "negative",
-    "negatif": "negative",
-    "neutre": "neutral",
-    "positif": "positive",
-}
+log = logging.getLogger(__name__)
 
-SYSTEM_PROMPT = """\
-You label customer tweets about a telecom operator. Tweets are mostly in French (sometimes English, slang, \
-emoji, sarcasm). Les tweets sont surtout en français : lisez-les en français.
-The user message is JSON: {{"topics": [...], "rows": [{{"id": "...", "text": "...", "engagement": 0}}]}}.
-For EVERY row return exactly one label with the row's id copied exactly (ids are strings):
-- sentiment: one of {sentiments} (the customer's feeling towards the operator or its service).
-- priority: one of {priorities} as an integer: 2 = urgent (outage, no service, billing error, customer \
-threatens to leave, or high engagement), 1 = a problem or question needing an answer, 0 = no action needed.
-- topic: exactly one of the topics given in the user message; use the closest one.
-Answer with JSON only, no comments, in this shape:
-{{"labels": [{{"id": "...", "sentiment": "...", "priority": 0, "topic": "..."}}]}}"""
+#: ``on_format(cfg, fmt)``: called when negotiation settles on a weaker format for a model set to ``auto``.
+FormatCallback = Callable[[ModelConfig, str], None]
 
 
 class CompletionError(Exception):
@@ -63,8 +61,63 @@ class CompletionError(Exception):
         self.retry_after = retry_after
 
 
-class _BadAnswer(Exception):
-    """The model answered, but nothing usable could be read from it (retried like a transport error)."""
+class FormatRejected(CompletionError):
+    """The server refused the request's response format: the provider tries the next weaker one."""
+
+    def __init__(self, message: str):
+        super().__init__(message, retryable=False)
+
+
+@dataclass(frozen=True)
+class ChatRequest:
+    """One labelling request, whatever the wire protocol."""
+
+    system: str
+    user: str
+    #: JSON schema of the answer (sent when ``fmt`` carries one).
+    schema: dict[str, Any]
+    #: One of the provider's :data:`~dallosh.llm.formats.LADDERS`.
+    fmt: str
+    #: Answer budget: ``max_tokens`` (OpenAI) / ``num_predict`` (Ollama).
+    max_tokens: int
+    #: Context to reserve (Ollama ``num_ctx``).
+    num_ctx: int
+    temperature: float = 0.0
+
+
+@dataclass(frozen=True)
+class ChatAnswer:
+    text: str
+    #: The server stopped at the token limit (the JSON is probably cut).
+    truncated: bool = False
+    #: Token counts the server reported (``usage`` / ``prompt_eval_count``), if any.
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+
+
+@dataclass
+class LabelAttempt:
+    """What one model did with some rows: the labels it gave and the rows it could not label, with why."""
+
+    labels: dict[str, Label] = field(default_factory=dict)
+    #: ``(row ids, reason)`` per failed chunk.
+    failures: list[tuple[list[str], str]] = field(default_factory=list)
+
+    @property
+    def failed_ids(self) -> list[str]:
+        return [row_id for ids, _ in self.failures for row_id in ids]
+
+
+#: One chunk's labels and failures.
+Outcome = tuple[dict[str, Label], list[tuple[list[str], str]]]
+
+
+@dataclass(frozen=True)
+class _Batch:
+    rows: list[Row]
+    attempts: int = 0  # requests already spent on these rows
+    bad: int = 0  # unusable answers in a row for exactly these rows
+    temperature: float = 0.0
 
 
 class ChatProvider(Provider):
@@ -73,6 +126,8 @@ class ChatProvider(Provider):
     name = "chat"
     #: Prefix of ``name`` (``<protocol>:<model>``), recorded in each output row's ``labelled_by``.
     protocol = "chat"
+    #: Output constraints the API knows, strongest first (see dallosh.llm.formats); ``prompt`` = none.
+    format_ladder: tuple[str, ...] = ("prompt",)
 
     def __init__(
         self,
@@ -80,6 +135,9 @@ class ChatProvider(Provider):
         *,
         timeout: float = LLM_REQUEST_TIMEOUT_S,
         sleep: Callable[[float], None] | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        topic_descriptions: Mapping[str, str] | None = None,
+        on_format: FormatCallback | None = None,
     ):
         self.cfg = cfg
         self.model = cfg.model
@@ -89,11 +147,23 @@ class ChatProvider(Provider):
         self.timeout = timeout
         #: Injectable so tests do not wait for real backoff delays.
         self.sleep: Callable[[float], None] = sleep or time.sleep
-        #: Counters for benchmarks and task events (HTTP calls made, calls that were repeats).
+        self.breaker = CircuitBreaker(clock=clock)
+        self.topic_descriptions = dict(topic_descriptions or {})
+        self.on_format = on_format
+        #: Counters for benchmarks and the task summary.
         self.requests_made = 0
         self.retries = 0
+        self.prompt_tokens = 0
+        self.completion_tokens = 0
+        #: ``(format, server's answer)`` for every format the server refused.
+        self.rejected_formats: list[tuple[str, str]] = []
         self._lock = threading.Lock()
+        self._prompts: dict[tuple[str, ...], str] = {}
         self.name = f"{self.protocol}:{cfg.model}"
+        pinned = cfg.response_format if cfg.response_format != formats.AUTO else None
+        self.format = formats.starting_format(
+            self.format_ladder, pinned, cfg.negotiated_format or None,
+            formats.remembered(self.protocol, cfg.base_url, cfg.model))
         self._connect()
 
     def _connect(self) -> None:
@@ -109,8 +179,8 @@ class ChatProvider(Provider):
     # -- the one method subclasses implement -------------------------------------------------------------
 
     @abstractmethod
-    def _complete(self, system: str, user: str, schema: dict[str, Any]) -> str:
-        """Send one chat request and return the model's raw text; raise CompletionError on failure."""
+    def _complete(self, request: ChatRequest) -> ChatAnswer:
+        """Send one chat request; raise FormatRejected / CompletionError on failure."""
 
     def close(self) -> None:
         """Release network resources; subclasses with HTTP clients override it."""
@@ -118,98 +188,170 @@ class ChatProvider(Provider):
     # -- public API ----------------------------------------------------------------------------------
 
     def label(self, rows: Sequence[Row], topics: Sequence[str]) -> dict[str, Label]:
-        """Label ``rows``; identical texts are sent once and requests hold at most ROWS_PER_REQUEST rows."""
+        """Label every row or raise ProviderError (for callers that need all or nothing, e.g. the connection
+        check; the pipeline calls :meth:`label_partial`, which keeps the chunks that worked)."""
+        attempt = self.label_partial(rows, topics)
+        if attempt.failures:
+            reason = attempt.failures[0][1]
+            raise ProviderError(self._redact(
+                f"{self.name}: {len(attempt.failed_ids)} of {len(rows)} row(s) not labelled; {reason}"))
+        return attempt.labels
+
+    def label_partial(self, rows: Sequence[Row], topics: Sequence[str]) -> LabelAttempt:
+        """Label what the model can: identical texts once, requests sized by tokens, failed chunks reported."""
         topics = [t for t in topics if isinstance(t, str) and t.strip()]
         if not topics:
             raise ProviderError(f"{self.name}: no topics configured; add topics in the AI settings.")
         if not rows:
-            return {}
-        groups: dict[str, list[Row]] = {}
+            return LabelAttempt()
+        groups: dict[tuple[str, str], list[Row]] = {}
         for row in rows:
-            groups.setdefault(_text_key(row.text), []).append(row)
-        # One representative per distinct text; the highest engagement is the best priority hint.
-        unique = [
-            Row(id=group[0].id, text=group[0].text, engagement=max(r.engagement for r in group))
-            for group in groups.values()
-        ]
-        chunks = [unique[i : i + ROWS_PER_REQUEST] for i in range(0, len(unique), ROWS_PER_REQUEST)]
-        by_rep: dict[str, Label] = {}
-        for part in self._run_chunks(chunks, list(topics)):
-            by_rep.update(part)
-        out: dict[str, Label] = {}
-        for group in groups.values():
-            label = by_rep[group[0].id]
-            for row in group:
-                out[row.id] = label
-        return out
+            groups.setdefault((row.author, " ".join(str(row.text).split())), []).append(row)
+        outcomes = self._run_chunks(plan_requests([group[0] for group in groups.values()]), topics)
+        result = LabelAttempt()
+        members = {group[0].id: group for group in groups.values()}
+        for labels, failures in outcomes:
+            for rep_id, label in labels.items():
+                for row in members[rep_id]:
+                    result.labels[row.id] = label
+            for ids, reason in failures:
+                result.failures.append(([row.id for rep in ids for row in members[rep]], self._redact(reason)))
+        return result
+
+    def stats(self) -> dict[str, Any]:
+        """Counters for the task summary and benchmarks (no secrets)."""
+        return {"requests": self.requests_made, "retries": self.retries, "response_format": self.format,
+                "rejected_formats": [f"{fmt}: {why}" for fmt, why in self.rejected_formats],
+                "prompt_tokens": self.prompt_tokens, "completion_tokens": self.completion_tokens,
+                "circuit_open": self.breaker.is_open}
+
+    def system_prompt(self, topics: Sequence[str]) -> str:
+        """Instructions sent with every request (the data file's prompt, this model's topic list)."""
+        key = tuple(topics)
+        if key not in self._prompts:
+            self._prompts[key] = system_prompt(topics, self.topic_descriptions)
+        return self._prompts[key]
 
     # -- internals -----------------------------------------------------------------------------------
 
-    def _run_chunks(self, chunks: list[list[Row]], topics: list[str]) -> Iterable[dict[str, Label]]:
+    def _run_chunks(self, chunks: list[list[Row]], topics: list[str]) -> list[Outcome]:
         workers = min(self.concurrency, len(chunks))
         if workers <= 1:
             return [self._label_chunk(chunk, topics) for chunk in chunks]
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="llm") as pool:
-            futures = [pool.submit(self._label_chunk, chunk, topics) for chunk in chunks]
-            done, not_done = wait(futures, return_when=FIRST_EXCEPTION)
-            for future in not_done:
-                future.cancel()  # fail fast: the pipeline falls back to the next model anyway
-            for future in futures:
-                if future in done and future.exception() is not None:
-                    raise future.exception()  # type: ignore[misc]
-            return [f.result() for f in futures]
+            return list(pool.map(lambda chunk: self._label_chunk(chunk, topics), chunks))
 
-    def _label_chunk(self, rows: list[Row], topics: list[str]) -> dict[str, Label]:
-        """One request, then smaller re-asks for missing/invalid ids, at most ``retry_requests`` repeats."""
-        pending = {row.id: row for row in rows}
+    def _label_chunk(self, rows: list[Row], topics: list[str]) -> Outcome:
+        """Labels and failures for one chunk; never raises for a model's failure."""
         labels: dict[str, Label] = {}
-        failures = 0
-        while True:
-            delay = 0.0
-            batch = list(pending.values())
+        failures: list[tuple[list[str], str]] = []
+        queue = deque([_Batch(rows)])
+        while queue:
+            batch = queue.popleft()
+            ids = [r.id for r in batch.rows]
+            if not self.breaker.allow():
+                failures.append((ids, f"not sent: circuit open after repeated failures ({self.breaker.reason})"))
+                continue
+            fmt = self.format
             try:
-                text = self._request(batch, topics)
-                got = parse_labels(text, batch, topics)
+                answer, keys = self._request(batch, topics, fmt)
+                try:
+                    got = parse_answer(answer.text, keys, topics)
+                except BadAnswer as exc:
+                    raise BadAnswer(str(exc), truncated=answer.truncated) from None
+                if answer.truncated and len(got) < len(ids):
+                    raise BadAnswer("cut at the answer's token limit", truncated=True)
+            except FormatRejected as exc:
+                if self._step_down(fmt, str(exc)):
+                    queue.appendleft(batch)
+                    continue
+                reason = f"the server refused every response format; last: {exc}"
+                self.breaker.trip(reason)
+                failures.append((ids, reason))
+                continue
             except CompletionError as exc:
-                reason = str(exc)
                 if not exc.retryable:
-                    raise ProviderError(self._redact(f"{self.name}: {reason}")) from None
-                delay = self._backoff(failures, exc.retry_after)
-            except _BadAnswer as exc:
-                reason = f"unusable answer ({exc})"
-                delay = self._backoff(failures, None)
-            else:
-                labels.update(got)
-                for row_id in got:
-                    pending.pop(row_id, None)
-                if not pending:
-                    return labels
-                reason = f"{len(pending)} of {len(batch)} row(s) missing or with invalid values"
-            if failures >= self.retry_requests:
-                attempts = failures + 1
-                raise ProviderError(
-                    self._redact(
-                        f"{self.name}: gave up on {len(pending)} row(s) after {attempts} attempt(s) "
-                        f"(retryRequests={self.retry_requests}); last problem: {reason}"
-                    )
-                )
-            failures += 1
-            with self._lock:
-                self.retries += 1
-            if delay > 0:
-                self.sleep(delay)
+                    self.breaker.trip(str(exc))
+                    failures.append((ids, str(exc)))
+                elif self._retry(batch, str(exc), failures):
+                    delay = self._backoff(batch.attempts, exc.retry_after)
+                    if delay > 0:
+                        self.sleep(delay)
+                    queue.appendleft(replace(batch, attempts=batch.attempts + 1))
+                continue
+            except BadAnswer as exc:
+                self._bad_answer(batch, f"unusable answer ({exc})", exc.truncated, queue, failures)
+                continue
+            self.breaker.success()
+            labels.update(got)
+            missing = [r for r in batch.rows if r.id not in got]
+            if not got:
+                self._bad_answer(batch, f"none of {len(ids)} row(s) has a label (missing or with invalid values)",
+                                 False, queue, failures)
+            elif missing:
+                reason = f"{len(missing)} of {len(ids)} row(s) missing or with invalid values"
+                if self._retry(_Batch(missing, batch.attempts), reason, failures):
+                    queue.appendleft(_Batch(missing, batch.attempts + 1))
+        return labels, failures
 
-    def _request(self, rows: list[Row], topics: list[str]) -> str:
+    def _retry(self, batch: _Batch, reason: str, failures: list[tuple[list[str], str]]) -> bool:
+        """True when ``batch`` may be asked again; otherwise it is recorded as failed."""
+        if batch.attempts >= self.retry_requests:
+            attempts = batch.attempts + 1
+            self.breaker.failure(reason)
+            failures.append(([r.id for r in batch.rows],
+                             f"gave up after {attempts} attempt(s) (retryRequests={self.retry_requests}): {reason}"))
+            return False
+        with self._lock:
+            self.retries += 1
+        return True
+
+    def _bad_answer(self, batch: _Batch, reason: str, truncated: bool, queue: deque[_Batch],
+                    failures: list[tuple[list[str], str]]) -> None:
+        """Re-ask once with some temperature; a repeated (or cut) bad answer splits the rows in two."""
+        if not self._retry(batch, reason, failures):
+            return
+        attempts = batch.attempts + 1
+        if len(batch.rows) > 1 and (truncated or batch.bad > 0):
+            half = (len(batch.rows) + 1) // 2
+            queue.extendleft([_Batch(batch.rows[half:], attempts), _Batch(batch.rows[:half], attempts)])
+        else:
+            queue.appendleft(_Batch(batch.rows, attempts, batch.bad + 1, LLM_RETRY_TEMPERATURE))
+
+    def _request(self, batch: _Batch, topics: list[str], fmt: str) -> tuple[ChatAnswer, dict[str, str]]:
+        keys = request_keys(len(batch.rows))
+        system = self.system_prompt(topics)
+        user = user_message(batch.rows, keys)
+        budget = completion_tokens(len(keys))
+        request = ChatRequest(system=system, user=user, schema=build_schema(keys, topics), fmt=fmt,
+                              max_tokens=budget, num_ctx=context_tokens(system, user, budget),
+                              temperature=batch.temperature)
         with self._lock:
             self.requests_made += 1
-        user = build_user_message(rows, topics)
-        return self._complete(self.system_prompt(), user, build_schema(topics, [r.id for r in rows]))
+        answer = self._complete(request)
+        with self._lock:
+            self.prompt_tokens += answer.prompt_tokens
+            self.completion_tokens += answer.completion_tokens
+        return answer, {key: row.id for key, row in zip(keys, batch.rows, strict=True)}
 
-    def system_prompt(self) -> str:
-        """Instructions sent with every request (override to tune for a model family)."""
-        return SYSTEM_PROMPT.format(
-            sentiments=", ".join(SENTIMENTS), priorities=", ".join(str(p) for p in PRIORITIES)
-        )
+    def _step_down(self, fmt: str, why: str) -> bool:
+        """Move to the next weaker format after ``fmt`` was refused; False when there is none."""
+        with self._lock:
+            if self.format != fmt:  # another chunk already stepped down: retry with the current format
+                return True
+            weaker = formats.weaker(self.format_ladder, fmt)
+            self.rejected_formats.append((fmt, self._redact(why)[:200]))
+            if weaker is None:
+                return False
+            self.format = weaker
+        log.info("%s: the server refused response format %s; using %s", self.name, fmt, weaker)
+        formats.remember(self.protocol, self.cfg.base_url, self.model, weaker)
+        if self.on_format is not None and self.cfg.response_format == formats.AUTO:
+            try:
+                self.on_format(self.cfg, weaker)
+            except Exception:  # noqa: BLE001 - remembering is an optimisation; labelling goes on
+                log.warning("%s: could not store the negotiated format", self.name, exc_info=True)
+        return True
 
     @staticmethod
     def _backoff(failures: int, retry_after: float | None) -> float:
@@ -222,139 +364,8 @@ class ChatProvider(Provider):
         return redact(text, self.cfg.api_key)
 
 
-def _text_key(text: str) -> str:
-    return " ".join(str(text).split())
-
-
-def build_user_message(rows: Sequence[Row], topics: Sequence[str]) -> str:
-    """Rows as JSON keyed by id, so answers can be matched by id and texts keep their accents/emoji."""
-    payload = {
-        "topics": list(topics),
-        "rows": [{"id": r.id, "text": r.text, "engagement": r.engagement} for r in rows],
-    }
-    return json.dumps(payload, ensure_ascii=False)
-
-
-def build_schema(topics: Sequence[str], ids: Sequence[str] | None = None) -> dict[str, Any]:
-    """JSON schema for structured output; constrained decoding keeps values inside the enums."""
-    id_schema: dict[str, Any] = {"type": "string"}
-    if ids:
-        id_schema["enum"] = list(ids)
-    return {
-        "type": "object",
-        "properties": {
-            "labels": {
-                "type": "array",
-                "items": {
-                    "type": "object",
-                    "properties": {
-                        "id": id_schema,
-                        "sentiment": {"type": "string", "enum": list(SENTIMENTS)},
-                        "priority": {"type": "integer", "enum": list(PRIORITIES)},
-                        "topic": {"type": "string", "enum": list(topics)},
-                    },
-                    "required": ["id", "sentiment", "priority", "topic"],
-                    "additionalProperties": False,
-                },
-            }
-        },
-        "required": ["labels"],
-        "additionalProperties": False,
-    }
-
-
-_FENCE = re.compile(r"^```[a-zA-Z0-9_-]*\s*\n?(.*?)\n?```\s*$", re.DOTALL)
-
-
-def _load_json(text: str) -> Any:
-    text = (text or "").strip()
-    fenced = _FENCE.match(text)
-    if fenced:
-        text = fenced.group(1).strip()
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError:
-        pass
-    # Some models wrap the JSON in prose; take the outermost object.
-    start, end = text.find("{"), text.rfind("}")
-    if start != -1 and end > start:
-        try:
-            return json.loads(text[start : end + 1])
-        except json.JSONDecodeError:
-            pass
-    raise _BadAnswer("not valid JSON")
-
-
-def _fold(value: str) -> str:
-    decomposed = unicodedata.normalize("NFKD", value.strip().casefold())
-    return "".join(c for c in decomposed if not unicodedata.combining(c))
-
-
-def _sentiment(value: Any) -> str | None:
-    if not isinstance(value, str):
-        return None
-    value = value.strip().lower()
-    value = SENTIMENT_SYNONYMS.get(value, value)
-    return value if value in SENTIMENTS else None
-
-
-def _priority(value: Any) -> int | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)
-    elif isinstance(value, str) and value.strip().lstrip("-").isdigit():
-        value = int(value.strip())
-    return value if isinstance(value, int) and value in PRIORITIES else None
-
-
-def _topic(value: Any, topics: Mapping[str, str]) -> str | None:
-    if not isinstance(value, str):
-        return None
-    return topics.get(_fold(value))
-
-
-def _make_label(sentiment: Any, priority: Any, topic: Any, topics: Mapping[str, str]) -> Label | None:
-    s, p, t = _sentiment(sentiment), _priority(priority), _topic(topic, topics)
-    if s is None or p is None or t is None:
-        return None
-    return Label(sentiment=s, priority=p, topic=t)
-
-
-def parse_labels(text: str, rows: Sequence[Row], topics: Sequence[str]) -> dict[str, Label]:
-    """Valid labels found in a model answer, keyed by requested id (missing/invalid ids are left out).
-
-    Accepts ``{"labels": [...]}`` (or a bare list of label objects), and the original spec's
-    ``{"analysis": [], "priority": [], "topics": []}`` when all three lengths equal the rows requested.
-    Raises _BadAnswer when the answer is not JSON or has none of these shapes.
-    """
-    data = _load_json(text)
-    folded = {_fold(t): t for t in topics}
-    wanted = {r.id for r in rows}
-    out: dict[str, Label] = {}
-    if isinstance(data, dict) and "labels" not in data and {"analysis", "priority", "topics"} <= data.keys():
-        columns = [data["analysis"], data["priority"], data["topics"]]
-        if not all(isinstance(c, list) and len(c) == len(rows) for c in columns):
-            lengths = "/".join(str(len(c)) if isinstance(c, list) else "?" for c in columns)
-            raise _BadAnswer(f"analysis/priority/topics lengths {lengths} do not match {len(rows)} rows")
-        for row, s, p, t in zip(rows, *columns, strict=True):
-            label = _make_label(s, p, t, folded)
-            if label is not None:
-                out[row.id] = label
-        return out
-    items = data.get("labels") if isinstance(data, dict) else data
-    if not isinstance(items, list):
-        raise _BadAnswer('expected {"labels": [...]}')
-    for item in items:
-        if not isinstance(item, dict) or item.get("id") is None:
-            continue
-        row_id = str(item["id"]).strip()
-        if row_id not in wanted or row_id in out:
-            continue
-        label = _make_label(item.get("sentiment"), item.get("priority"), item.get("topic"), folded)
-        if label is not None:
-            out[row_id] = label
-    return out
+#: Words of an OpenAI-compatible server's error that point at the response format, not at the request's content.
+OPENAI_FORMAT_WORDS: tuple[str, ...] = ("response_format", "json_schema", "json_object", "schema", "grammar")
 
 
 def parse_retry_after(value: str | None) -> float | None:
@@ -399,3 +410,13 @@ def status_error(status: int, detail: str = "", retry_after: float | None = None
             f"not found (HTTP 404): check the base URL and the model name{suffix}", retryable=False
         )
     return CompletionError(f"request refused (HTTP {status}){suffix}", retryable=False)
+
+
+def format_error(status: int, detail: str, fmt: str, retry_after: float | None = None, *,
+                 words: Sequence[str] = OPENAI_FORMAT_WORDS, secret: str = "") -> CompletionError:
+    """A refusal of the response format (400/422/500 whose text has one of ``words``) becomes FormatRejected;
+    anything else is classified as usual (:func:`status_error`). ``secret`` is redacted before any cut."""
+    detail = redact(str(detail), secret)
+    if status in (400, 422, 500) and fmt != "prompt" and any(w in detail.lower() for w in words):
+        return FormatRejected(f"HTTP {status}: {' '.join(detail.split())[:200]}")
+    return status_error(status, detail, retry_after, secret=secret)

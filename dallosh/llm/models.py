@@ -1,8 +1,9 @@
 """Model configurations read from the settings' ``ai`` section, and the fallback order (DESIGN.md §6).
 
 Settings store models as ``{uid, data: {model, baseUrl, apiKey, retryRequests, paginateRowsLimit, provider?,
-concurrency?}, ...}``. This module turns them into validated, immutable :class:`ModelConfig` objects so the
-providers never see raw user input, and it decides in which order the pipeline tries them.
+concurrency?, responseFormat?, negotiatedFormat?}, ...}``. This module turns them into validated, immutable
+:class:`ModelConfig` objects so the providers never see raw user input, and it decides in which order the
+pipeline tries them.
 """
 
 from __future__ import annotations
@@ -39,6 +40,10 @@ class ModelConfig:
     kind: str = "local"  # local | external
     provider: str = "ollama"  # ollama | openai | anything registered in dallosh.llm.registry
     concurrency: int = REQUEST_CONCURRENCY_DEFAULT
+    #: ``auto`` (negotiate) or a format of dallosh.llm.formats to start with.
+    response_format: str = "auto"
+    #: The format a worker negotiated with this model last time ("" when none yet).
+    negotiated_format: str = ""
 
     def __post_init__(self) -> None:
         # Direct construction (tests, scripts) gets the same checks as settings entries.
@@ -56,7 +61,8 @@ class ModelConfig:
                 raise ValidationError(f"data.{name}", f"must be a whole number, got {value!r}")
         # The limits themselves are the settings schema's (one place for the spec's 10 and 5000).
         parse(ModelData, {"model": self.model, "baseUrl": self.base_url, "retryRequests": self.retry_requests,
-                          "paginateRowsLimit": self.paginate_rows_limit, "concurrency": self.concurrency})
+                          "paginateRowsLimit": self.paginate_rows_limit, "concurrency": self.concurrency,
+                          "responseFormat": self.response_format, "negotiatedFormat": self.negotiated_format})
 
     @classmethod
     def from_settings(cls, entry: Mapping[str, Any], kind: str) -> ModelConfig:
@@ -84,6 +90,8 @@ class ModelConfig:
             kind=kind,
             provider=provider.strip().lower(),
             concurrency=_int("data.concurrency", data.get("concurrency"), REQUEST_CONCURRENCY_DEFAULT),
+            response_format=data.get("responseFormat") or "auto",
+            negotiated_format=data.get("negotiatedFormat") or "",
         )
 
     def __repr__(self) -> str:
@@ -93,7 +101,8 @@ class ModelConfig:
             f"ModelConfig(uid={self.uid!r}, model={self.model!r}, base_url={self.base_url!r}, "
             f"api_key={key}, retry_requests={self.retry_requests}, "
             f"paginate_rows_limit={self.paginate_rows_limit}, kind={self.kind!r}, "
-            f"provider={self.provider!r}, concurrency={self.concurrency})"
+            f"provider={self.provider!r}, concurrency={self.concurrency}, "
+            f"response_format={self.response_format!r}, negotiated_format={self.negotiated_format!r})"
         )
 
     __str__ = __repr__

@@ -17,7 +17,8 @@ from dallosh.llm.base import Provider, Row
 from dallosh.llm.chat import redact
 from dallosh.llm.models import ModelConfig, select_models
 
-#: ``factory(cfg, **kwargs) -> Provider``; kwargs are ``timeout`` and ``sleep`` (see ChatProvider).
+#: ``factory(cfg, **kwargs) -> Provider``; kwargs are ChatProvider's options (``timeout``, ``sleep``, ``clock``,
+#: ``topic_descriptions``, ``on_format``).
 ProviderFactory = Callable[..., Provider]
 
 

@@ -17,7 +17,7 @@ OUTPUT_COLUMNS = ("sentiment", "priority", "main_topic", "labelled_by")
 def appending_columns(run: Run) -> dict[str, Any]:
     timer = Timer()
     frame = run.frame("cleaned", run.cleaned).copy()
-    codes, table = run.frames.pop("distinct", None) or distinct_texts(frame)
+    codes, table = run.frames.pop("distinct", None) or distinct_texts(frame, run.operator_accounts)
     labels = load_labels(run).set_index("key")
     keys = table["key"].astype(str)
     missing = keys[~keys.isin(labels.index)]

@@ -17,6 +17,7 @@ from typing import Any
 import pandas as pd
 
 from dallosh.datasets import read_dataset
+from dallosh.defaults import HYBRID_THRESHOLD_DEFAULT
 from dallosh.llm.base import Provider
 
 StepFunction = Callable[["Run"], dict[str, Any]]
@@ -66,6 +67,8 @@ class Run:
     report: Callable[[str, dict[str, Any]], None] = _ignore
     #: Raises Interrupted when the task should stop at this boundary.
     check: Callable[[], None] = _never_interrupted
+    #: Rows whose built-in confidence reaches this keep the built-in labels (the AI setting hybrid_threshold).
+    hybrid_threshold: float = HYBRID_THRESHOLD_DEFAULT
     #: Frames handed from one step to the next within the same run (saves re-reading files).
     frames: dict[str, pd.DataFrame] = field(default_factory=dict)
 

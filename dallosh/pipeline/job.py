@@ -16,6 +16,7 @@ import pandas as pd
 from dallosh.errors import DalloshError, IllegalTransition
 from dallosh.events import TaskEvents
 from dallosh.lifecycle import next_step
+from dallosh.llm.models import ModelConfig
 from dallosh.llm.registry import providers_for
 from dallosh.pipeline import Interrupted, Run, run_steps
 from dallosh.queue import worker_name
@@ -73,7 +74,7 @@ class TaskJob:
 
     def report(self, event: str, details: dict[str, Any]) -> None:
         progress = {"step": self.step, **{k: v for k, v in details.items() if k in
-                                          ("page", "pages", "rows_labelled", "model", "fallback_used")}}
+                                          ("page", "pages", "rows_labelled", "model", "models", "fallback_used")}}
         self.services.tasks.update_progress(SYSTEM, self.uid, {"progress": progress})
         self.events.emit(self.task, event, **details)
 
@@ -101,10 +102,17 @@ class TaskJob:
         storage, file_id = self.services.storage, self.task.data.file_id
         general = self.services.settings.general()
         ai = self.services.settings.ai_config(SYSTEM)
+        descriptions = general.topic_descriptions()
         return Run(source=storage.path(DATASETS, file_id), cleaned=storage.path(CLEANED, file_id),
                    analysed=storage.path(ANALYSED, file_id), checkpoints=storage.checkpoints(file_id),
                    topics=list(general.topics), operator_accounts=list(general.operatorAccounts),
-                   providers=lambda: providers_for(ai), report=self.report, check=self.check)
+                   providers=lambda: providers_for(ai, topic_descriptions=descriptions,
+                                                   on_format=self.remember_format),
+                   hybrid_threshold=ai["preferences"]["hybrid_threshold"], report=self.report, check=self.check)
+
+    def remember_format(self, cfg: ModelConfig, fmt: str) -> None:
+        """Store a negotiated response format with the model's settings, so the next task starts there."""
+        self.services.settings.remember_response_format(SYSTEM, cfg.kind, cfg.uid, fmt)
 
     def execute(self) -> str:
         task = self.task
@@ -123,7 +131,9 @@ class TaskJob:
             self.task = self.services.tasks.transition(SYSTEM, self.uid, "done", expect="saving_file",
                                                        changes={"progress": {"step": "done"}})
             summary = {"rows": results.get("appending_columns", {}).get("rows"),
-                       "models": results.get("sending_to_llm", {}).get("models")}
+                       "models": results.get("sending_to_llm", {}).get("models"),
+                       "labelled_by": results.get("appending_columns", {}).get("labelled_by"),
+                       "fallback_used": results.get("sending_to_llm", {}).get("fallback_used")}
             self.events.emit(self.task, "done", **summary)
             return "done"
         except Interrupted as stop:

@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from dallosh.defaults import (
     DEFAULT_OPERATOR_ACCOUNTS,
     DEFAULT_TOPICS,
+    HYBRID_THRESHOLD_DEFAULT,
     MAX_UPLOAD_MB_DEFAULT,
     PAGINATE_ROWS_DEFAULT,
     PAGINATE_ROWS_MAX,
@@ -14,8 +15,26 @@ from dallosh.defaults import (
     REQUEST_CONCURRENCY_MAX,
     RETRY_REQUESTS_DEFAULT,
     RETRY_REQUESTS_MAX,
+    TOPIC_DESCRIPTION_MAX,
 )
 from dallosh.errors import ValidationError
+from dallosh.llm import formats
+
+
+def _default_descriptions() -> list[TopicDescription]:
+    from dallosh.llm.prompt import default_topic_descriptions  # reads the prompt's data file
+
+    return [TopicDescription(topic, text) for topic, text in default_topic_descriptions().items()
+            if topic in DEFAULT_TOPICS]
+
+
+@dataclass
+class TopicDescription:
+    """What one topic covers, as the LLM prompt tells the model (a list, not a mapping: topic names may hold
+    characters MongoDB refuses in keys)."""
+
+    topic: str
+    description: str = ""
 
 
 @dataclass
@@ -29,6 +48,14 @@ class GeneralSettings:
     requireApproval: bool = True
     operatorAccounts: list[str] = field(default_factory=lambda: list(DEFAULT_OPERATOR_ACCOUNTS))
     topics: list[str] = field(default_factory=lambda: list(DEFAULT_TOPICS))
+    topicDescriptions: list[TopicDescription] = field(default_factory=_default_descriptions, metadata={
+        "help": "What each topic covers, in a sentence (the LLM prompt lists every topic with it); the defaults "
+                "come from the labelling guideline. A topic without a description is given to the model by name "
+                "only; descriptions of removed topics are dropped."})
+
+    def topic_descriptions(self) -> dict[str, str]:
+        """``{topic: description}`` for the current topics."""
+        return {d.topic: d.description for d in self.topicDescriptions}
 
     def check(self, path: str) -> None:
         if not self.appName.strip() or len(self.appName) > 80:
@@ -45,6 +72,16 @@ class GeneralSettings:
         if len({t.casefold() for t in topics}) != len(topics):
             raise ValidationError(f"{path}.topics", "lists a topic twice")
         self.topics = topics
+        by_fold = {t.casefold(): t for t in topics}
+        described: dict[str, TopicDescription] = {}
+        for item in self.topicDescriptions:
+            topic = by_fold.get(item.topic.strip().casefold())
+            if topic is not None and topic not in described:
+                described[topic] = TopicDescription(topic, " ".join(item.description.split()))
+        if any(len(d.description) > TOPIC_DESCRIPTION_MAX for d in described.values()):
+            raise ValidationError(f"{path}.topicDescriptions", f"a description is longer than "
+                                  f"{TOPIC_DESCRIPTION_MAX} characters (every request repeats it)")
+        self.topicDescriptions = [described[t] for t in topics if t in described]
         self.operatorAccounts = [a.strip().lstrip("@") for a in self.operatorAccounts if a.strip().lstrip("@")]
 
 
@@ -61,6 +98,12 @@ class ModelData:
     provider: str | None = None
     concurrency: int = REQUEST_CONCURRENCY_DEFAULT
     label: str = ""
+    responseFormat: str = field(default=formats.AUTO, metadata={
+        "help": "How answers are constrained: auto negotiates with the server (json_schema, then json_object with a "
+                "schema, then json_object, then instructions only) and remembers the result; another value starts "
+                "there."})
+    #: Written by the worker: the format negotiation settled on ("" until then; cleared when the model is edited).
+    negotiatedFormat: str = ""
 
     def check(self, path: str) -> None:
         if not self.model.strip():
@@ -73,6 +116,10 @@ class ModelData:
             raise ValidationError(f"{path}.paginateRowsLimit", f"must be between 1 and {PAGINATE_ROWS_MAX}")
         if not 1 <= self.concurrency <= REQUEST_CONCURRENCY_MAX:
             raise ValidationError(f"{path}.concurrency", f"must be between 1 and {REQUEST_CONCURRENCY_MAX}")
+        for name in ("responseFormat", "negotiatedFormat"):
+            value = getattr(self, name)
+            if value and value not in formats.CHOICES:
+                raise ValidationError(f"{path}.{name}", f"must be one of {', '.join(formats.CHOICES)}")
 
 
 @dataclass
@@ -80,6 +127,13 @@ class AIPreferences:
     mode: Literal["local", "external", "automatic"] = "automatic"
     default_local_model_id: str = ""
     default_external_model_id: str = ""
+    hybrid_threshold: float = field(default=HYBRID_THRESHOLD_DEFAULT, metadata={
+        "help": "Hybrid labelling: rows the built-in analyzer labels with at least this confidence (its least sure "
+                "label, 0 to 1) keep its labels; only the others go to the LLM. 1 sends every row to the LLM."})
+
+    def check(self, path: str) -> None:
+        if not 0 <= self.hybrid_threshold <= 1:
+            raise ValidationError(f"{path}.hybrid_threshold", "must be between 0 and 1")
 
 
 @dataclass

@@ -18,6 +18,8 @@ COLLECTION = "settings"
 #: The settings document has a fixed uid, so concurrent bootstraps cannot create two.
 SETTINGS_UID = "settings"
 ModelKind = Literal["local", "external"]
+#: Model fields whose change makes the negotiated response format stale.
+_NEGOTIATED_WITH = ("model", "baseUrl", "provider", "responseFormat")
 
 
 def mask_key(key: str) -> str:
@@ -126,6 +128,8 @@ class SettingsService(Service):
         changes = dict(changes)
         if is_masked(changes.get("apiKey", "")):  # the form sent back the masked value: keep the stored key
             changes.pop("apiKey")
+        if any(changes.get(k, entry["data"].get(k)) != entry["data"].get(k) for k in _NEGOTIATED_WITH):
+            changes["negotiatedFormat"] = ""  # another server or model: negotiate again
         entry["data"] = dump(parse(ModelData, {**entry["data"], **changes}, f"ai.{kind}.data"))
         entry["updatedAt"], entry["updatedBy"] = utcnow(), actor.uid
         self._save_models(actor, kind, models)
@@ -145,9 +149,21 @@ class SettingsService(Service):
             self.db.update(COLLECTION, SETTINGS_UID, {f"ai.preferences.{key}": remaining[0]["uid"] if remaining
                                                       else ""}, by=actor.uid)
 
+    def remember_response_format(self, actor: Actor, kind: ModelKind, uid: str, fmt: str) -> None:
+        """The worker stores the response format it negotiated with a model (not audited: not a user's change)."""
+        if actor is None or not actor.is_system:
+            raise PermissionDenied("Only the processing worker records negotiated response formats.")
+        models = self._models(kind)
+        entry = next((m for m in models if m["uid"] == uid), None)
+        if entry is None or entry["data"].get("negotiatedFormat") == fmt:
+            return
+        entry["data"] = dump(parse(ModelData, {**entry["data"], "negotiatedFormat": fmt}, f"ai.{kind}.data"))
+        self._save_models(actor, kind, models)
+
     @audited("settings.set_preferences", method="patch", target=lambda a, k, r: "settings/ai/preferences")
     def set_preferences(self, actor: Actor, *, mode: str | None = None, default_local_model_id: str | None = None,
-                        default_external_model_id: str | None = None) -> dict[str, Any]:
+                        default_external_model_id: str | None = None,
+                        hybrid_threshold: float | None = None) -> dict[str, Any]:
         self.authorize(actor, "manage_app")
         data = self._data()
         prefs = dump(data.ai.preferences)
@@ -159,6 +175,8 @@ class SettingsService(Service):
             prefs[f"default_{kind}_model_id"] = value
         if mode is not None:
             prefs["mode"] = mode
+        if hybrid_threshold is not None:
+            prefs["hybrid_threshold"] = hybrid_threshold
         checked = dump(parse(AIPreferences, prefs, "ai.preferences"))
         self.db.update(COLLECTION, SETTINGS_UID, {"ai.preferences": checked}, by=actor.uid)
         return checked

@@ -11,6 +11,7 @@ from typing import Any
 
 from dallosh.errors import IllegalTransition, MaintenanceMode, NotFound
 from dallosh.lifecycle import ACTIONS, STATUSES, STEPS, allowed_actions, can_transition, sources_of
+from dallosh.llm.labelling import summarise
 from dallosh.schemas import FileData, Record, TaskData, dump
 from dallosh.services.base import Actor, Page, Service, audited, authorize_owner
 from dallosh.services.logs import scrub
@@ -158,6 +159,28 @@ class TasksService(Service):
         skip = max(0, self.db.count(EVENTS, query) - max(1, limit))  # insertion order breaks createdAt ties
         docs = self.db.find(EVENTS, query, sort=[("createdAt", 1)], skip=skip, limit=max(1, limit))
         return [{"uid": d["uid"], "ts": d["createdAt"], **d["data"]} for d in docs]
+
+    def labelling(self, actor: Actor, uid: str | None = None, *, file_id: str | None = None) -> dict[str, Any]:
+        """How a task's rows were labelled, for the task view and the Analysis page (by task or by dataset).
+
+        ``{task_id, status, texts_by_model, rows_by_model, fallbacks, kept_by_builtin, response_formats,
+        complete}``: rows per model (dataset rows once ``appending_columns`` ran, else None), distinct texts per
+        model, ``{model, to, rows, reason}`` per fallback reason, rows the LLMs never saw (``author_rule``,
+        ``confident``), the response format each LLM used; while labelling runs, from the current run's events.
+        """
+        self.authorize(actor, "read_tasks", "manage_tasks", "read_datasets")
+        task = self.find(uid) if uid else self.find_by_file(file_id or "")
+        if task is None:
+            raise NotFound(f"No task for {'task ' + uid if uid else 'dataset ' + str(file_id)}.")
+        events = []
+        if "sending_to_llm" not in task.data.stats:
+            events = [{**h.get("details", {}), "event": h["event"]} for h in self._events(task.uid)
+                      if h.get("run") == task.data.run]
+        return {"task_id": task.uid, "status": task.data.status, **summarise(task.data.stats, events)}
+
+    def _events(self, uid: str) -> list[dict[str, Any]]:
+        docs = self.db.find(EVENTS, {"data.task_id": uid, "data.event": "sending_to_llm"}, sort=[("createdAt", 1)])
+        return [d["data"] for d in docs]
 
     def request(self, actor: Actor, uid: str, action: str) -> Record[TaskData]:
         """A user asks to start, pause, resume, stop or retry a task (buttons of the task view)."""

@@ -37,7 +37,9 @@ def test_process_with_model_and_fallback(tmp_path):
                                 capture_output=True, text=True, timeout=120,
                                 env={"NO_PROXY": "127.0.0.1", "PATH": "/usr/bin:/bin"})
     assert result.returncode == 0, result.stderr
-    assert set(pd.read_csv(tmp_path / "o.csv")["labelled_by"]) == {f"ollama:{FAKE_MODEL}"}
+    assert not server.shape_errors
+    labelled_by = pd.read_csv(tmp_path / "o.csv")["labelled_by"]
+    assert set(labelled_by) == {f"ollama:{FAKE_MODEL}", "rule:operator"}  # the operator's own posts: no LLM
 
 
 def test_process_bad_file_says_what_to_do(tmp_path):

@@ -18,6 +18,7 @@ import pytest
 
 from dallosh.config import Config, load_config
 from dallosh.events import Subscriber, routing_key_for
+from dallosh.llm import formats
 from dallosh.processes import kill_tree
 from dallosh.queue import connect_runtime
 from tests.mocking import FakeLLMServer
@@ -136,7 +137,9 @@ def subscribe(config):
 def fake_llm(monkeypatch) -> Iterator[FakeLLMServer]:
     monkeypatch.delenv("OLLAMA_API_KEY", raising=False)
     monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
+    formats.forget_all()
     with FakeLLMServer() as server:
         yield server
+    assert not server.shape_errors, f"malformed labelling requests: {server.shape_errors}"
 
 

@@ -5,9 +5,11 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
+from dallosh.defaults import DEFAULT_TOPICS, LLM_BREAKER_COOLDOWN_S
 from dallosh.llm.registry import providers_for
 from dallosh.pipeline import Run, run_steps
 from dallosh.synthetic import generate_tweets
+from tests.conftest import FakeClock
 from tests.mocking import FAKE_MODEL
 
 
@@ -34,11 +36,15 @@ def ai_settings(url, kind="local", provider=None, retries=2, key=""):
 
 
 def assert_complete(tmp_path):
+    """The analysed rows that a model labelled (the operator's own rows are labelled by the author rule)."""
     cleaned = pd.read_csv(tmp_path / "cleaned.csv", dtype=str, keep_default_na=False)
     analysed = pd.read_csv(tmp_path / "analysed.csv", dtype=str, keep_default_na=False)
     assert analysed["id"].tolist() == cleaned["id"].tolist()
     assert (analysed["sentiment"] != "").all() and (analysed["main_topic"] != "").all()
-    return analysed
+    rule = analysed["labelled_by"].str.startswith("rule:")
+    assert (analysed.loc[rule, "labelled_by"] == "rule:operator").all()
+    assert (cleaned.loc[rule, "is_operator"] == "True").all()
+    return analysed[~rule]
 
 
 @pytest.mark.parametrize("behaviour", ["rate_limited", "server_error", "bad_json", "missing_ids", "wrong_enum",
@@ -91,3 +97,43 @@ def test_automatic_mode_order_external_then_local_then_builtin(tmp_path, dataset
     analysed = assert_complete(tmp_path)
     assert set(analysed["labelled_by"]) == {f"ollama:{FAKE_MODEL}"}
     assert events[0]["fallback_to"] == f"ollama:{FAKE_MODEL}"
+
+
+def test_fallback_is_per_chunk_and_never_sticky(tmp_path, dataset, fake_llm):
+    """Page 1 loses its model (two failed chunks open the circuit), later pages get it back after the cool-down;
+    the summary says how many texts each model labelled and why rows fell back."""
+    clock = FakeClock()
+    events = []
+
+    def report(event, details):
+        events.append(details)
+        if "pages" in details:  # one page = one cool-down, so the next page may try the model again
+            clock.advance(LLM_BREAKER_COOLDOWN_S)
+
+    fake_llm.set_behaviour("server_error", times=2, message="overloaded")
+    ai = ai_settings(fake_llm.ollama_url, retries=0)
+    run = Run(source=dataset, cleaned=tmp_path / "cleaned.csv", analysed=tmp_path / "analysed.csv",
+              checkpoints=tmp_path / "cp", topics=list(DEFAULT_TOPICS), operator_accounts=["free"],
+              providers=lambda: providers_for(ai, timeout=0.5, sleep=lambda s: None, clock=clock),
+              report=report, hybrid_threshold=1.0)
+    stats = run_steps(run)["sending_to_llm"]
+    pages = [e for e in events if "pages" in e]
+    assert len(pages) >= 2
+    assert pages[0]["fallback_used"] and set(pages[0]["models"]) <= {"builtin", "rule:operator"}
+    assert all(not p["fallback_used"] and f"ollama:{FAKE_MODEL}" in p["models"] for p in pages[1:])
+    assert stats["fallback_used"] and stats["texts_by_model"]["builtin"] == pages[0]["models"]["builtin"]
+    assert sum(stats["texts_by_model"].values()) == stats["distinct_texts"]
+    assert all("HTTP 500" in f["reason"] and "overloaded" in f["reason"] for f in stats["fallbacks"])
+    assert sum(f["rows"] for f in stats["fallbacks"]) == stats["texts_by_model"]["builtin"]
+    assert stats["llm"][f"ollama:{FAKE_MODEL}"]["response_format"] == "schema"
+    analysed = assert_complete(tmp_path)
+    assert set(analysed["labelled_by"]) == {"builtin", f"ollama:{FAKE_MODEL}"}
+
+
+def test_resumed_run_summarises_every_page(tmp_path, dataset, fake_llm):
+    events = []
+    ai = ai_settings(fake_llm.ollama_url)
+    run_steps(make_run(tmp_path, dataset, ai, events))
+    stats = run_steps(make_run(tmp_path, dataset, ai, events), "sending_to_llm")["sending_to_llm"]
+    assert stats["pages_resumed"] == stats["pages"]
+    assert sum(stats["texts_by_model"].values()) == stats["distinct_texts"]

@@ -62,7 +62,8 @@ def test_preferences(services, admin):
     local = services.settings.add_model(admin, "local", {"model": "llama3.2", "baseUrl": "http://localhost:11434"})
     other = services.settings.add_model(admin, "local", {"model": "qwen2.5", "baseUrl": "http://localhost:11434"})
     prefs = services.settings.set_preferences(admin, mode="local", default_local_model_id=other["uid"])
-    assert prefs == {"mode": "local", "default_local_model_id": other["uid"], "default_external_model_id": ""}
+    assert prefs == {"mode": "local", "default_local_model_id": other["uid"], "default_external_model_id": "",
+                     "hybrid_threshold": 0.8}
     assert local["uid"] != other["uid"]
     with pytest.raises(ValidationError):
         services.settings.set_preferences(admin, mode="cloud")
@@ -97,3 +98,41 @@ def test_every_mutation_is_logged_and_filterable(services, admin, analyst):
 def test_system_actions_are_created_by_system(services):
     entry = services.db.find("logs", {"data.action": "system.bootstrap"})[0]
     assert entry["createdBy"] == "system" and entry["data"]["requested_by"] is None
+
+
+def test_topic_descriptions_default_to_the_guideline_and_follow_the_topics(services, admin):
+    descriptions = services.settings.general().topic_descriptions()
+    assert set(descriptions) == set(services.settings.general().topics)
+    assert "fibre" in descriptions["Réseau"] and "refunds" in descriptions["Facturation"]
+    services.settings.update_general(admin, topics=["Réseau", "Mobile"], topicDescriptions=[
+        {"topic": "mobile", "description": "  forfaits et  réseau mobile "}, {"topic": "Gone", "description": "x"},
+        {"topic": "Réseau", "description": descriptions["Réseau"]}])
+    assert services.settings.general().topic_descriptions() == {"Réseau": descriptions["Réseau"],
+                                                                "Mobile": "forfaits et réseau mobile"}
+    with pytest.raises(ValidationError) as exc:
+        services.settings.update_general(admin, topicDescriptions=[{"topic": "Mobile", "description": "x" * 400}])
+    assert exc.value.field == "general.topicDescriptions"
+
+
+def test_hybrid_threshold_is_an_ai_preference(services, admin):
+    assert services.settings.ai_config(SYSTEM)["preferences"]["hybrid_threshold"] == 0.8
+    assert services.settings.set_preferences(admin, hybrid_threshold=0.95)["hybrid_threshold"] == 0.95
+    assert services.settings.ai_config(SYSTEM)["preferences"]["hybrid_threshold"] == 0.95
+    with pytest.raises(ValidationError) as exc:
+        services.settings.set_preferences(admin, hybrid_threshold=1.5)
+    assert exc.value.field == "ai.preferences.hybrid_threshold"
+
+
+def test_negotiated_response_format_is_stored_by_the_worker_and_reset_by_an_edit(services, admin):
+    entry = services.settings.add_model(admin, "external", {"model": "m", "baseUrl": "http://h/v1"})
+    with pytest.raises(PermissionDenied):
+        services.settings.remember_response_format(admin, "external", entry["uid"], "json_object")
+    services.settings.remember_response_format(SYSTEM, "external", entry["uid"], "json_object_schema")
+    stored = services.settings.ai_config(SYSTEM)["external"][0]["data"]
+    assert stored["negotiatedFormat"] == "json_object_schema" and stored["responseFormat"] == "auto"
+    services.settings.update_model(admin, "external", entry["uid"], {"retryRequests": 2})
+    assert services.settings.ai_config(SYSTEM)["external"][0]["data"]["negotiatedFormat"] == "json_object_schema"
+    services.settings.update_model(admin, "external", entry["uid"], {"baseUrl": "http://other/v1"})
+    assert services.settings.ai_config(SYSTEM)["external"][0]["data"]["negotiatedFormat"] == ""
+    with pytest.raises(ValidationError):
+        services.settings.update_model(admin, "external", entry["uid"], {"responseFormat": "xml"})

@@ -115,3 +115,22 @@ def test_rows_analysed_counts_every_finished_task(services, admin):
     services.db.insert_many("tasks", [{"file_id": "g", "file_path": "", "filename": "y.csv", "status": "on_error",
                                         "stats": {"appending_columns": {"rows": 1000}}}], by="system")
     assert services.tasks.rows_analysed(admin) == 30_060
+
+
+def test_labelling_summary_by_task_or_dataset(services, analyst, task):
+    from dallosh.errors import NotFound as Missing
+
+    empty = services.tasks.labelling(analyst, task.uid)
+    assert empty["texts_by_model"] == {} and empty["complete"] is False and empty["rows_by_model"] is None
+    running = services.tasks.transition(SYSTEM, task.uid, "in_queue")
+    for details in ({"page": 1, "model": "openai:m", "fallback_used": True, "fallback_to": "builtin", "rows": 2,
+                     "error": "server error (HTTP 500)"},
+                    {"page": 1, "pages": 2, "models": {"openai:m": 8, "builtin": 2}, "kept": {"confident": 1}}):
+        services.tasks.record_event(SYSTEM, running, "sending_to_llm", details)
+    summary = services.tasks.labelling(analyst, file_id=task.data.file_id)
+    assert summary["texts_by_model"] == {"openai:m": 8, "builtin": 2}
+    assert summary["fallbacks"] == [{"model": "openai:m", "to": "builtin", "rows": 2,
+                                     "reason": "server error (HTTP 500)"}]
+    assert summary["kept_by_builtin"] == {"confident": 1} and summary["task_id"] == task.uid
+    with pytest.raises(Missing):
+        services.tasks.labelling(analyst, "missing")

@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from dallosh.llm import formats
 from dallosh.llm.chat import ChatProvider
 from dallosh.llm.models import ModelConfig
 from dallosh.llm.registry import build_provider
@@ -21,8 +22,10 @@ def fake_llm(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeLLMServer]:
     """A running fake LLM server, behaviour ``ok``; change it with ``fake_llm.set_behaviour(...)``."""
     monkeypatch.delenv("OLLAMA_API_KEY", raising=False)  # the ollama client would send it otherwise
     monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
+    formats.forget_all()
     with FakeLLMServer() as server:
         yield server
+    assert not server.shape_errors, f"malformed labelling requests: {server.shape_errors}"
 
 
 @pytest.fixture
@@ -33,9 +36,11 @@ def sleeps() -> list[float]:
 
 @pytest.fixture
 def make_provider(fake_llm: FakeLLMServer, sleeps: list[float]) -> Callable[..., ChatProvider]:
-    """``make_provider("ollama" | "openai", **ModelConfig fields)`` -> provider on the fake, no real sleeping."""
+    """``make_provider("ollama" | "openai", **ModelConfig fields and provider options)`` -> provider on the fake,
+    no real sleeping."""
 
     def make(provider: str = "ollama", *, timeout: float = TEST_TIMEOUT_S, **fields: Any) -> ChatProvider:
+        options = {k: fields.pop(k) for k in ("clock", "topic_descriptions", "on_format") if k in fields}
         url = fake_llm.ollama_url if provider == "ollama" else fake_llm.openai_url
         values: dict[str, Any] = {
             "uid": f"{provider}-test",
@@ -45,7 +50,7 @@ def make_provider(fake_llm: FakeLLMServer, sleeps: list[float]) -> Callable[...,
             "kind": "local" if provider == "ollama" else "external",
         }
         values.update(fields)
-        built = build_provider(ModelConfig(**values), timeout=timeout, sleep=sleeps.append)
+        built = build_provider(ModelConfig(**values), timeout=timeout, sleep=sleeps.append, **options)
         assert isinstance(built, ChatProvider)
         return built
 

@@ -106,7 +106,7 @@ def test_check_connection_ok(kind, fake_llm: FakeLLMServer):
     assert latency_ms > 0
     assert f"{kind}:fake-model answered in" in message
     assert len(fake_llm.chat_requests) == 1
-    assert len(fake_llm.chat_requests[0].rows) == 1
+    assert len(fake_llm.chat_requests[0].keys) == 1
 
 
 def test_check_connection_reports_slow_latency(fake_llm: FakeLLMServer):
@@ -168,9 +168,17 @@ def test_fake_server_speaks_ollama_and_openai_discovery(fake_llm: FakeLLMServer)
     assert fake_llm.chat_requests == []
 
 
+def valid_body(fake_llm: FakeLLMServer) -> dict:
+    """A labelling request exactly as the OpenAI-compatible provider sends it."""
+    build_provider(cfg(fake_llm.openai_url, "openai")).label([Row("1", "Panne")], list(DEFAULT_TOPICS))
+    body = fake_llm.chat_requests[-1].body
+    fake_llm.reset()
+    return body
+
+
 def test_fake_server_behaviour_changes_at_runtime(fake_llm: FakeLLMServer):
     url = f"{fake_llm.openai_url}/chat/completions"
-    body = {"model": "m", "messages": [{"role": "user", "content": '{"topics": ["A"], "rows": []}'}]}
+    body = valid_body(fake_llm)
     assert httpx.post(url, json=body).status_code == 200
     fake_llm.set_behaviour("rate_limited", times=1, retry_after=2)
     response = httpx.post(url, json=body)
@@ -180,6 +188,31 @@ def test_fake_server_behaviour_changes_at_runtime(fake_llm: FakeLLMServer):
         fake_llm.set_behaviour("nonsense")
     fake_llm.reset()
     assert fake_llm.requests == []
+
+
+@pytest.mark.parametrize("change, problem", [
+    (lambda b: b["messages"].pop(0), "messages must be [system, user]"),
+    (lambda b: b["messages"][1].update(content='{"topics": ["A"], "rows": []}'), "keys 1..n"),
+    (lambda b: b["messages"][0].update(content="Label these."), "lists no topic"),
+    (lambda b: b.pop("max_tokens"), "max_tokens must be sized"),
+    (lambda b: b["response_format"]["json_schema"]["schema"]["properties"]["1"].update(maxItems=4), "maxItems"),
+    (lambda b: b["response_format"]["json_schema"]["schema"].update(required=[]), "request keys"),
+])
+def test_fake_server_refuses_malformed_requests(fake_llm: FakeLLMServer, change, problem):
+    """The double is strict: a request that lost part of the contract is refused and recorded."""
+    body = valid_body(fake_llm)
+    change(body)
+    response = httpx.post(f"{fake_llm.openai_url}/chat/completions", json=body)
+    assert response.status_code == 400 and problem in response.json()["error"]["message"]
+    assert len(fake_llm.shape_errors) == 1
+    fake_llm.shape_errors.clear()  # expected here: the fixture fails any other test that leaves one
+
+
+@pytest.mark.parametrize("server, status", [("openai", 200), ("llama.cpp", 500), ("ollama", 200)])
+def test_fake_servers_differ_on_json_schema(fake_llm: FakeLLMServer, server, status):
+    body = valid_body(fake_llm)
+    with FakeLLMServer(server=server) as other:
+        assert httpx.post(f"{other.openai_url}/chat/completions", json=body).status_code == status
 
 
 def test_fake_server_repr_hides_keys(fake_llm: FakeLLMServer):
