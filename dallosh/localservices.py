@@ -31,12 +31,15 @@ REDIS_DEFAULT = "redis://localhost:6379/0"
 RABBITMQ_DEFAULT = "amqp://guest:guest@localhost:5672/%2F"
 
 
-def _state_path() -> Path:
-    return Path(os.environ.get("DALLOSH_SERVICES_STATE") or Path.home() / ".local" / "state" / "dallosh")
+def services_state_path() -> Path:
+    """Where the generated passwords live (``DALLOSH_SERVICES_STATE``, else ``~/.local/state/dallosh``).
+
+    Processes started with another HOME (the users' servers) get the variable from the spawner."""
+    return Path(os.environ.get("DALLOSH_SERVICES_STATE") or Path.home() / ".local" / "state" / "dallosh").absolute()
 
 
 def state_dir() -> Path:
-    path = _state_path()
+    path = services_state_path()
     path.mkdir(parents=True, exist_ok=True)
     path.chmod(0o700)
     return path
@@ -46,7 +49,7 @@ def local_url(kind: str, default: str) -> str:
     """The URL of the local ``redis`` or ``rabbitmq`` with its generated password, once :func:`secure` made
     one; else ``default``. The configuration uses it when the user set no URL, so every command (CLI,
     worker, tests, benchmarks) reaches the secured services without carrying the password around."""
-    path = _state_path() / f"{kind}.password"
+    path = services_state_path() / f"{kind}.password"
     if not path.is_file():
         return default
     password = path.read_text().strip()

@@ -17,6 +17,7 @@ from pathlib import Path
 from jupyterhub.spawner import SimpleLocalProcessSpawner
 
 from dallosh.config import PROJECT_ROOT, SETTINGS
+from dallosh.localservices import services_state_path
 from dallosh.services import get_services
 
 NOTEBOOKS_DIR = PROJECT_ROOT / "notebooks"
@@ -86,6 +87,8 @@ class DalloshSpawner(SimpleLocalProcessSpawner):
         for key in ("JUPYTER_PATH", "PATH", "NO_PROXY", "no_proxy"):
             if key in os.environ:
                 env[key] = os.environ[key]
+        # The servers' HOME is the user's folder: point them at the hub's generated service credentials.
+        env["DALLOSH_SERVICES_STATE"] = str(services_state_path())
         env.update(getattr(self, "_dallosh_env", {}))
         return env
 

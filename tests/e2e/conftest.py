@@ -97,11 +97,28 @@ def browser():
         instance.close()
 
 
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item, call):
+    report = yield
+    item.stash.setdefault(_FAILED, False)
+    if report.when == "call" and report.failed:
+        item.stash[_FAILED] = True
+    return report
+
+
+_FAILED = pytest.StashKey[bool]()
+
+
 @pytest.fixture
-def page(browser):
+def page(browser, request):
     context = browser.new_context(viewport={"width": 1366, "height": 900})
     page = context.new_page()
     yield page
+    if request.node.stash.get(_FAILED, False):  # what the page showed when the test failed, for the reader
+        shot(page, f"failed-{request.node.name}")
+        print("alerts on the page:", page.evaluate(
+            "() => [...document.querySelectorAll('.dl-alert')].map(e => [e.className, e.innerHTML.slice(0, 200), "
+            "getComputedStyle(e).display])"))
     context.close()
 
 

@@ -4,6 +4,7 @@ task, switch the theme, change the password."""
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 import time
@@ -67,6 +68,17 @@ def test_new_analyst_first_session(hub, page, tmp_path):
             page.wait_for_selector(".dl-task-detail .dl-badge:has-text('done')", timeout=120_000)
             page.wait_for_selector(".dl-task-detail .dl-log:has-text('Done:')", timeout=30_000)
             shot(page, "journey-task-done")
+
+            # the reason for all of it: the KPIs, charts and tweets of the dataset just processed
+            open_view(page, "Analysis", "analysis")
+            page.wait_for_selector(".dl-chart-timeline .main-svg", timeout=60_000)  # plotly.js drew
+            rows = ".dl-analysis-grid .ag-center-cols-container .ag-row"
+            page.wait_for_selector(rows, timeout=60_000)
+            volume = int(re.sub(r"\D", "", page.inner_text(".dl-kpi-volume .dl-kpi-value")))
+            assert 0 < volume <= 300
+            links = page.eval_on_selector_all(f"{rows} a.dl-tweet-link", "els => els.map(e => e.href)")
+            assert links and all(re.fullmatch(r"https://x\.com/i/status/\d+", href) for href in links)
+            shot(page, "journey-analysis")
 
             llm.set_behaviour("slow", seconds=0.4)
             open_view(page, "Datasets", "datasets")
