@@ -39,7 +39,7 @@ import traitlets as t
 
 from dallosh import analytics
 from dallosh.defaults import PRIORITIES, SENTIMENTS
-from dallosh.errors import ValidationError
+from dallosh.errors import DalloshError, ValidationError
 from dallosh.storage import ANALYSED
 from dallosh.ui.base import UIContext, View
 from dallosh.ui.components import (
@@ -55,6 +55,7 @@ from dallosh.ui.components import (
     updated_now,
 )
 from dallosh.ui.html import escape, fragment, macro, render
+from dallosh.ui.labelling import labelling_html
 
 log = logging.getLogger(__name__)
 
@@ -733,6 +734,7 @@ class AnalysisView(View):
         self.dataset_select.add_class("dl-dataset-select")
         self.dataset_select.observe(self._on_datasets, "value")
         self.status = html_widget("", "dl-muted", "dl-analysis-status")
+        self.labelling = html_widget("", "dl-muted", "dl-analysis-labelling")
         self.empty = html_widget(muted("No analysed dataset yet. Add a dataset and start its task; when the task is "
                                        "done, its tweets can be explored here."))
         set_visible(self.empty, False)
@@ -763,7 +765,7 @@ class AnalysisView(View):
         ], "dl-col", "dl-filters")
         self.filters_card = box([
             card_title_widget("Datasets", "(Ctrl/⌘-click to combine several)"),
-            self.dataset_select, self.empty, card_title_widget("Filters"), filters, self.status,
+            self.dataset_select, self.empty, card_title_widget("Filters"), filters, self.status, self.labelling,
         ], "dl-card", "dl-analysis-filters")
 
         # -- KPIs and charts
@@ -1029,9 +1031,24 @@ class AnalysisView(View):
         self.drill, self.page = None, 0
         set_visible(self.drill_bar, False)
         self._paint_topics()
+        self._paint_labelling(uids)
         if raw is not None and len(raw) >= BIG_FRAME_ROWS:
             release_memory()
         self.timings["load_s"] = time.perf_counter() - started
+
+    def _paint_labelling(self, uids: tuple[str, ...]) -> None:
+        """Which model labelled how many of the loaded tweets, and why a fallback happened (if one did)."""
+        if self.raw is None or "labelled_by" not in self.raw:
+            self.labelling.value = ""
+            return
+        counts = self.raw["labelled_by"].astype("str").value_counts().to_dict()
+        fallbacks = []
+        for uid in uids:
+            try:
+                fallbacks += self.services.tasks.labelling(self.actor, file_id=uid)["fallbacks"]
+            except DalloshError:
+                continue  # no task (an old dataset) or no right to read it: the counts still say who labelled
+        self.labelling.value = labelling_html(counts, fallbacks, unit="tweets")
 
     def _apply_corrections(self) -> None:
         if self.raw is None:

@@ -18,6 +18,7 @@ from typing import Any
 import ipywidgets as w
 
 from dallosh.lifecycle import ACTIONS, STEPS, allowed_actions
+from dallosh.llm.labelling import summarise
 from dallosh.schemas import Record, TaskData
 from dallosh.ui.base import UIContext, View
 from dallosh.ui.components import (
@@ -36,6 +37,7 @@ from dallosh.ui.components import (
     status_label,
 )
 from dallosh.ui.html import fragment, render
+from dallosh.ui.labelling import labelling_html
 
 log = logging.getLogger(__name__)
 
@@ -239,13 +241,14 @@ class TasksView(View):
             note = html_widget("", "dl-step-note")
             self.step_rows[step] = (icon, name, bar, note)
             rows.append(box([icon, name, bar, note], "dl-step", vertical=False))
+        self.labelling_html = html_widget("", "dl-muted")
         self.log_html = html_widget("", "dl-log")
         self.open_datasets = button("Open in Datasets", lambda: self.ctx.navigate("datasets"), "dl-link")
         self.detail = box([
             box([box([self.d_title, self.d_meta]), self.open_datasets], "dl-row", vertical=False,
                 justify_content="space-between"),
             self.d_error, self.maintenance_note, actions,
-            card_title_widget("Steps"), box(rows),
+            card_title_widget("Steps"), box(rows), self.labelling_html,
             card_title_widget("Activity", "(newest first)"), self.log_html,
         ], "dl-card", "dl-task-detail")
         self.placeholder = html_widget(muted("Select a task on the left to follow it."), "dl-card", "dl-task-detail")
@@ -369,6 +372,9 @@ class TasksView(View):
             for action in ("start", "resume", "retry"):
                 self.action_buttons[action].button_style = "primary" if action == main else ""
             blocked = self.maintenance and any(a in STARTING_ACTIONS for a in allowed_actions(data.status))
+            summary = summarise(data.stats)
+            self.labelling_html.value = (labelling_html(summary["rows_by_model"], summary["fallbacks"])
+                                         if summary["complete"] and summary["rows_by_model"] else "")
             self.maintenance_note.value = ("Maintenance mode: starting, resuming and retrying are blocked until "
                                            "an administrator ends maintenance." if blocked else "")
             set_visible(self.maintenance_note, blocked and self.can_manage)
