@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dallosh.ui.components import human_int
 from dallosh.ui.labelling import labelling_html, model_name
 
 
@@ -17,7 +18,7 @@ def test_counts_busiest_first_and_fallback_reasons():
     html = str(labelling_html({"builtin": 20, "openai:gemma": 1280, "rule:operator": 0},
                               [{"model": "openai:gemma", "to": "builtin", "rows": 20,
                                 "reason": "server error (HTTP 500) <b>"}]))
-    assert html.index("the AI model gemma 1 280") < html.index("the built-in analyzer 20")
+    assert html.index(f"the AI model gemma {human_int(1280)}") < html.index("the built-in analyzer 20")
     assert "operator" not in html.split("<ul")[0]  # a model with no rows is not listed
     assert "20 rows went from the AI model gemma to the built-in analyzer: server error (HTTP 500) &lt;b&gt;" in html
 
