@@ -1178,9 +1178,10 @@ class AnalysisView(View):
         key = SORT_COLUMNS[column]
         source = rows if key in rows else self.frame[[key]].take(rows.index.to_numpy())
         self.order = sort_order(source, key, ascending)
-        set_visible(self.drill_bar, self.drill is not None)
+        # The label first: the bar must never show up empty (a reader, or a test, reads it as soon as it shows).
         self.drill_label.value = (macro("chip", f"Table filtered by: {self.drill.label}", "drill") if self.drill
                                   else "")
+        set_visible(self.drill_bar, self.drill is not None)
 
     def render_table(self) -> None:
         if self.rows is None or self.order is None:

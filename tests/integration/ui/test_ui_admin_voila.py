@@ -124,7 +124,7 @@ def test_admin_manages_users_roles_ai_settings_and_reads_the_log(admin_env, brow
         page.fill(f"{field(users, 'Password')} input", "short")
         page.select_option(f"{field(users, 'Role')} select", label="analyst")
         page.click(f"{users} button:has-text('Create user')")
-        expect(page.locator(f"{field(users, 'Password')} .dl-field-error")).to_contain_text("8 characters")
+        expect(page.locator(f"{field(users, 'Password')} .dl-field-error")).to_contain_text("10 characters")
         full_screenshot(page, SCREENSHOTS / "admin-users-editor-light.png")
         page.fill(f"{field(users, 'Password')} input", "s3cret-pass")
         page.click(f"{users} button:has-text('Create user')")
