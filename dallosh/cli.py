@@ -357,6 +357,13 @@ def cmd_eval(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_train_builtin(args: argparse.Namespace) -> int:
+    """Rebuild the built-in analyzer's artifact from the real labelled set (needs the ``train`` extra)."""
+    from dallosh.llm.train import main as train_main
+
+    return train_main(args.train_args)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="dallosh", description="Dallosh Analysis command line.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -405,6 +412,11 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--json", action="store_true", help="print the report as JSON")
     ev.add_argument("--quiet", action="store_true", help="no progress bar")
     ev.set_defaults(func=cmd_eval)
+
+    train = sub.add_parser("train-builtin", add_help=False,
+                           help="retrain the built-in analyzer (pip install -e .[train]); --help for options")
+    train.add_argument("train_args", nargs=argparse.REMAINDER)
+    train.set_defaults(func=cmd_train_builtin)
 
     cfg = sub.add_parser("config", help="show the configuration, or print .env.example")
     cfg.add_argument("action", choices=["show", "env-example"], nargs="?", default="show")

@@ -192,7 +192,8 @@ def evaluate_predictions(gold: pd.DataFrame, predictions: str | Path, topics: Se
     extra = ["labelled_by"] if "labelled_by" in pred.columns else []
     pred = pred[keys + columns + extra].drop_duplicates(keys)
     pred = pred.rename(columns={prefix + c: f"pred_{c}" for _, c in FIELDS})
-    joined = gold.merge(pred, on=keys, how="inner")
+    clash = [c for c in pred.columns if c in gold.columns and c not in keys]  # e.g. labelled_by of an export
+    joined = gold.drop(columns=clash).merge(pred, on=keys, how="inner")
     predicted = {name: _label_value(column, joined[f"pred_{column}"]).tolist() for name, column in FIELDS}
     by = _counts(joined["labelled_by"].tolist()) if extra else {}
     return Report(rows=len(joined), fields=_score_frame(joined, predicted, topics), labelled_by=by,
