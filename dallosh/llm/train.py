@@ -260,7 +260,7 @@ CANDIDATES: tuple[Config, ...] = (
     Config(name="class weights on every field", balanced=tuple(FIELDS)),
     Config(name="no author feature, no author rule", author_feature=False, author_rule=False),
     Config(name="author feature, no author rule", author_rule=False),
-    Config(name="no handwritten positives", handwritten=False),
+    Config(name="no handwritten rows", handwritten=False),
     Config(name="self-training ≥ 0.6", self_training=0.6),
     Config(name="self-training ≥ 0.8", self_training=0.8),
 )
@@ -329,16 +329,16 @@ def rule_confidence(docs: Docs) -> dict[str, float]:
 
 def verify(trained: Trained, docs: Docs, directory: Path = MODEL_DIR) -> float:
     """Largest difference between the shipped numpy inference and scikit-learn's probabilities on ``docs``."""
-    from dallosh.llm.builtin import _softmax, _Weights
+    from dallosh.llm.ngram_model import NgramModel, softmax
 
-    weights = _Weights(directory)
-    logits = weights.logits(list(zip(docs.tokens, docs.authors, strict=True)))
+    model = NgramModel(directory)
+    logits = model.logits(model.token_ids(docs.tokens), docs.authors)
     x = trained.vocab.matrix(docs, trained.cfg)
     worst, start = 0.0, 0
     for f, classes in FIELDS.items():
         model = trained.models[f]
         expected = model.predict_proba(x)[:, [list(model.classes_).index(c) for c in classes]]
-        got = _softmax(logits[:, start:start + len(classes)])
+        got = softmax(logits[:, start:start + len(classes)])
         worst = max(worst, float(np.abs(expected - got).max()))
         start += len(classes)
     return worst

@@ -15,7 +15,8 @@ import pytest
 from dallosh.defaults import DEFAULT_TOPICS, PRIORITIES, SENTIMENTS
 from dallosh.errors import ProviderError, ValidationError
 from dallosh.llm.base import Label, Provider, Row
-from dallosh.llm.builtin import MODEL_DIR, BuiltinAnalyzer, _plan, _Weights
+from dallosh.llm.builtin import BuiltinAnalyzer, _plan
+from dallosh.llm.ngram_model import MODEL_DIR, NgramModel
 
 
 def one(text: str, topics: tuple[str, ...] | list[str] = DEFAULT_TOPICS, author: str = "customer") -> Label:
@@ -41,7 +42,7 @@ def test_rejects_page_size_out_of_range(size: int) -> None:
 
 def test_artifact_loads_and_matches_its_description() -> None:
     meta = json.loads((MODEL_DIR / "model.json").read_text(encoding="utf-8"))
-    weights = _Weights()
+    weights = NgramModel()
     assert meta["fields"] == {"sentiment": list(SENTIMENTS), "priority": [str(p) for p in PRIORITIES],
                               "main_topic": list(DEFAULT_TOPICS)}
     assert weights.words.shape == (meta["features"]["words"] + 1, 13)  # + the zero row for unknown n-grams
@@ -247,5 +248,5 @@ def test_renamed_default_topics_keep_their_probabilities() -> None:
 def test_model_files_hash_is_stable_under_load() -> None:
     # Loading never rewrites the shipped files (package data may be read-only).
     before = hashlib.sha256((MODEL_DIR / "model.npz").read_bytes()).hexdigest()
-    _Weights()
+    NgramModel()
     assert hashlib.sha256((MODEL_DIR / "model.npz").read_bytes()).hexdigest() == before
