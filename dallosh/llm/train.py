@@ -216,6 +216,14 @@ class Trained:
 
 def fit(docs: Docs, cfg: Config) -> Trained:
     """Fit the vocabulary and the three classifiers on ``docs`` (plus the handwritten set if configured)."""
+    from threadpoolctl import threadpool_limits
+
+    # One BLAS thread: 5x faster here (threads fight over 2 cores) and the same floating-point order every run.
+    with threadpool_limits(1):
+        return _fit(docs, cfg)
+
+
+def _fit(docs: Docs, cfg: Config) -> Trained:
     from sklearn.linear_model import LogisticRegression
 
     rows = {"real_train_split": len(docs.tokens)}
@@ -403,15 +411,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=MODEL_DIR, help="artifact folder (default: the package's)")
     args = parser.parse_args(argv)
     try:
-        from threadpoolctl import threadpool_limits
+        import sklearn  # noqa: F401
     except ImportError:
         raise SystemExit("training needs scikit-learn: pip install -e '.[train]'") from None
-    # One BLAS thread: 5x faster here (threads fight over 2 cores) and the same floating-point order every run.
-    with threadpool_limits(1):
-        return _run(args)
-
-
-def _run(args: argparse.Namespace) -> int:
     docs = load_docs(args.gold, args.texts)
     if args.cv:
         print(_cv_table(docs, args.only))
