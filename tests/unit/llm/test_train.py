@@ -13,20 +13,20 @@ pytest.importorskip("sklearn")
 
 from dallosh.llm import train  # noqa: E402 - needs scikit-learn
 
-TINY = [
-    ("plus de connexion depuis 3 jours", "customer", "negative", "2", "Réseau"),
-    ("panne fibre dans tout le quartier", "customer", "negative", "2", "Réseau"),
-    ("le débit est lent ce soir", "customer", "negative", "1", "Réseau"),
-    ("facture fausse, prélevé deux fois", "customer", "negative", "2", "Facturation"),
-    ("combien coûte l'option ?", "customer", "neutral", "1", "Facturation"),
-    ("le service client ne répond pas", "customer", "negative", "1", "Service Client"),
-    ("contactez-nous en message privé", "operator", "neutral", "0", "Service Client"),
-    ("ma télécommande ne marche plus", "customer", "negative", "1", "Matériel"),
-    ("la nouvelle box est superbe", "customer", "positive", "0", "Matériel"),
-    ("nouvelle offre forfait 5g", "retweet", "neutral", "0", "Offres"),
-    ("merci free, super offre", "customer", "positive", "0", "Offres"),
-    ("il fait beau aujourd'hui", "customer", "neutral", "0", "Autre"),
-]
+#: text | author | sentiment | priority | topic: every class at least once.
+TINY = [line.split(" | ") for line in """\
+plus de connexion depuis 3 jours | customer | negative | 2 | Réseau
+panne fibre dans tout le quartier | customer | negative | 2 | Réseau
+le débit est lent ce soir | customer | negative | 1 | Réseau
+facture fausse, prélevé deux fois | customer | negative | 2 | Facturation
+combien coûte l'option ? | customer | neutral | 1 | Facturation
+le service client ne répond pas | customer | negative | 1 | Service Client
+contactez-nous en message privé | operator | neutral | 0 | Service Client
+ma télécommande ne marche plus | customer | negative | 1 | Matériel
+la nouvelle box est superbe | customer | positive | 0 | Matériel
+nouvelle offre forfait 5g | retweet | neutral | 0 | Offres
+merci free, super offre | customer | positive | 0 | Offres
+il fait beau aujourd'hui | customer | neutral | 0 | Autre""".splitlines()]
 CONFIG = train.Config(name="tiny", handwritten=False, self_training=0.0, char_min_df=1)
 
 
