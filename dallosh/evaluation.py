@@ -113,6 +113,8 @@ def load_gold(path: str | Path, *, split: str | None = None, texts: str | Path |
         gold[column] = _label_value(column, gold[column])
     if texts is not None:
         source = _read_csv(texts).drop_duplicates("id")
+        gold = gold.drop(columns=[c for c in ("full_text", "screen_name", "is_operator", "is_retweet")
+                                  if c in gold.columns and c in source.columns])
         keep = [c for c in source.columns if c not in gold.columns or c == "id"]
         gold = gold.merge(source[keep], on="id", how="left")
     return gold.reset_index(drop=True)

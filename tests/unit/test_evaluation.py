@@ -73,6 +73,10 @@ def test_load_gold_filters_the_split_and_joins_texts_by_exact_id(tmp_path) -> No
     assert gold["full_text"].tolist()[:2] == ["plus de réseau", "facture fausse"]
     assert pd.isna(gold["full_text"].iloc[2])  # id 4 has no text
     assert load_gold(_csv(tmp_path, "g.csv", GOLD))["priority"].tolist() == ["2", "0", "1", "0"]
+    # --texts wins over texts already in the gold file.
+    inline = GOLD.assign(full_text="stale")
+    assert load_gold(_csv(tmp_path, "i.csv", inline), texts=_csv(tmp_path, "t.csv", TEXTS))["full_text"][0] == (
+        "plus de réseau")
 
 
 def test_load_gold_errors_say_what_is_missing(tmp_path) -> None:
