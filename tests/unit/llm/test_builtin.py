@@ -160,9 +160,7 @@ CLEAR = [
     ("Toujours pas de rendez-vous avec un technicien, personne ne me rappelle", "negative", None, "Service Client"),
     ("On m'a prélevé deux fois ce mois-ci, remboursez-moi", "negative", None, "Facturation"),
     ("Ma télécommande freebox ne fonctionne plus, le player ne s'allume pas", "negative", None, "Matériel"),
-    pytest.param("Franchement rien à dire, connexion au top depuis le passage à la fibre 😍", "positive", 0, None,
-                 marks=pytest.mark.xfail(strict=True, reason="known weakness (docs/labels.md): praise worded with "
-                                         "negations; the real set has 5 positive tweets")),
+    ("Franchement rien à dire, connexion au top depuis le passage à la fibre 😍", "positive", 0, None),
     ("Technicien passé ce matin, très professionnel, tout fonctionne, merci beaucoup", "positive", 0, None),
 ]
 
