@@ -34,6 +34,7 @@ from dallosh.config import PROJECT_ROOT
 from dallosh.defaults import DEFAULT_TOPICS, PRIORITIES, SENTIMENTS
 from dallosh.evaluation import load_gold
 from dallosh.llm import features
+from dallosh.llm.builtin import RULE_AUTHORS
 
 GOLD = PROJECT_ROOT / "evaluation" / "real_gold.csv"
 TEXTS = PROJECT_ROOT.parent / "shared" / "data" / "real_tweets_unlabeled.csv"
@@ -114,6 +115,7 @@ def load_unlabelled(texts: Path = TEXTS, labelled: Path = PROJECT_ROOT / "evalua
 
 
 def load_handwritten(path: Path = HANDWRITTEN) -> Docs:
+    """The handwritten training rows (``training/README.md``), as customers' tweets."""
     frame = pd.read_csv(path, dtype=str, keep_default_na=False)
     return Docs([features.tokens(t) for t in frame["text"]], ["customer"] * len(frame),
                 {f: frame[f].tolist() for f in FIELDS})
@@ -209,7 +211,7 @@ class Trained:
         out = {f: list(m.predict(for_field(x, self.vocab, self.cfg, f))) for f, m in self.models.items()}
         if self.cfg.author_rule:
             for i, author in enumerate(docs.authors):
-                if author in ("operator", "retweet"):
+                if author in RULE_AUTHORS:
                     out["sentiment"][i], out["priority"][i] = "neutral", "0"
         return out
 
