@@ -175,4 +175,5 @@ def _label_distinct(model: NgramModel, plan: _TopicPlan, items: list[tuple[str, 
     sentiments = list(map(model.fields["sentiment"].__getitem__, sentiment.tolist()))
     priorities = list(map(int, map(model.fields["priority"].__getitem__, priority.tolist())))
     topics = list(map(plan.topics.__getitem__, topic.tolist()))
-    return list(map(Label, sentiments, priorities, topics, map(tuple, confidence.round(4).tolist())))
+    confidences = zip(*confidence.round(4).T.tolist(), strict=True)  # tuples built in C, not per row
+    return list(map(Label, sentiments, priorities, topics, confidences))

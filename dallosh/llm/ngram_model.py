@@ -100,14 +100,14 @@ class NgramModel:
         self.unigram_row[start:end] = [self.word_index.get(t, self.missing) for t in tokens]
         self.n_tokens = end
 
-    def _piece(self, piece: str) -> tuple[int, ...]:
-        toks = features.tokens(piece)
-        new = [t for t in dict.fromkeys(toks) if t not in self.token_id]
+    def _add_pieces(self, pieces: list[str]) -> None:
+        """Tokenise new pieces together, give their new tokens ids, cache each piece's token ids."""
+        toks = features.tokens_of_pieces(pieces)
+        new = [t for t in dict.fromkeys(chain.from_iterable(toks)) if t not in self.token_id]
         if new:
             self._register(new)
-        ids = tuple(map(self.token_id.__getitem__, toks))
-        self.pieces[piece] = ids
-        return ids
+        get = self.token_id.__getitem__
+        self.pieces.update(zip(pieces, (tuple(map(get, t)) for t in toks), strict=True))
 
     def text_ids(self, texts: Sequence[str]) -> TokenIds:
         """Token ids of the texts (``features.tokens`` of each, computed piece by piece through the cache)."""
@@ -117,7 +117,8 @@ class NgramModel:
         pieces = list(chain.from_iterable(parts))
         ids = list(map(self.pieces.get, pieces))
         if None in ids:
-            ids = [i if i is not None else self._piece(p) for i, p in zip(ids, pieces, strict=True)]
+            self._add_pieces(list(dict.fromkeys(p for i, p in zip(ids, pieces, strict=True) if i is None)))
+            ids = list(map(self.pieces.__getitem__, pieces))
         piece_lengths = np.fromiter(map(len, ids), dtype=np.intp, count=len(ids))
         counts = np.fromiter(map(len, parts), dtype=np.intp, count=len(parts))
         tokens_before = np.concatenate([[0], np.cumsum(piece_lengths)])  # tokens before each piece

@@ -252,3 +252,30 @@ def test_model_files_hash_is_stable_under_load() -> None:
     before = hashlib.sha256((MODEL_DIR / "model.npz").read_bytes()).hexdigest()
     NgramModel()
     assert hashlib.sha256((MODEL_DIR / "model.npz").read_bytes()).hexdigest() == before
+
+
+# ---- caches: the piece-by-piece path must give exactly the whole-text features --------------------------------
+
+TRICKY = [
+    "", " ", "@free PLUS DE CO\\ndepuis 2h https://t.co/x", "désolés.nnretrouvez-nous ?nla suite", "a&amp;b &#10;c",
+    "x\\\\ y\\ nnn .n", "Ça marche pas :( depuis 3j 😡😡", "\u00a0Merci\u3000beaucoup\t!", "RT @x: promo #Free",
+]
+
+
+def test_pieces_tokenised_together_equal_tokens_of_each() -> None:
+    from dallosh.llm import features
+
+    pieces = [p for text in TRICKY for p in text.split()]
+    assert features.tokens_of_pieces(pieces) == [features.tokens(p) for p in pieces]
+
+
+def test_cached_text_path_equals_whole_text_tokens() -> None:
+    from dallosh.llm import features
+
+    texts = TRICKY * 2  # the second half comes from the caches
+    authors = ["customer", "operator", "retweet"] * (len(texts) // 3) + ["customer"] * (len(texts) % 3)
+    model = NgramModel()
+    cached = model.logits(model.text_ids(texts), authors)
+    direct = model.logits(model.token_ids([features.tokens(t) for t in texts]), authors)
+    assert np.array_equal(cached, direct)
+    assert cached.shape == (len(texts), 12)
