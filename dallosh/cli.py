@@ -357,13 +357,6 @@ def cmd_eval(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_train_builtin(args: argparse.Namespace) -> int:
-    """Rebuild the built-in analyzer's artifact from the real labelled set (needs the ``train`` extra)."""
-    from dallosh.llm.train import main as train_main
-
-    return train_main(args.train_args)
-
-
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="dallosh", description="Dallosh Analysis command line.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -413,10 +406,9 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--quiet", action="store_true", help="no progress bar")
     ev.set_defaults(func=cmd_eval)
 
-    train = sub.add_parser("train-builtin", add_help=False,
-                           help="retrain the built-in analyzer (pip install -e .[train]); --help for options")
-    train.add_argument("train_args", nargs=argparse.REMAINDER)
-    train.set_defaults(func=cmd_train_builtin)
+    # Listed for --help only: main() hands "train-builtin" to dallosh.llm.train's own parser.
+    sub.add_parser("train-builtin", add_help=False,
+                   help="retrain the built-in analyzer (pip install -e .[train]); --help for its options")
 
     cfg = sub.add_parser("config", help="show the configuration, or print .env.example")
     cfg.add_argument("action", choices=["show", "env-example"], nargs="?", default="show")
@@ -425,6 +417,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["train-builtin"]:  # its own parser: argparse cannot forward "--help" or "--cv" through REMAINDER
+        from dallosh.llm.train import main as train_main
+
+        return train_main(argv[1:])
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=get_config().log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("pika").setLevel(logging.WARNING)  # pika logs every connection step at INFO

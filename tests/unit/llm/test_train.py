@@ -68,3 +68,12 @@ def test_rule_confidence_is_measured_on_the_operator_rows() -> None:
     assert train.rule_confidence(docs) == {"operator": 1.0, "retweet": 1.0, "empty": 1.0}
     docs.labels["priority"][6] = "1"  # the operator row is no longer neutral / 0
     assert train.rule_confidence(docs)["operator"] == 0.0
+
+
+def test_cli_hands_its_options_to_the_trainer(capsys) -> None:
+    from dallosh.cli import main
+
+    with pytest.raises(SystemExit) as exit_info:
+        main(["train-builtin", "--help"])
+    assert exit_info.value.code == 0
+    assert "--cv" in capsys.readouterr().out
