@@ -142,6 +142,26 @@ def _retweet_mask(df: pd.DataFrame, texts: pd.Series) -> np.ndarray:
     return mask
 
 
+def author_roles(df: pd.DataFrame, operator_accounts: Sequence[str]) -> np.ndarray:
+    """Each row's ``Row.author``: "operator" (one of ``operator_accounts``), "retweet" or "customer".
+
+    Uses the ``is_operator``/``is_retweet`` flags when the frame has them (a cleaned or analysed file), else
+    derives them as ``clean_tweets`` does (screen name, ``retweeted_status``, "RT @" prefix).
+    """
+    empty = pd.Series([""] * len(df), index=df.index, dtype="str")
+
+    def flag(column: str, derive: Callable[[], np.ndarray]) -> np.ndarray:
+        if column in df.columns:
+            return df[column].astype("str").str.strip().str.lower().isin(("true", "1")).to_numpy(dtype=bool)
+        return derive()
+
+    texts = df["full_text"].fillna("").astype("str") if "full_text" in df.columns else empty
+    names = df["screen_name"].fillna("").astype("str") if "screen_name" in df.columns else empty
+    operator = flag("is_operator", lambda: _operator_mask(names, operator_accounts))
+    retweet = flag("is_retweet", lambda: _retweet_mask(df, texts))
+    return np.where(operator, "operator", np.where(retweet, "retweet", "customer"))
+
+
 def _duplicate_rows(df: pd.DataFrame) -> np.ndarray:
     """Exact duplicate rows, first kept.
 

@@ -1,4 +1,5 @@
-"""The ``dallosh`` command: ``up``/``down`` for the whole app, ``db`` for the embedded database, ``bootstrap``.
+"""The ``dallosh`` command: ``up``/``down`` for the whole app, ``db`` for the embedded database, ``bootstrap``,
+``eval`` for label quality.
 
 Later parts add their sub-commands here (``worker``, ``process``); each one only parses arguments and calls the
 library, like RQ's CLI.
@@ -331,6 +332,35 @@ def cmd_process(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_eval(args: argparse.Namespace) -> int:
+    """Score a model, or a previous analysed file, against a labelled CSV (docs/labels.md)."""
+    import json
+
+    from dallosh.defaults import DEFAULT_TOPICS
+    from dallosh.evaluation import ProgressBar, evaluate_model, evaluate_predictions, format_report, load_gold
+
+    gold = load_gold(args.gold, split=args.split, texts=args.texts)
+    topics = list(args.topics or DEFAULT_TOPICS)
+    topics += [t for t in sorted(set(gold["main_topic"]) - set(topics)) if t]
+    if args.predictions:
+        report = evaluate_predictions(gold, args.predictions, topics)
+        report.source = f"{args.gold} vs {args.predictions}"
+    else:
+        providers = _providers_from_arg(args.model)()
+        try:
+            report = evaluate_model(gold, providers, topics, progress=None if args.quiet else ProgressBar())
+        finally:
+            for provider in providers:
+                close = getattr(provider, "close", None)
+                if callable(close):
+                    close()
+        report.source = f"{args.gold} vs {args.model}"
+    if args.split:
+        report.source += f" (split {args.split})"
+    print(json.dumps(report.to_dict(), indent=2, ensure_ascii=False) if args.json else format_report(report))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="dallosh", description="Dallosh Analysis command line.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -367,6 +397,26 @@ def build_parser() -> argparse.ArgumentParser:
                               f"(default {HYBRID_THRESHOLD_DEFAULT}; 1 sends every row to the LLM)")
     process.set_defaults(func=cmd_process)
 
+    ev = sub.add_parser("eval", help="score a model or an analysed file against gold labels (accuracy, "
+                                     "macro-F1, confusion matrices)")
+    ev.add_argument("gold", help="CSV with id, sentiment, priority, main_topic (and full_text, or use --texts); "
+                                 "a corrections export works as is")
+    ev.add_argument("--texts", help="tweet export holding the texts, joined by id (e.g. ../shared/data/…)")
+    ev.add_argument("--split", help="keep rows whose 'split' column equals this (e.g. test)")
+    what = ev.add_mutually_exclusive_group()
+    what.add_argument("--model", default="builtin",
+                      help="builtin (default), settings, ollama:MODEL@URL or openai:MODEL@URL")
+    what.add_argument("--predictions", help="score this analysed CSV (or a corrections export's model_* columns) "
+                                            "instead of running a model")
+    ev.add_argument("--topics", nargs="+", help="topic list given to the model (default: the default topics)")
+    ev.add_argument("--json", action="store_true", help="print the report as JSON")
+    ev.add_argument("--quiet", action="store_true", help="no progress bar")
+    ev.set_defaults(func=cmd_eval)
+
+    # Listed for --help only: main() hands "train-builtin" to dallosh.llm.train's own parser.
+    sub.add_parser("train-builtin", add_help=False,
+                   help="retrain the built-in analyzer (pip install -e .[train]); --help for its options")
+
     cfg = sub.add_parser("config", help="show the configuration, or print .env.example")
     cfg.add_argument("action", choices=["show", "env-example"], nargs="?", default="show")
     cfg.set_defaults(func=cmd_config)
@@ -374,6 +424,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["train-builtin"]:  # its own parser: argparse cannot forward "--help" or "--cv" through REMAINDER
+        from dallosh.llm.train import main as train_main
+
+        return train_main(argv[1:])
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=get_config().log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("pika").setLevel(logging.WARNING)  # pika logs every connection step at INFO

@@ -1,23 +1,26 @@
-"""The built-in analyzer on hand-written French and English tweets (not the synthetic evaluation file).
-
-It is the fallback that must always answer, so besides label quality these tests pin the contract:
-every row id answered, labels within the enums and the caller's topic list, identical texts identical.
+"""The learned built-in analyzer: its contract (every row answered within the enums and the caller's topics,
+deterministic, confidences), the rules on top of the model, custom topic lists, raw-form invariance, and a few
+hand-written tweets whose labels are clear under LABELING-GUIDELINE.md. Quality figures live in docs/labels.md
+(``dallosh eval``), speed in ``bench/eval_builtin.py``; neither is asserted here.
 """
 
 from __future__ import annotations
 
-import time
+import hashlib
+import json
 
+import numpy as np
 import pytest
 
 from dallosh.defaults import DEFAULT_TOPICS, PRIORITIES, SENTIMENTS
 from dallosh.errors import ProviderError, ValidationError
 from dallosh.llm.base import Label, Provider, Row
-from dallosh.llm.builtin import ENGAGEMENT_HIGH, BuiltinAnalyzer
+from dallosh.llm.builtin import BuiltinAnalyzer, _plan
+from dallosh.llm.ngram_model import MODEL_DIR, NgramModel
 
 
-def one(text: str, topics: tuple[str, ...] | list[str] = DEFAULT_TOPICS, engagement: int = 0) -> Label:
-    return BuiltinAnalyzer().label([Row(id="1", text=text, engagement=engagement)], topics)["1"]
+def one(text: str, topics: tuple[str, ...] | list[str] = DEFAULT_TOPICS, author: str = "customer") -> Label:
+    return BuiltinAnalyzer().label([Row(id="1", text=text, author=author)], topics)["1"]
 
 
 def test_is_a_provider_named_builtin() -> None:
@@ -34,170 +37,29 @@ def test_rejects_page_size_out_of_range(size: int) -> None:
         BuiltinAnalyzer(page_size=size)
 
 
-@pytest.mark.parametrize(
-    "text",
-    [
-        "Panne totale du réseau depuis ce matin, plus rien ne marche !!!",
-        "Plus de réseau depuis 3 jours, c'est inadmissible",
-        "No internet for 3 days now, this is unacceptable",
-        "Coupure générale de la fibre dans tout le quartier depuis hier",
-    ],
-)
-def test_outage_is_negative_network_urgent(text: str) -> None:
-    assert one(text) == Label("negative", 2, "Réseau")
+# ---- the artifact ----------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(
-    "text",
-    [
-        "Erreur sur ma facture ce mois-ci, on m'a facturé deux fois",
-        "Double prélèvement ce mois-ci, remboursez-moi",
-        "I was charged twice on my last bill",
-    ],
-)
-def test_billing_error_is_billing_and_urgent(text: str) -> None:
-    assert one(text) == Label("negative", 2, "Facturation")
+def test_artifact_loads_and_matches_its_description() -> None:
+    meta = json.loads((MODEL_DIR / "model.json").read_text(encoding="utf-8"))
+    weights = NgramModel()
+    assert meta["fields"] == {"sentiment": list(SENTIMENTS), "priority": [str(p) for p in PRIORITIES],
+                              "main_topic": list(DEFAULT_TOPICS)}
+    assert weights.words.shape == (meta["features"]["words"] + 1, 13)  # + the zero row for unknown n-grams
+    assert weights.chars.shape == (meta["features"]["chars"], 13)
+    assert weights.intercepts.shape == (12,)
+    assert np.isfinite(weights.words).all() and np.isfinite(weights.chars).all()
+    # Trained on the real train split (ids in evaluation/real_gold.csv), never on the test split.
+    assert meta["training_rows"]["real_train_split"] == 853
+    assert not list(MODEL_DIR.glob("*.pkl")) and not list(MODEL_DIR.glob("*.pickle"))
 
 
-def test_ordinary_billing_question_is_priority_one() -> None:
-    label = one("Bonjour, où puis-je télécharger ma facture du mois dernier ?")
-    assert label.topic == "Facturation"
-    assert label.priority == 1
-    assert label.sentiment != "positive"
+def test_artifact_is_read_without_pickle() -> None:
+    with np.load(MODEL_DIR / "model.npz", allow_pickle=False) as z:
+        assert {"word_vocab", "word_weights", "char_vocab", "char_weights", "intercepts"} <= set(z.files)
 
 
-@pytest.mark.parametrize(
-    "text",
-    [
-        "Merci pour la réparation rapide, tout fonctionne parfaitement 👍",
-        "Thanks for the quick fix, great support!",
-        "Conseiller très sympa et efficace, problème réglé en 5 minutes",
-    ],
-)
-def test_thanks_for_a_quick_fix_is_positive_priority_zero(text: str) -> None:
-    label = one(text)
-    assert label.sentiment == "positive"
-    assert label.priority == 0
-
-
-def test_customer_service_complaint() -> None:
-    label = one("Le service client ne répond jamais, 45 minutes d'attente à la hotline")
-    assert label == Label("negative", 1, "Service Client")
-
-
-def test_hardware_and_offers_topics() -> None:
-    assert one("Mon décodeur TV redémarre en boucle depuis la mise à jour").topic == "Matériel"
-    assert one("Ma carte SIM ne fonctionne plus").topic == "Matériel"
-    assert one("Nouvelle promo sur le forfait 5G avec data illimitée, super offre !").topic == "Offres"
-
-
-@pytest.mark.parametrize(
-    ("text", "sentiment"),
-    [
-        ("Je suis content de ma box", "positive"),
-        ("Je ne suis pas content de ma box", "negative"),
-        ("Pas content du tout", "negative"),
-        ("I am happy with the service", "positive"),
-        ("I'm not happy with the service", "negative"),
-        ("Pas de problème, ça marche bien", "positive"),
-        ("No issues at all with my fibre", "positive"),
-        ("Aucun souci avec la box", "positive"),
-    ],
-)
-def test_negation_flips_polarity(text: str, sentiment: str) -> None:
-    assert one(text).sentiment == sentiment
-
-
-@pytest.mark.parametrize(
-    "text",
-    ["La box ne marche pas", "La box marche pas", "Internet ne fonctionne plus", "My phone doesn't work"],
-)
-def test_things_that_do_not_work_are_problems(text: str) -> None:
-    label = one(text)
-    assert label.sentiment == "negative"
-    assert label.priority >= 1
-
-
-def test_missing_service_is_an_outage() -> None:
-    assert one("Je n'ai plus de réseau") == Label("negative", 2, "Réseau")
-    assert one("Aucune réponse du SAV").sentiment == "negative"
-
-
-def test_emoji_carry_sentiment() -> None:
-    assert one("La nouvelle box 😍😍").sentiment == "positive"
-    assert one("La nouvelle box 😡").sentiment == "negative"
-    assert one("👍").sentiment == "positive"
-    assert one("🤬👎").sentiment == "negative"
-    assert one("Ma box 🙏❤️").sentiment == "positive"
-
-
-def test_accents_case_and_elongation_do_not_matter() -> None:
-    reference = one("Réseau catastrophique, débit très lent")
-    assert reference.sentiment == "negative"
-    assert reference.topic == "Réseau"
-    assert one("reseau catastrophique, debit tres lent") == reference
-    assert one("RESEAU CATASTROPHIQUE, DEBIT TRES LENT") == reference
-    assert one("reseau nuuuuul").sentiment == "negative"
-    assert one("Facture erronée").topic == one("facture erronee").topic == "Facturation"
-
-
-def test_missing_apostrophes_are_understood() -> None:
-    label = one("Une heure dattente au service client, personne ne repond")
-    assert label.sentiment == "negative"
-    assert label.topic == "Service Client"
-
-
-def test_threat_to_leave_or_legal_action_is_urgent() -> None:
-    assert one("Service client nul, je vais résilier").priority == 2
-    assert one("Je vais porter plainte auprès de l'UFC Que Choisir").priority == 2
-    assert one("Third outage this month, I'm cancelling my contract").priority == 2
-
-
-def test_engagement_raises_priority_of_complaints_only() -> None:
-    complaint = "Le débit est lent ce soir"
-    assert one(complaint).priority == 1
-    assert one(complaint, engagement=ENGAGEMENT_HIGH).priority == 2
-    praise = "Super débit ce soir, merci !"
-    assert one(praise, engagement=10 * ENGAGEMENT_HIGH).priority == 0
-
-
-def test_operator_replies_are_neutral_customer_service() -> None:
-    label = one("Bonjour, nous sommes désolés pour la gêne occasionnée. Contactez-nous en MP.")
-    assert label == Label("neutral", 0, "Service Client")
-
-
-@pytest.mark.parametrize("text", ["", "   ", "https://t.co/abc", "@someone"])
-def test_empty_text_is_neutral(text: str) -> None:
-    label = one(text)
-    assert label.sentiment == "neutral"
-    assert label.priority == 0
-    assert label.topic == "Autre"
-
-
-def test_custom_english_topic_list() -> None:
-    topics = ["Network", "Billing", "Other"]
-    assert one("Panne totale du réseau", topics).topic == "Network"
-    assert one("My invoice is wrong", topics).topic == "Billing"
-    assert one("Erreur sur ma facture", topics).topic == "Billing"
-    # No "hardware" topic in this list: a hardware tweet goes to the fallback.
-    assert one("Ma télécommande est cassée", topics).topic == "Other"
-    assert one("Bonjour tout le monde", topics).topic == "Other"
-
-
-def test_topic_without_keyword_group_matches_its_own_name() -> None:
-    topics = ["Réseau", "Télévision", "Sport", "Autre"]
-    assert one("La télévision ne s'allume plus", topics).topic == "Télévision"
-    assert one("Le sport en direct est génial", topics).topic == "Sport"
-
-
-def test_fallback_is_the_last_topic_when_there_is_no_other() -> None:
-    assert one("Bonjour tout le monde", ["Network", "Billing"]).topic == "Billing"
-
-
-def test_empty_topic_list_raises_provider_error() -> None:
-    with pytest.raises(ProviderError):
-        BuiltinAnalyzer().label([Row(id="1", text="x")], [])
-
+# ---- contract ------------------------------------------------------------------------------------------------
 
 MIXED = [
     "Panne totale du réseau depuis ce matin",
@@ -219,7 +81,7 @@ MIXED = [
     [DEFAULT_TOPICS, ("Network", "Billing", "Other"), ("Foo",), ("Réseau", "Facturation"), ("A", "B", "C")],
 )
 def test_every_row_answered_within_enums_and_topics(topics: tuple[str, ...]) -> None:
-    rows = [Row(id=f"{1800000000000000000 + i}", text=t, engagement=i * 50) for i, t in enumerate(MIXED)]
+    rows = [Row(id=f"{1800000000000000000 + i}", text=t) for i, t in enumerate(MIXED)]
     labels = BuiltinAnalyzer().label(rows, topics)
     assert set(labels) == {r.id for r in rows}
     for label in labels.values():
@@ -228,88 +90,192 @@ def test_every_row_answered_within_enums_and_topics(topics: tuple[str, ...]) -> 
         assert label.topic in topics
 
 
+def test_confidences_are_probabilities_of_the_chosen_labels() -> None:
+    rows = [Row(id=str(i), text=t) for i, t in enumerate(MIXED)]
+    rows.append(Row(id="op", text="Bonjour, contactez-nous en MP.", author="operator"))
+    for label in BuiltinAnalyzer().label(rows, DEFAULT_TOPICS).values():
+        assert label.confidence is not None and len(label.confidence) == 3
+        assert all(isinstance(c, float) and 0.0 <= c <= 1.0 for c in label.confidence)
+    # A 3-class choice by argmax has at least 1/3 of the probability.
+    label = one("Le débit est lent ce soir")
+    assert min(label.confidence[:2]) >= 1 / 3
+
+
+def test_deterministic_across_calls_orders_and_batches() -> None:
+    rows = [Row(id=str(i), text=t) for i, t in enumerate(MIXED * 3)]
+    first = BuiltinAnalyzer().label(rows, DEFAULT_TOPICS)
+    again = BuiltinAnalyzer().label(rows[::-1], DEFAULT_TOPICS)
+    assert again == first
+    assert {r.id: BuiltinAnalyzer().label([r], DEFAULT_TOPICS)[r.id] for r in rows} == first
+
+
 def test_identical_texts_get_identical_labels() -> None:
     text = "Internet coupé, impossible de travailler"
-    rows = [Row(id=str(i), text=text) for i in range(50)] + [Row(id="x", text="Merci Free")]
+    rows = [Row(id=str(i), text=text) for i in range(50)] + [Row(id="x", text="Merci Free, super service !")]
     labels = BuiltinAnalyzer().label(rows, DEFAULT_TOPICS)
     assert len({labels[str(i)] for i in range(50)}) == 1
     assert labels["0"] != labels["x"]
-    # Same text in a separate call: same answer.
-    assert BuiltinAnalyzer().label([Row(id="y", text=text)], DEFAULT_TOPICS)["y"] == labels["0"]
 
 
-def test_is_fast() -> None:
-    rows = [Row(id=str(i), text=f"{t} #{i}") for i in range(4000) for t in [MIXED[i % len(MIXED)]]]
-    start = time.perf_counter()
-    labels = BuiltinAnalyzer().label(rows, DEFAULT_TOPICS)
-    elapsed = time.perf_counter() - start
-    assert len(labels) == len(rows)
-    # Target is >= 20,000 rows/s; the bound is loose so that a busy CI machine does not flake.
-    assert len(rows) / elapsed > 2_000
+def test_empty_topic_list_raises_provider_error() -> None:
+    with pytest.raises(ProviderError):
+        BuiltinAnalyzer().label([Row(id="1", text="x")], [])
+    assert BuiltinAnalyzer().label([Row(id="1", text="x")], ["Autre"])["1"].topic == "Autre"  # positive control
 
 
-# ---- caches: the per-piece and per-token-key shortcuts must give exactly the whole-text answer --------------
+@pytest.mark.parametrize("text", ["", "   ", "https://t.co/abc", "@someone", "\\n\\n"])
+def test_text_without_words_is_neutral_low_other(text: str) -> None:
+    assert one(text) == Label("neutral", 0, "Autre", (1.0, 1.0, 1.0))
 
-TRICKY = [
-    "Ça marche pas :( depuis 3j",
-    "don 't work , can't connect :) <3 ^^",
-    "I don\u2028't like it 😡😡 http://t.co/x😡 @free",
-    "nuuuul\u0085le réseau\u2029plus de réseau",
-    "@Ines40252 Bonjour, contactez-nous en privé.",
-    "RT @x: Double prélèvement de 37,19 € ! #Free #panne",
-    "t 't n't don't",
-    "\u00a0Merci\u3000beaucoup :D\t:p\n:-(",
-    "",
+
+# ---- rules on top of the model ------------------------------------------------------------------------------
+
+OUTAGE = "Plus de connexion depuis 3 jours, c'est inadmissible, je vais résilier"
+
+
+@pytest.mark.parametrize("author", ["operator", "retweet"])
+def test_operator_posts_and_retweets_are_neutral_priority_zero(author: str) -> None:
+    customer = one(OUTAGE)
+    assert (customer.sentiment, customer.priority) == ("negative", 2)  # positive control: the model's own answer
+    ruled = one(OUTAGE, author=author)
+    assert (ruled.sentiment, ruled.priority) == ("neutral", 0)
+    assert ruled.topic in DEFAULT_TOPICS
+
+
+def test_operator_reply_is_customer_service() -> None:
+    label = one("La messagerie privée X n'est plus disponible. Retrouvez-nous sur Messenger.", author="operator")
+    assert label.topic == "Service Client"
+
+
+def test_unknown_author_counts_as_customer() -> None:
+    assert one(OUTAGE, author="someone") == one(OUTAGE)
+
+
+# ---- known-clear tweets (hand-written here, not from any labelled set) -------------------------------------
+
+CLEAR = [
+    ("Plus de connexion internet depuis 3 jours, toujours aucune solution", "negative", 2, "Réseau"),
+    ("Panne de la fibre depuis ce matin dans tout le quartier, plus rien ne marche", "negative", 2, "Réseau"),
+    ("Le service client ne répond jamais, une heure d'attente au 3244 pour rien", "negative", None, "Service Client"),
+    ("Toujours pas de rendez-vous avec un technicien, personne ne me rappelle", "negative", None, "Service Client"),
+    ("On m'a prélevé deux fois ce mois-ci, remboursez-moi", "negative", None, "Facturation"),
+    ("Ma télécommande freebox ne fonctionne plus, le player ne s'allume pas", "negative", None, "Matériel"),
+    pytest.param("Franchement rien à dire, connexion au top depuis le passage à la fibre 😍", "positive", 0, None,
+                 marks=pytest.mark.xfail(reason="known weakness (docs/labels.md): praise worded with negations; the "
+                                         "real set has 5 positive tweets")),
+    ("Technicien passé ce matin, très professionnel, tout fonctionne, merci beaucoup", "positive", 0, None),
 ]
 
 
-def test_fold_drops_exactly_the_listed_whitespace() -> None:
-    import sys
-
-    from dallosh.llm.builtin import _FOLD_DROPPED_SPACE, _fold
-
-    spaces = [chr(c) for c in range(sys.maxunicode + 1) if chr(c).isspace()]
-    dropped = {c for c in spaces if not (_fold(c) and _fold(c).isspace())}
-    assert dropped == {c for c in spaces if _FOLD_DROPPED_SPACE.match(c)}
-
-
-@pytest.mark.parametrize("text", TRICKY)
-def test_pieces_equal_whole_text_tokenisation(text: str) -> None:
-    from dallosh.llm.builtin import _join_pieces, _piece, _pieces
-
-    whole = [_piece(text)] if text else []
-    split = _pieces(text)
-    key_whole, records_whole = _join_pieces(whole)
-    key_split, records_split = _join_pieces(split)
-    assert records_split == records_whole
-    # Keys spell the same tokens; emoji scores ("~n" marks) may be split differently but add up the same.
-    assert [t for t in key_split.split() if t[0] != "~"] == [t for t in key_whole.split() if t[0] != "~"]
-    assert sum(p[2] for p in split) == sum(p[2] for p in whole)
+@pytest.mark.parametrize(("text", "sentiment", "priority", "topic"), CLEAR)
+def test_clear_tweets(text: str, sentiment: str, priority: int | None, topic: str | None) -> None:
+    label = one(text)
+    assert label.sentiment == sentiment
+    if priority is not None:
+        assert label.priority == priority
+    else:
+        assert label.priority >= 1  # a real problem needs an answer
+    if topic is not None:
+        assert label.topic == topic
 
 
-def test_caches_do_not_change_labels() -> None:
-    import dallosh.llm.builtin as builtin
-
-    rows = [Row(id=str(i), text=t, engagement=i * 300) for i, t in enumerate(TRICKY + MIXED)]
-    first = BuiltinAnalyzer().label(rows, DEFAULT_TOPICS)
-    builtin._PIECES.clear()
-    builtin._RECORDS.clear()
-    builtin._plan.cache_clear()
-    assert BuiltinAnalyzer().label(rows[::-1], DEFAULT_TOPICS) == first
-    # Texts that tokenise alike (mentions, URLs, case, accents, spacing aside) get the same label.
-    a = one("@alice Panne réseau depuis 2 jours https://t.co/abc")
-    b = one("@bob   PANNE  RESEAU depuis 2 jours")
-    assert a == b
+def test_complaint_and_praise_differ() -> None:
+    assert one("La box ne marche plus").sentiment == "negative"
+    assert one("La box marche super bien, merci").sentiment == "positive"
 
 
-def test_interchangeable_words_share_a_score_unless_they_name_a_custom_topic() -> None:
-    import dallosh.llm.builtin as builtin
+# ---- raw export form (case, mentions, URLs, literal \n) ---------------------------------------------------------
 
-    texts = ["Panne à Cannes depuis 3 jours", "Panne à Lyon depuis 12 jours"]
-    builtin._plan.cache_clear()
-    assert one(texts[0]) == one(texts[1]) == Label("negative", 2, "Réseau")
-    assert len(builtin._plan(DEFAULT_TOPICS).memo) == 1
-    # A topic named after a word keeps that word in the key.
-    custom = ("Cannes", "Autre")
-    assert one(texts[0], custom).topic == "Cannes"
-    assert one(texts[1], custom).topic == "Autre"
+RAW_PAIRS = [
+    ("PLUS DE CO depuis 2h @free https://t.co/x", "plus de co depuis 2h"),
+    ("@Freebox Bonjour,\\nma box redémarre en boucle\\n\\nMerci de m'aider https://t.co/abc",
+     "bonjour, ma box redémarre en boucle merci de m'aider"),
+    ("@free_1337 La 4G RAME depuis ce matin!!\nC'est pénible", "la 4g rame depuis ce matin!! c'est pénible"),
+    ("Facture &amp; frais de résiliation ?? @free", "facture & frais de résiliation ??"),
+]
+
+
+@pytest.mark.parametrize(("raw", "lowered"), RAW_PAIRS)
+def test_raw_form_gets_the_label_of_its_lowercased_form(raw: str, lowered: str) -> None:
+    assert one(raw) == one(lowered)
+
+
+def test_export_line_break_artefacts_are_undone() -> None:
+    # The lowercased export wrote line breaks as a glued "n": "désolés.nnretrouvez-nous".
+    from dallosh.llm.features import tokens
+
+    assert tokens("désolés.nnretrouvez-nous sur messenger") == tokens("désolés.\n\nRetrouvez-nous sur Messenger")
+    assert tokens("des soucis ?ndes problèmes") == ["des", "soucis", "?", "des", "problèmes"]
+    assert tokens("nous ne savons pas") == ["nous", "ne", "savons", "pas"]  # control: real words untouched
+
+
+# ---- custom topic lists -------------------------------------------------------------------------------------
+
+
+def test_english_topic_names_map_onto_the_trained_topics() -> None:
+    topics = ("Network", "Billing", "Customer service", "Hardware", "Offers", "Other")
+    plan = _plan(topics, DEFAULT_TOPICS)
+    assert plan.matrix.argmax(axis=1).tolist() == [0, 1, 2, 3, 4, 5]
+    assert one("Plus de connexion internet depuis 3 jours", topics).topic == "Network"
+
+
+def test_trained_topics_without_a_caller_topic_go_to_the_fallback() -> None:
+    topics = ["Network", "Billing", "Other"]
+    assert one("Plus de connexion internet depuis 3 jours", topics).topic == "Network"
+    # No hardware topic in this list: a hardware tweet goes to the fallback ("Other").
+    assert one("Ma télécommande freebox ne fonctionne plus, le player ne s'allume pas", topics).topic == "Other"
+
+
+def test_fallback_is_the_last_topic_when_none_means_other() -> None:
+    plan = _plan(("Network", "Billing"), DEFAULT_TOPICS)
+    assert plan.fallback == 1
+    assert one("Ma télécommande freebox ne fonctionne plus", ["Network", "Billing"]).topic == "Billing"
+
+
+def test_topic_without_a_trained_match_is_chosen_by_its_own_name() -> None:
+    topics = ["Réseau", "Télévision", "Sport", "Autre"]
+    assert one("La télévision ne s'allume plus", topics).topic == "Télévision"
+    assert one("Le SPORT en direct est génial", topics).topic == "Sport"
+    assert one("Plus de connexion internet depuis 3 jours", topics).topic == "Réseau"  # control
+
+
+def test_renamed_default_topics_keep_their_probabilities() -> None:
+    text = "Le service client ne répond jamais, une heure d'attente"
+    default = one(text)
+    renamed = one(text, ["Réseau", "Facturation", "Support", "Matériel", "Offres", "Autre"])
+    assert renamed.topic == "Support"
+    assert renamed.confidence == default.confidence
+
+
+def test_model_files_hash_is_stable_under_load() -> None:
+    # Loading never rewrites the shipped files (package data may be read-only).
+    before = hashlib.sha256((MODEL_DIR / "model.npz").read_bytes()).hexdigest()
+    NgramModel()
+    assert hashlib.sha256((MODEL_DIR / "model.npz").read_bytes()).hexdigest() == before
+
+
+# ---- caches: the piece-by-piece path must give exactly the whole-text features --------------------------------
+
+TRICKY = [
+    "", " ", "@free PLUS DE CO\\ndepuis 2h https://t.co/x", "désolés.nnretrouvez-nous ?nla suite", "a&amp;b &#10;c",
+    "x\\\\ y\\ nnn .n", "Ça marche pas :( depuis 3j 😡😡", "\u00a0Merci\u3000beaucoup\t!", "RT @x: promo #Free",
+]
+
+
+def test_pieces_tokenised_together_equal_tokens_of_each() -> None:
+    from dallosh.llm import features
+
+    pieces = [p for text in TRICKY for p in text.split()]
+    assert features.tokens_of_pieces(pieces) == [features.tokens(p) for p in pieces]
+
+
+def test_cached_text_path_equals_whole_text_tokens() -> None:
+    from dallosh.llm import features
+
+    texts = TRICKY * 2  # the second half comes from the caches
+    authors = ["customer", "operator", "retweet"] * (len(texts) // 3) + ["customer"] * (len(texts) % 3)
+    model = NgramModel()
+    cached = model.logits(model.text_ids(texts), authors)
+    direct = model.logits(model.token_ids([features.tokens(t) for t in texts]), authors)
+    assert np.array_equal(cached, direct)
+    assert cached.shape == (len(texts), 12)
