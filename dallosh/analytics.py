@@ -922,7 +922,7 @@ def _neutralise(values: pd.Series) -> pd.Series:
     return pd.Series(result, index=values.index, dtype="str", name=values.name)
 
 
-def export_frame(df: pd.DataFrame) -> pd.DataFrame:
+def export_frame(df: pd.DataFrame, *, neutralise: bool = True) -> pd.DataFrame:
     """A copy of ``df`` safe to open in a spreadsheet: every text cell (and header) that starts with
     = + - @ tab or CR gets a leading apostrophe; numbers and booleans stay typed; ids stay exact strings.
 
@@ -930,6 +930,7 @@ def export_frame(df: pd.DataFrame) -> pd.DataFrame:
     :func:`load_analysed`); Timedeltas as text; categoricals as their text (blank for missing).
     """
     out: dict[str, pd.Series] = {}
+    guard = _neutralise if neutralise else (lambda v: v.astype("str").fillna("") if v.dtype != "str" else v.fillna(""))
     for column in df.columns:
         values = df[column]
         if isinstance(values.dtype, pd.DatetimeTZDtype) or pd.api.types.is_datetime64_dtype(values.dtype):
@@ -941,17 +942,17 @@ def export_frame(df: pd.DataFrame) -> pd.DataFrame:
         elif pd.api.types.is_timedelta64_dtype(values.dtype):
             out[column] = values.astype("str").where(values.notna(), "")
         elif isinstance(values.dtype, pd.CategoricalDtype):
-            categories = _neutralise(pd.Series(values.cat.categories.astype("str"), dtype="str"))
+            categories = guard(pd.Series(values.cat.categories.astype("str"), dtype="str"))
             codes = values.cat.codes.to_numpy()
             text = np.append(categories.to_numpy(dtype=object), "")[codes]
             out[column] = pd.Series(text, index=values.index, dtype="str")
         elif column in ID_COLUMNS:
-            out[column] = _neutralise(_ids(values))
+            out[column] = guard(_ids(values))
         elif pd.api.types.is_numeric_dtype(values.dtype) or pd.api.types.is_bool_dtype(values.dtype):
             out[column] = values
         else:
-            out[column] = _neutralise(values)
-    header = _neutralise(pd.Series([str(c) for c in df.columns], dtype="str")).tolist()
+            out[column] = guard(values)
+    header = guard(pd.Series([str(c) for c in df.columns], dtype="str")).tolist()
     frame = pd.DataFrame(out, index=df.index, copy=False)
     frame.columns = header
     return frame
@@ -970,25 +971,41 @@ def to_xlsx_bytes(df: pd.DataFrame, *, sheet_name: str = "tweets") -> bytes:
     1,048,575 data rows (export CSV instead).
     """
     from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
     from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
     if len(df) >= XLSX_MAX_ROWS:
         raise ValueError(f"{len(df)} rows do not fit in one Excel sheet (max {XLSX_MAX_ROWS - 1}); export CSV")
-    frame = export_frame(df)
+    # No apostrophe in a workbook: a text cell is text, it cannot run. openpyxl would store a string starting with
+    # "=" as a formula, so those few cells are written as explicit text cells.
+    frame = export_frame(df, neutralise=False)
+    workbook = Workbook(write_only=True)
+    sheet = workbook.create_sheet(sheet_name)
+
+    def as_text(value: str) -> Any:
+        if not value.startswith("="):
+            return value
+        cell = WriteOnlyCell(sheet, value=value)
+        cell.data_type = "s"
+        return cell
+
     columns: list[list[Any]] = []
     for column in frame.columns:
         values = frame[column]
         if values.dtype == "str":
             if values.str.contains(ILLEGAL_CHARACTERS_RE, regex=True, na=False).any():
                 values = values.str.replace(ILLEGAL_CHARACTERS_RE, "", regex=True)
-            columns.append(values.fillna("").tolist())
+            texts = values.fillna("")
+            risky = texts.str.startswith("=").to_numpy(dtype=bool, na_value=False)
+            column_values = texts.tolist()
+            for index in np.flatnonzero(risky):
+                column_values[index] = as_text(column_values[index])
+            columns.append(column_values)
         elif pd.api.types.is_float_dtype(values.dtype):
             columns.append([None if v != v else v for v in values.tolist()])  # NaN → empty cell
         else:
             columns.append(values.tolist())  # int/bool → Python numbers, written as numbers
-    workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet(sheet_name)
-    sheet.append([ILLEGAL_CHARACTERS_RE.sub("", str(c)) for c in frame.columns])
+    sheet.append([as_text(ILLEGAL_CHARACTERS_RE.sub("", str(c))) for c in frame.columns])
     for row in zip(*columns, strict=True):
         sheet.append(row)
     buffer = io.BytesIO()

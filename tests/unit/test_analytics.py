@@ -612,8 +612,8 @@ def test_xlsx_round_trip_keeps_ids_as_text_and_formulas_inert():
     first, second = sheet[2], sheet[3]
     id_cell = first[header.index("id")]
     assert id_cell.data_type == "s" and id_cell.value == tid(1)
-    text_cell = first[header.index("full_text")]
-    assert text_cell.data_type == "s" and text_cell.value == "'=HYPERLINK(\"http://evil\")"
+    text_cell = first[header.index("full_text")]  # a text cell: shown as written, never run, no apostrophe
+    assert text_cell.data_type == "s" and text_cell.value == "=HYPERLINK(\"http://evil\")"
     assert second[header.index("full_text")].value == "badchars"
     assert first[header.index("engagement")].value == 0
     back = pd.read_excel(io.BytesIO(data), dtype=str)
