@@ -35,7 +35,7 @@ LLM_BREAKER_FAILURES = 2
 LLM_BREAKER_COOLDOWN_S = 60.0
 #: Hybrid labelling: rows whose built-in confidence (its least confident label) is at least this keep the built-in
 #: labels; the others go to the LLM. 1 sends every row; 0 keeps every row the built-in can score.
-HYBRID_THRESHOLD_DEFAULT = 0.8
+HYBRID_THRESHOLD_DEFAULT = 0.7
 #: Concurrent requests per model unless the model config says otherwise (providers rate-limit bursts).
 REQUEST_CONCURRENCY_DEFAULT = 1
 #: Upper bound on per-model concurrency, to stay polite with external providers.
