@@ -49,16 +49,26 @@ class Header:
         return self.skip_rows + 1
 
 
+def refuse_long_first_line() -> None:
+    raise InvalidDataset(
+        f"The first line of the file is longer than {HEADER_MAX_BYTES // 1024} KB, so it is not a header naming "
+        "the columns (a tweet export starts with a line like id,created_at,full_text,… of a few hundred "
+        "characters). The file may have no line breaks at all, or no header. Export the tweets again as CSV "
+        "and upload that file.")
+
+
+def check_first_line(head: bytes, size: int) -> None:
+    """Refuse at once, from the first bytes alone, a file whose first line exceeds the bound."""
+    if size > HEADER_MAX_BYTES and b"\n" not in head[:HEADER_MAX_BYTES] and b"\r" not in head[:HEADER_MAX_BYTES]:
+        refuse_long_first_line()
+
+
 def _first_line(head: str, complete: bool) -> tuple[str, str]:
     """(first line, the rest of the head); refuses a first line longer than the bound."""
     ends = [i for i in (head.find("\n"), head.find("\r")) if i >= 0]
     end = min(ends) if ends else len(head)
     if end > HEADER_MAX_BYTES or (not ends and not complete):
-        raise InvalidDataset(
-            f"The first line of the file is longer than {HEADER_MAX_BYTES // 1024} KB, so it is not a header naming "
-            "the columns (a tweet export starts with a line like id,created_at,full_text,… of a few hundred "
-            "characters). The file may have no line breaks at all, or no header. Export the tweets again as CSV "
-            "and upload that file.")
+        refuse_long_first_line()
     rest = head[end + 2:] if head[end:end + 2] == "\r\n" else head[end + 1:]
     return head[:end], rest
 

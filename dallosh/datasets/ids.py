@@ -35,12 +35,15 @@ def _rounded(values: pd.Series) -> np.ndarray:
     every long number of the column ends that way: real ids end in 0000 once in 10,000)."""
     mask = np.zeros(len(values), dtype=bool)
     # Plain loops over the distinct values with str methods cost a few ms; the regexes run only when needed.
-    distinct = pd.unique(values.to_numpy(dtype=object, na_value=""))
+    every = values.to_numpy(dtype=object, na_value="")
+    distinct = pd.unique(every)
     if any("e" in v or "E" in v for v in distinct):
         mask |= values.str.fullmatch(_SCIENTIFIC).to_numpy(dtype=bool, na_value=False)
     long = [v for v in distinct if len(v) > EXCEL_DIGITS and v.isdigit()]
-    if len(long) >= 2 and all(not v[EXCEL_DIGITS:].strip("0") for v in long):
-        mask |= values.str.fullmatch(_ROUNDED).to_numpy(dtype=bool, na_value=False)
+    if long and all(not v[EXCEL_DIGITS:].strip("0") for v in long):
+        rounded = values.str.fullmatch(_ROUNDED).to_numpy(dtype=bool, na_value=False)
+        if rounded.sum() >= 2:
+            mask |= rounded
     return mask
 
 
@@ -96,7 +99,7 @@ def _tweet_ids(frame: pd.DataFrame, first_row: int, notes: list[str]) -> bool:
     example = frame["id"][mask].iloc[0].strip()
     exact = _recover_from_urls(frame, mask)
     if exact is None:
-        has_links = "url" in frame.columns
+        has_links = "url" in frame.columns and bool((frame["url"][mask].str.strip() != "").any())
         raise InvalidDataset(
             f"Excel has rounded the tweet ids: {len(rows):,} id(s) look like {example} (row "
             f"{line_list(rows, len(rows))}). A tweet id has 19 digits and Excel keeps only 15, so different tweets "

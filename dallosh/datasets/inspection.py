@@ -19,7 +19,7 @@ import pandas as pd
 from dallosh.cleaning import planned_report
 from dallosh.datasets.csvfile import write_dataset
 from dallosh.datasets.decoding import SNIFF_BYTES, decode, read_head
-from dallosh.datasets.header import DELIMITER_NAMES, read_header
+from dallosh.datasets.header import DELIMITER_NAMES, check_first_line, read_header
 from dallosh.datasets.ids import check_ids
 from dallosh.datasets.parsing import parse_rows
 from dallosh.defaults import DATASET_COLUMNS, HEADER_MAX_BYTES, PREVIEW_ROWS_DEFAULT
@@ -146,6 +146,7 @@ def inspect_csv(source: bytes | Path, filename: str, *, max_bytes: int, encoding
         head = read_head(source, HEAD_BYTES)
         if not head.strip(b" \t\r\n\xef\xbb\xbf"):
             raise InvalidDataset("The file is empty. Choose a CSV export that contains tweets.")
+        check_first_line(head, size)  # before anything reads the whole file
         decoded = decode(source, head, encoding)
         header = read_header(_head_text(decoded.content, head), complete=size <= HEAD_BYTES)
         rows = parse_rows(decoded, header)

@@ -106,15 +106,16 @@ def _extra_fields(frame: pd.DataFrame, header: Header, rows: Rows) -> None:
                           "the header does not have; it was ignored.")
 
 
-def _unnamed_columns(frame: pd.DataFrame, header: Header, rows: Rows) -> None:
+def _unnamed_columns(frame: pd.DataFrame, header: Header, rows: Rows) -> pd.DataFrame:
     for i in header.unnamed:
         name = header.names[i]
         if (frame[name] == "").all():
-            frame.drop(columns=[name], inplace=True)
+            frame = frame.drop(columns=[name])
             rows.notes.append(f"Column {i + 1} has no name in the header and no values; it was ignored.")
         else:
             rows.notes.append(f"Column {i + 1} has no name in the header; its values are kept as {name}.")
         rows.repaired = True
+    return frame
 
 
 def _empty_rows(frame: pd.DataFrame, header: Header, rows: Rows) -> pd.DataFrame:
@@ -191,7 +192,7 @@ def parse_rows(decoded: Decoded, header: Header) -> Rows:
     frame.columns = header.names
     frame = _empty_rows(frame, header, rows)
     frame = _repeated_headers(frame, header, rows)
-    _unnamed_columns(frame, header, rows)
+    frame = _unnamed_columns(frame, header, rows)
     _long_texts(frame, header)
     rows.frame = frame
     return rows
