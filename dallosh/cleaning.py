@@ -95,8 +95,10 @@ def normalise_texts(texts: pd.Series) -> pd.Series:
     """
     if texts.hasnans or texts.dtype != "str":
         texts = texts.fillna("").astype("str")
-    values = texts.to_numpy(dtype=object)
-    return pd.Series([normalise_text(t) for t in values], index=texts.index, dtype="str")
+    # Once per distinct text (retweets and copied complaints repeat), spread back to every row.
+    codes, uniques = pd.factorize(texts)
+    done = np.array([normalise_text(t) for t in np.asarray(uniques, dtype=object)], dtype=object)
+    return pd.Series(done[codes] if len(done) else [], index=texts.index, dtype="str")
 
 
 def _per_distinct(values: pd.Series, fn: Callable[[pd.Series], np.ndarray], missing: Any) -> np.ndarray:
@@ -256,7 +258,8 @@ def input_renames(columns: Sequence[str]) -> dict[str, str]:
 def blank_ids(ids: pd.Series) -> np.ndarray:
     """Rows without an id (empty or spaces only)."""
     values = ids.to_numpy(dtype=object, na_value="")
-    return np.fromiter((not v or v.isspace() for v in values), dtype=bool, count=len(values))
+    # ``map`` of a str method runs at C speed: a few ms for 100k ids.
+    return (values == "") | np.fromiter(map(str.isspace, values), dtype=bool, count=len(values))
 
 
 def blank_id_keys(ids: pd.Series, count: int) -> list[str]:
@@ -277,10 +280,14 @@ def empty_texts(texts: pd.Series) -> np.ndarray:
     Exact, and cheap: only the few texts made solely of blanks, escapes and entity characters are normalised.
     """
     values = texts.to_numpy(dtype=object, na_value="")
-    maybe = _MAYBE_EMPTY.fullmatch
-    return np.fromiter(
-        (not t or t.isspace() or (("\\" in t or "&" in t) and maybe(t) is not None and not normalise_text(t))
-         for t in values), dtype=bool, count=len(values))
+    n = len(values)
+    empty = (values == "") | np.fromiter(map(str.isspace, values), dtype=bool, count=n)
+    suspects = (np.fromiter(map(str.__contains__, values, itertools.repeat("\\")), dtype=bool, count=n)
+                | np.fromiter(map(str.__contains__, values, itertools.repeat("&")), dtype=bool, count=n)) & ~empty
+    for i in np.flatnonzero(suspects):
+        if _MAYBE_EMPTY.fullmatch(values[i]) and not normalise_text(values[i]):
+            empty[i] = True
+    return empty
 
 
 @dataclass

@@ -56,7 +56,8 @@ _CP1252 = [bytes([b]).decode("cp1252", errors="ignore") or chr(b) for b in range
 
 
 def _cp1252_fallback(exc: UnicodeError) -> tuple[str, int]:
-    """Codec error handler: bytes that are not UTF-8 are read as Windows-1252, one by one."""
+    """Codec error handler: bytes that are not UTF-8 (or not defined in Windows-1252) are read as Windows-1252,
+    one by one, Latin-1 for the five bytes Windows-1252 leaves undefined."""
     if not isinstance(exc, UnicodeDecodeError):
         raise exc
     return "".join(_CP1252[b] for b in exc.object[exc.start:exc.end]), exc.end
@@ -252,10 +253,8 @@ def _not_utf8(raw: bytes, decoded: Decoded, line_break: bytes) -> None:
             "they were read as Windows-1252 (Excel's Western European encoding), the rest as UTF-8. Check the "
             f"accents of those lines, e.g. {'; '.join(excerpts)}.")
         return
-    try:
-        decoded.content, decoded.encoding = raw.decode("cp1252"), "cp1252"
-    except UnicodeDecodeError:
-        decoded.content, decoded.encoding = raw.decode("latin-1"), "latin-1"
+    # The five bytes Windows-1252 leaves undefined are read as Latin-1 (control characters), one by one.
+    decoded.content, decoded.encoding = raw.decode("cp1252", errors="dallosh-cp1252"), "cp1252"
     decoded.rewritten = True
     lines = _legacy_lines(raw, line_break)
     where = "" if len(lines) > LINES_NAMED else f" (non-ASCII characters on line {line_list(lines, len(lines))})"
@@ -291,9 +290,13 @@ def decode(source: Path | bytes, head: bytes, declared: str | None = None) -> De
         raw = _read_all(source)
         try:
             text = raw.decode(declared)
-        except (LookupError, UnicodeDecodeError) as exc:
-            raise InvalidDataset(f"The file cannot be read as {declared}: {exc}. Choose the right encoding or "
-                                 "save the file as UTF-8.") from None
+        except LookupError:
+            raise InvalidDataset(f"{declared!r} is not an encoding this app knows. Choose another one (utf-8, "
+                                 "cp1252, utf-16…) or save the file as UTF-8.") from None
+        except UnicodeDecodeError as exc:
+            line = raw[:exc.start].count(b"\n") + 1
+            raise InvalidDataset(f"The file cannot be read as {declared}: line {line:,} has a character that is not "
+                                 f"{declared}. Choose the right encoding or save the file as UTF-8.") from None
         return _text(text.lstrip("\ufeff"), raw, declared.lower(), "")
     line_break = first_line_break(head)
     scan = _scan(source, line_break)

@@ -101,22 +101,25 @@ def _plural(n: int, one: str, many: str) -> str:
     return f"{n:,} {one if n == 1 else many}"
 
 
+#: Preview sentences for counts of ``planned_report``: (section, count, subject for 1, for more, the rest).
+_COUNT_NOTES = (
+    ("removed", "duplicate_rows", "row is an exact copy", "rows are exact copies",
+     "of an earlier row; cleaning will remove them."),
+    ("removed", "duplicate_ids", "row repeats", "rows repeat",
+     "an id already seen with different content; cleaning will keep the first."),
+    ("removed", "empty_text", "row has", "rows have",
+     "an empty full_text (blank, or only line breaks, tabs or &nbsp;); cleaning will remove them."),
+    ("flagged", "blank_ids", "row has", "rows have",
+     "no id; cleaning gives them the ids blank-1, blank-2, … (counted as blank ids, not as repeated ones) so each "
+     "is labelled on its own."),
+)
+
+
 def _cleaning_notes(report: dict[str, Any], problems: Any, frame: pd.DataFrame, first_row: int) -> list[str]:
     """The preview's sentences for what cleaning will find (counts from ``planned_report``)."""
-    notes = []
-    removed, flagged = report["removed"], report["flagged"]
-    if removed["duplicate_rows"]:
-        notes.append(f"{_plural(removed['duplicate_rows'], 'row is an exact copy', 'rows are exact copies')} of an "
-                     "earlier row; cleaning will remove them.")
-    if removed["duplicate_ids"]:
-        notes.append(f"{_plural(removed['duplicate_ids'], 'row repeats', 'rows repeat')} an id already seen with "
-                     "different content; cleaning will keep the first.")
-    if removed["empty_text"]:
-        notes.append(f"{_plural(removed['empty_text'], 'row has', 'rows have')} an empty full_text (blank, or only "
-                     "line breaks, tabs or &nbsp;); cleaning will remove them.")
-    if flagged["blank_ids"]:
-        notes.append(f"{_plural(flagged['blank_ids'], 'row has', 'rows have')} no id; cleaning gives them the ids "
-                     "blank-1, blank-2, … (counted as blank ids, not as repeated ones) so each is labelled on its own.")
+    notes = [f"{_plural(report[section][key], one, many)} {rest}"
+             for section, key, one, many, rest in _COUNT_NOTES if report[section][key]]
+    flagged = report["flagged"]
     if flagged["invalid_counts"]:
         examples = "; ".join(f"row {int(frame.index[pos]) + first_row:,}: {text}"
                              for pos, text in problems[:EXAMPLES])
