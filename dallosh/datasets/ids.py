@@ -10,6 +10,7 @@ refused with how to export ids as text.
 from __future__ import annotations
 
 from decimal import Decimal, InvalidOperation
+from itertools import repeat
 
 import numpy as np
 import pandas as pd
@@ -30,17 +31,27 @@ _HOW_TO_EXPORT = ("Upload the export as the tool produced it, without opening an
                   "import the CSV with Data › From Text/CSV and set the id columns to Text before saving.")
 
 
+def _long_numbers_all_rounded(values: np.ndarray) -> bool:
+    """Whether some value is a 16+ digit number and every such value ends in zeros after its 15th digit (stops at
+    the first real id, so a normal file costs one look)."""
+    found = False
+    for v in values:
+        if len(v) > EXCEL_DIGITS and v.isdigit():
+            if v[EXCEL_DIGITS:].strip("0"):
+                return False
+            found = True
+    return found
+
+
 def _rounded(values: pd.Series) -> np.ndarray:
     """Values Excel rounded: scientific notation, or 16+ digit numbers whose digits after the 15th are all 0 (when
     every long number of the column ends that way: real ids end in 0000 once in 10,000)."""
     mask = np.zeros(len(values), dtype=bool)
-    # Plain loops over the distinct values with str methods cost a few ms; the regexes run only when needed.
+    # ``map`` of str methods runs at C speed; the per-value regexes run only on columns that need them.
     every = values.to_numpy(dtype=object, na_value="")
-    distinct = pd.unique(every)
-    if any("e" in v or "E" in v for v in distinct):
+    if any(map(str.__contains__, every, repeat("E"))) or any(map(str.__contains__, every, repeat("e"))):
         mask |= values.str.fullmatch(_SCIENTIFIC).to_numpy(dtype=bool, na_value=False)
-    long = [v for v in distinct if len(v) > EXCEL_DIGITS and v.isdigit()]
-    if long and all(not v[EXCEL_DIGITS:].strip("0") for v in long):
+    if _long_numbers_all_rounded(every):
         rounded = values.str.fullmatch(_ROUNDED).to_numpy(dtype=bool, na_value=False)
         if rounded.sum() >= 2:
             mask |= rounded
@@ -68,7 +79,7 @@ def _unwrap_excel_text(frame: pd.DataFrame, notes: list[str]) -> bool:
     changed = False
     for column in (c for c in ID_COLUMNS if c in frame.columns):
         values = frame[column]
-        if not any(v.startswith('="') for v in pd.unique(values.to_numpy(dtype=object, na_value=""))):
+        if not any(map(str.startswith, values.to_numpy(dtype=object, na_value=""), repeat('="'))):
             continue
         wrapped = values.str.fullmatch('="(.*)"').to_numpy(dtype=bool, na_value=False)
         if wrapped.any():
