@@ -120,7 +120,7 @@ def _unnamed_columns(frame: pd.DataFrame, header: Header, rows: Rows) -> pd.Data
 
 def _empty_rows(frame: pd.DataFrame, header: Header, rows: Rows) -> pd.DataFrame:
     """Blank lines and rows of empty cells (Excel writes ``,,,,`` for an empty row) carry nothing: skipped."""
-    candidates = ((frame["id"] == "") & (frame["full_text"] == "")).to_numpy()
+    candidates = (frame["id"].to_numpy(dtype=object) == "") & (frame["full_text"].to_numpy(dtype=object) == "")
     if not candidates.any():
         return frame
     empty = candidates.copy()
