@@ -46,11 +46,6 @@ _SIGNATURES: tuple[tuple[bytes, str, str], ...] = (
 )
 #: C0 control bytes that never appear in text (tab, line ends and form feeds do).
 _CONTROL_BYTES = bytes(b for b in range(32) if b not in (9, 10, 11, 12, 13))
-#: A valid UTF-8 sequence of two to four bytes: its presence in a file that is not valid UTF-8 means two encodings
-#: are mixed (a pure Windows-1252 file practically never contains one).
-_UTF8_MULTIBYTE = re.compile(rb"[\xc2-\xdf][\x80-\xbf]|\xe0[\xa0-\xbf][\x80-\xbf]|[\xe1-\xec\xee\xef][\x80-\xbf]{2}"
-                             rb"|\xed[\x80-\x9f][\x80-\xbf]|\xf0[\x90-\xbf][\x80-\xbf]{2}|[\xf1-\xf3][\x80-\xbf]{3}"
-                             rb"|\xf4[\x80-\x8f][\x80-\xbf]{2}")
 #: Windows-1252 for every byte; its five undefined bytes fall back to Latin-1 (control characters).
 _CP1252 = [bytes([b]).decode("cp1252", errors="ignore") or chr(b) for b in range(256)]
 
@@ -70,8 +65,8 @@ codecs.register_error("dallosh-cp1252", _cp1252_fallback)
 class Decoded:
     """What the parser reads and how it was obtained."""
 
-    #: The upload's path (clean UTF-8 read where it lies), UTF-8 bytes, or text.
-    content: Path | bytes | str
+    #: The upload's path (clean UTF-8 read where it lies), or its content as UTF-8 bytes.
+    content: Path | bytes
     encoding: str
     sha256: str
     size: int
@@ -211,6 +206,23 @@ def _excerpt(line: str, limit: int = 70) -> str:
     return line if len(line) <= limit else line[:limit - 1] + "…"
 
 
+def _has_utf8_sequence(raw: bytes) -> bool:
+    """Whether a file that is not valid UTF-8 still holds valid multi-byte UTF-8 characters: then two encodings are
+    mixed (a pure Windows-1252 file practically never contains one).
+
+    Decoded with ``surrogateescape``, invalid bytes become surrogates, which encode back to ASCII with the same
+    handler; a real non-ASCII character does not. Both run at C speed, chunk by chunk (a byte-level regex took
+    0.7 s on 33 MB)."""
+    decoder = codecs.getincrementaldecoder("utf-8")(errors="surrogateescape")
+    for start in range(0, len(raw), CHUNK_BYTES):
+        text = decoder.decode(raw[start:start + CHUNK_BYTES])
+        try:
+            text.encode("ascii", errors="surrogateescape")
+        except UnicodeEncodeError:
+            return True
+    return False
+
+
 def _mixed(raw: bytes, line_break: bytes) -> tuple[bytes, list[int], list[str]]:
     """UTF-8 with some lines in Windows-1252: each such line is re-read byte by byte (valid UTF-8 sequences stay
     UTF-8), so one stray byte garbles nothing else. Returns (UTF-8 bytes, line numbers, excerpts)."""
@@ -245,7 +257,7 @@ def _legacy_lines(raw: bytes, line_break: bytes) -> list[int]:
 
 def _not_utf8(raw: bytes, decoded: Decoded, line_break: bytes) -> None:
     """A file that is not valid UTF-8: mixed (UTF-8 with some Windows-1252 lines) or wholly Windows-1252."""
-    if _UTF8_MULTIBYTE.search(raw):
+    if _has_utf8_sequence(raw):
         content, bad, excerpts = _mixed(raw, line_break)
         decoded.content, decoded.encoding, decoded.rewritten = content, "utf-8 + windows-1252", True
         decoded.notes.append(
@@ -253,8 +265,10 @@ def _not_utf8(raw: bytes, decoded: Decoded, line_break: bytes) -> None:
             "they were read as Windows-1252 (Excel's Western European encoding), the rest as UTF-8. Check the "
             f"accents of those lines, e.g. {'; '.join(excerpts)}.")
         return
-    # The five bytes Windows-1252 leaves undefined are read as Latin-1 (control characters), one by one.
-    decoded.content, decoded.encoding = raw.decode("cp1252", errors="dallosh-cp1252"), "cp1252"
+    # The five bytes Windows-1252 leaves undefined are read as Latin-1 (control characters), one by one. The
+    # parser reads UTF-8 bytes faster than text (0.36 s against 0.52 s for 33 MB).
+    decoded.content = raw.decode("cp1252", errors="dallosh-cp1252").encode("utf-8")
+    decoded.encoding = "cp1252"
     decoded.rewritten = True
     lines = _legacy_lines(raw, line_break)
     where = "" if len(lines) > LINES_NAMED else f" (non-ASCII characters on line {line_list(lines, len(lines))})"
@@ -319,6 +333,7 @@ def _text(text: str, raw: bytes, encoding: str, note: str) -> Decoded:
     line_break = "\r" if first_line_break(text[:SNIFF_BYTES].encode("utf-8", "replace")) == b"\r" else "\n"
     cr = text.count("\r")
     crlf = text.count("\r\n") if cr else 0
-    return Decoded(content=text, encoding=encoding, sha256=hashlib.sha256(raw).hexdigest(), size=len(raw),
+    return Decoded(content=text.encode("utf-8"), encoding=encoding, sha256=hashlib.sha256(raw).hexdigest(),
+                   size=len(raw),
                    line_break=line_break, bare_cr=cr > crlf, crlf=crlf > 0, rewritten=True,
                    notes=[note] if note else [])
