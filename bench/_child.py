@@ -7,11 +7,13 @@ alone, not the dataset generator's or the driver's.
     python bench/_child.py pipeline SRC OUT [--model builtin|openai:URL|ollama:URL] [--concurrency N]
                                             [--page-size N]
     python bench/_child.py steps SRC OUT [same options]
+    python bench/_child.py inspect SRC OUT
 
 ``floor``: pandas ``read_csv`` (every cell as text, as the app reads) + ``to_csv`` of the same file: the least
 any CSV-in/CSV-out pipeline must pay. ``pipeline``: exactly what ``dallosh process`` does (dallosh/cli.py
 ``cmd_process``): inspect + normalise the upload, then ``run_steps`` without queue or database. ``steps``: only
-``run_steps`` on SRC (what the worker does with an already stored upload).
+``run_steps`` on SRC (what the worker does with an already stored upload). ``inspect``: the upload preview and
+the stored copy (``inspect_csv`` + ``write_normalised``), what adding a dataset costs.
 """
 
 from __future__ import annotations
@@ -47,6 +49,19 @@ def floor(src: Path, out: Path) -> dict[str, Any]:
     end = time.perf_counter()
     return {"rows": len(frame), "read_s": round(read - start, 3), "write_s": round(end - read, 3),
             "total_s": round(end - start, 3), "peak_rss_mb": peak_rss_mb()}
+
+
+def inspect(src: Path, out: Path) -> dict[str, Any]:
+    from dallosh.datasets import inspect_csv, write_normalised
+
+    start = time.perf_counter()
+    inspection = inspect_csv(src, src.name, max_bytes=4096 * 1024 * 1024)
+    inspected = time.perf_counter()
+    write_normalised(inspection, src, out)
+    end = time.perf_counter()
+    return {"rows": inspection.rows, "inspect_s": round(inspected - start, 3), "store_s": round(end - inspected, 3),
+            "total_s": round(end - start, 3), "stored_as_is": inspection.stored_as_is,
+            "encoding": inspection.encoding, "notes": len(inspection.warnings), "peak_rss_mb": peak_rss_mb()}
 
 
 def _providers(model: str, concurrency: int, page_size: int, made: list):
@@ -122,7 +137,7 @@ def pipeline(src: Path, out: Path, model: str, concurrency: int, page_size: int,
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("mode", choices=["floor", "pipeline", "steps"])
+    parser.add_argument("mode", choices=["floor", "pipeline", "steps", "inspect"])
     parser.add_argument("src", type=Path)
     parser.add_argument("out", type=Path)
     parser.add_argument("--model", default="builtin")
@@ -131,6 +146,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.mode == "floor":
         result = floor(args.src, args.out)
+    elif args.mode == "inspect":
+        result = inspect(args.src, args.out)
     else:
         result = pipeline(args.src, args.out, args.model, args.concurrency, args.page_size,
                           ingest=args.mode == "pipeline")

@@ -6,7 +6,10 @@
    ≤ rows/20 after dedupe), wall time, and a concurrency 1/4/16 sweep on a smaller dataset;
 3. events (bench_events): publish → subscriber callback latency, p50/p95 (target p95 ≤ 50 ms);
    hub (bench_hub): landing load, login → dashboard cold/warm, memory with N users (targets < 1 s, 5 s, 2 s);
-4. with ``--large``: 1M rows through the pipeline: completes, wall time, peak RSS.
+4. ingest (bench_ingest): 200k rows through the upload preview (inspect + stored copy) and the processing, and
+   the inspection of an Excel-FR copy, against the read_csv + to_csv floor;
+5. with ``--large``: 1M rows through the pipeline: completes, wall time, peak RSS; and a 1 GB file through
+   inspection and processing.
 
 Datasets are generated once into a temp dir and shared. Needs RabbitMQ on localhost:5672 for step 3.
 Numbers are noisy on a shared 2-core machine; the load average is recorded with the results.
@@ -24,6 +27,7 @@ from pathlib import Path
 
 import bench_events
 import bench_hub
+import bench_ingest
 import bench_llm
 import bench_pipeline
 from _common import RESULTS_DIR, Section, save_json
@@ -49,7 +53,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--events", type=int, default=1000)
     parser.add_argument("--rate", type=float, default=200.0)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--skip", nargs="*", default=[], choices=["pipeline", "llm", "events", "hub"])
+    parser.add_argument("--skip", nargs="*", default=[], choices=["pipeline", "llm", "events", "hub", "ingest"])
+    parser.add_argument("--ingest-rows", type=int, default=200_000, help="rows of the ingestion benchmark")
     parser.add_argument("--hub-users", type=int, default=10, help="logged-in users of the hub benchmark")
     parser.add_argument("--out", type=Path, default=RESULTS_DIR / "latest.json")
     args = parser.parse_args(argv)
@@ -73,10 +78,16 @@ def main(argv: list[str] | None = None) -> int:
             done(bench_events.run(args.events, rate=args.rate))
         if "hub" not in args.skip:
             done(bench_hub.run(args.hub_users))
+        if "ingest" not in args.skip:
+            done(bench_ingest.run(args.ingest_rows, seed=args.seed, workdir=work))
         if args.large:
             for old in work.glob("*.csv"):
                 old.unlink()  # free /tmp space before the 1M-row files
             done(bench_pipeline.run_large(args.large_rows, seed=args.seed, workdir=work))
+            if "ingest" not in args.skip:
+                for old in work.glob("*.csv"):
+                    old.unlink()
+                done(bench_ingest.run_file(1.0, seed=args.seed, workdir=work))
     elapsed = time.perf_counter() - started
     print(_summary(sections, elapsed))
     path = save_json(sections, args.out, {"argv": sys.argv[1:], "elapsed_s": round(elapsed, 1)})

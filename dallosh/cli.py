@@ -299,23 +299,51 @@ class ProgressBar:
             self.stream.flush()
 
 
+def _process_paths(file: str, out_arg: str | None) -> tuple[Path, Path]:
+    """The input file and the output path of ``dallosh process``, checked before any work is done."""
+    import tempfile
+
+    source = Path(file)
+    if not source.exists():
+        raise DalloshError(f"There is no file at {source}. Check the path (relative paths start from "
+                           f"{Path.cwd()}).")
+    if source.is_dir():
+        raise DalloshError(f"{source} is a folder, not a file. Give the path of the CSV export inside it.")
+    out = Path(out_arg) if out_arg else source.with_name(source.stem + "_analysed.csv")
+    if out.is_dir():
+        example = out / (source.stem + "_analysed.csv")
+        raise DalloshError(f"--out {out} is a folder. Give a file name, e.g. --out {example}.")
+    if not out.parent.is_dir():
+        raise DalloshError(f"The folder {out.parent} does not exist. Create it, or choose another --out.")
+    if out.exists() and out.resolve() == source.resolve():
+        raise DalloshError("--out names the input file itself. Choose another output file, so the export is kept.")
+    try:  # fail now rather than after the whole run: the output is written beside its destination
+        with tempfile.NamedTemporaryFile(dir=out.parent, prefix=".dallosh-check-"):
+            pass
+    except OSError as exc:
+        raise DalloshError(f"Cannot write in {out.parent} ({exc.strerror}). Choose another --out.") from None
+    return source, out
+
+
 def cmd_process(args: argparse.Namespace) -> int:
     """Run the whole pipeline on one CSV without the queue or the database."""
     import json
     import tempfile
-    from pathlib import Path
 
-    from dallosh.datasets import inspect_csv, write_normalised
+    from dallosh.datasets import inspect_csv, megabytes, write_normalised
     from dallosh.defaults import DEFAULT_OPERATOR_ACCOUNTS, DEFAULT_TOPICS
     from dallosh.pipeline import Run, run_steps
 
-    source = Path(args.file)
-    out = Path(args.out) if args.out else source.with_name(source.stem + "_analysed.csv")
+    source, out = _process_paths(args.file, args.out)
+    max_bytes = args.max_mb * 1024 * 1024
+    if source.stat().st_size > max_bytes:
+        raise DalloshError(f"{source} is {megabytes(source.stat().st_size)}, over --max-mb {args.max_mb}. Raise "
+                           "--max-mb, or split the file.")
     providers = _providers_from_arg(args.model)
     bar = ProgressBar()
     with tempfile.TemporaryDirectory(prefix="dallosh-process-") as tmp:
         work = Path(tmp)
-        inspection = inspect_csv(source, source.name, max_bytes=args.max_mb * 1024 * 1024)
+        inspection = inspect_csv(source, source.name, max_bytes=max_bytes)
         normalised = work / "source.csv"
         write_normalised(inspection, source, normalised)
         for warning in inspection.warnings:

@@ -5,12 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 from dallosh.datasets import write_dataset
+from dallosh.defaults import LABEL_COLUMNS
 from dallosh.errors import DalloshError
 from dallosh.pipeline.base import Run, Timer, step
 from dallosh.pipeline.sending_to_llm import distinct_texts, load_labels
 
-#: Columns the pipeline adds, in order.
-OUTPUT_COLUMNS = ("sentiment", "priority", "main_topic", "labelled_by")
+#: Columns the pipeline adds, in order. Cleaning renamed any input column of these names to ``<name>_input``, so
+#: nothing the file held is overwritten here.
+OUTPUT_COLUMNS = LABEL_COLUMNS
 
 
 @step("appending_columns")

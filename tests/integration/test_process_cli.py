@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pandas as pd
 
@@ -48,3 +49,79 @@ def test_process_bad_file_says_what_to_do(tmp_path):
     result = subprocess.run([sys.executable, "-m", "dallosh", "process", str(bad)], capture_output=True, text=True,
                             timeout=60)
     assert result.returncode == 1 and "no column 'id' or 'full_text'" in result.stderr
+
+
+def run_process(*args: str, **kwargs) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "dallosh", "process", *args], capture_output=True, text=True,
+                          timeout=120, **kwargs)
+
+
+def test_trailing_comma_on_data_rows_is_read_right(tmp_path):
+    """issue 14 #1: pandas alone took the first column as the index and shifted every column left."""
+    source = tmp_path / "trailing.csv"
+    source.write_bytes("id,created_at,full_text,screen_name\n1001,2025-09-07 09:00:00,Réseau coupé,alice,\n".encode())
+    result = run_process(str(source))
+    assert result.returncode == 0, result.stderr
+    assert "extra comma" in result.stderr  # the preview's note, printed by the command
+    analysed = pd.read_csv(tmp_path / "trailing_analysed.csv", dtype=str, keep_default_na=False)
+    assert analysed[["id", "created_at", "full_text", "screen_name"]].values.tolist() == [
+        ["1001", "2025-09-07 09:00:00", "Réseau coupé", "alice"]]
+
+
+def test_carriage_return_line_ends_are_read(tmp_path):
+    source = tmp_path / "mac.csv"
+    source.write_bytes(b"id,full_text\r1,Panne r\xc3\xa9seau\r2,merci\r")
+    result = run_process(str(source))
+    assert result.returncode == 0, result.stderr
+    assert "Traceback" not in result.stderr
+    report = json.loads(result.stdout)
+    assert report["steps"]["process_cleaning"]["rows_out"] == 2
+
+
+def test_bad_paths_are_sentences_not_tracebacks(tmp_path):
+    source = tmp_path / "export.csv"
+    generate_tweets(5, seed=1).to_csv(source, index=False)
+    cases = [
+        ((str(tmp_path / "missing.csv"),), "There is no file at"),
+        ((str(tmp_path),), "is a folder, not a file"),
+        ((str(source), "--out", str(tmp_path)), "is a folder. Give a file name"),
+        ((str(source), "--out", str(tmp_path / "no" / "such" / "o.csv")), "does not exist. Create it"),
+        ((str(source), "--out", str(source)), "names the input file itself"),
+        ((str(source), "--max-mb", "0"), "over --max-mb 0"),
+    ]
+    for args, message in cases:
+        result = run_process(*args)
+        assert result.returncode == 1 and message in result.stderr, (args, result.stderr)
+        assert "Traceback" not in result.stderr
+
+
+def test_refused_file_is_a_sentence_not_a_traceback(tmp_path):
+    source = tmp_path / "excel.csv"
+    source.write_text("id;full_text\n1,84E+18;a\n1,84E+18;b\n")
+    result = run_process(str(source))
+    assert result.returncode == 1 and "Excel has rounded the tweet ids" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_out_on_another_filesystem_is_written_through_a_temporary_file_beside_it(tmp_path, monkeypatch):
+    """os.replace across filesystems fails with EXDEV after the whole run; the output is copied instead."""
+    import errno
+    import os
+
+    from dallosh import cli
+    from dallosh.pipeline import saving_file
+
+    source, out = tmp_path / "export.csv", tmp_path / "elsewhere" / "out.csv"
+    out.parent.mkdir()
+    generate_tweets(40, seed=2).to_csv(source, index=False)
+    real_replace = os.replace
+
+    def replace(src, dst):
+        if Path(dst) == out and Path(src).parent != out.parent:  # from the run's temporary folder: another device
+            raise OSError(errno.EXDEV, "Invalid cross-device link")
+        return real_replace(src, dst)
+
+    monkeypatch.setattr(saving_file.os, "replace", replace)
+    assert cli.main(["process", str(source), "--out", str(out)]) == 0
+    assert len(pd.read_csv(out, dtype=str)) > 30
+    assert [p.name for p in out.parent.iterdir()] == ["out.csv"]  # no temporary file left beside it

@@ -218,7 +218,8 @@ def test_outliers_are_customer_tweets_judged_among_customer_tweets():
     result = clean_tweets(frame(customers + operator), OPERATORS)
     flagged = result.frame.loc[result.frame["is_engagement_outlier"], "screen_name"].tolist()
     assert flagged == ["client41"]
-    assert result.report["flagged"] == {"retweets": 0, "operator_accounts": 30, "engagement_outliers": 1}
+    assert result.report["flagged"] == {"retweets": 0, "operator_accounts": 30, "engagement_outliers": 1,
+                                        "blank_ids": 0, "invalid_counts": 0}
 
 
 def test_no_outliers_when_there_are_too_few_rows():
@@ -302,12 +303,15 @@ def test_input_frame_is_not_modified():
     pd.testing.assert_frame_equal(df, before)
 
 
-def test_cleaning_a_cleaned_frame_replaces_flag_columns():
+def test_cleaning_a_cleaned_frame_keeps_its_flag_columns_renamed():
     first = clean_tweets(frame([tweet(1), tweet(2, full_text="RT @x: y")]), OPERATORS).frame
     as_read = first.astype(str)  # what read_csv(dtype=str) gives back for the cleaned file
     again = clean_tweets(as_read, OPERATORS)
-    assert list(again.frame.columns) == list(first.columns)
+    inputs = [f"{c}_input" for c in FLAG_COLUMNS]
+    assert list(again.frame.columns) == [*DATASET_COLUMNS, *inputs, *FLAG_COLUMNS]
     assert again.frame["is_retweet"].tolist() == [False, True]
+    assert again.frame["is_retweet_input"].tolist() == ["False", "True"]
+    assert again.report["columns_renamed"] == dict(zip(FLAG_COLUMNS, inputs, strict=True))
     assert again.report["rows_out"] == 2
 
 
@@ -321,6 +325,8 @@ def test_report_is_plain_json():
     rows = [tweet(i) for i in range(30)] + [tweet(0)]
     report = clean_tweets(frame(rows), OPERATORS).report
     assert json.loads(json.dumps(report)) == report
-    assert set(report) == {"rows_in", "rows_out", "removed", "flagged", "texts_normalised"}
-    assert set(report["flagged"]) == {"retweets", "operator_accounts", "engagement_outliers"}
+    assert set(report) == {"rows_in", "rows_out", "removed", "flagged", "counts_read", "columns_renamed",
+                           "texts_normalised"}
+    assert set(report["flagged"]) == {"retweets", "operator_accounts", "engagement_outliers", "blank_ids",
+                                      "invalid_counts"}
     assert all(type(v) is int for v in (*report["removed"].values(), *report["flagged"].values()))

@@ -150,7 +150,7 @@ def test_duplicate_upload(services, analyst):
 
 def test_ragged_row_reports_line(services, analyst, stored_one):
     content = make_csv(3, columns=["id", "full_text"]) + b'9,"extra",field,here\n'
-    _assert_refused(services, analyst, "r.csv", content, "Line 5 has 4 fields")
+    _assert_refused(services, analyst, "r.csv", content, "Row 5 has 4 fields")
 
 
 def test_storage_failure_leaves_nothing(services, analyst, monkeypatch):

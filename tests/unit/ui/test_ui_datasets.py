@@ -36,7 +36,7 @@ def test_upload_shows_a_preview_with_columns_and_problems(services, analyst, ctx
     assert is_visible(view.preview)
     assert "3 rows" in view.p_summary.value and "utf-8" in view.p_summary.value
     assert "dl-chip-missing" in view.p_columns.value and "created_at" in view.p_columns.value
-    assert "empty full_text" in view.p_problems.value and "repeat an id" in view.p_problems.value
+    assert "empty full_text" in view.p_problems.value and "exact copy" in view.p_problems.value
     (grid,) = view.grid_box.children
     assert type(grid).__name__ == "Grid"
     assert not view.add_button.disabled
