@@ -44,8 +44,10 @@ def distinct_texts(frame: pd.DataFrame, operator_accounts: list[str] | None = No
     table["author"] = _authors(frame, first, table["text"].to_numpy(), operator_accounts or [])
     # Blank ids cannot key a request: fall back to a synthetic, stable key.
     blank = table["key"].astype(str).str.strip() == ""
-    if blank.any():
-        table.loc[blank, "key"] = [f"row-{i}" for i in np.flatnonzero(blank.to_numpy())]
+    if blank.any():  # a dataset cleaned before blank ids got their own keys: never collide with a real id
+        from dallosh.cleaning import blank_id_keys
+
+        table.loc[blank, "key"] = blank_id_keys(frame["id"], int(blank.sum()))
     return codes, table
 
 

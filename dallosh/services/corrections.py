@@ -37,7 +37,7 @@ class CorrectionsService(Service):
         version = path.stat().st_mtime_ns
         cached = self._ids.get(file_id)
         if cached is None or cached[0] != version:
-            ids = frozenset(read_dataset(path, usecols=["id"])["id"].astype(str).str.strip())
+            ids = frozenset(read_dataset(path)["id"].astype(str).str.strip())
             cached = self._ids[file_id] = (version, ids)
         return cached[1]
 
