@@ -55,7 +55,7 @@ from dallosh.ui.components import (
     updated_now,
 )
 from dallosh.ui.html import escape, fragment, macro, render
-from dallosh.ui.labelling import labelling_html
+from dallosh.ui.labelling import labelling_html, model_name
 
 log = logging.getLogger(__name__)
 
@@ -83,7 +83,7 @@ FIELD_LABELS = {"sentiment": "Sentiment", "priority": "Priority", "main_topic": 
 #: Grid column → frame column used to sort the whole filtered selection (server side).
 SORT_COLUMNS = {"date": "created_at", "author": "screen_name", "text": "full_text", "sentiment": "sentiment",
                 "priority": "priority", "topic": "main_topic", "engagement": "engagement", "corrected": "corrected",
-                "dataset": "dataset", "id": "id"}
+                "dataset": "dataset", "model": "labelled_by", "id": "id"}
 DEFAULT_SORT = ("date", False)
 #: What filtering reads, and what the KPIs, charts, drill and sorts read: the filtered selection keeps only the
 #: latter (with the loaded frame's positions as index). Long texts and urls stay in the loaded frame and are
@@ -214,6 +214,9 @@ def table_page(rows: pd.DataFrame, tz: str) -> pd.DataFrame:
         "engagement": rows["engagement"].to_numpy(dtype=np.int64),
         "corrected": np.where(corrected, "✎", ""),
         "dataset": rows["dataset"].astype("str").to_numpy(dtype=object),
+        # Who labelled the row (the built-in analyzer, an AI model, a rule): a fallback shows on the row itself.
+        "model": [model_name(m) for m in (rows["labelled_by"].astype("str") if "labelled_by" in rows
+                                           else pd.Series([""] * len(rows), index=rows.index))],
         "link": [tweet_link(i) for i in rows["id"]],
     })
 
@@ -863,6 +866,8 @@ class AnalysisView(View):
             col("corrected", "✎", 64, cellClass="dl-cell-corrected",
                 headerTooltip="Corrected: an analyst changed a label of this tweet"),
             col("dataset", "Dataset", 110, tooltipField="dataset"),
+            col("model", "Labelled by", 140, tooltipField="model",
+                headerTooltip="Who gave this tweet its labels: the built-in analyzer, an AI model, or a rule"),
             col("id", "Tweet id ↗", 172, cellRenderer=LINK_RENDERER, headerTooltip="Click an id to open the tweet"),
         ]
         options = {"columnDefs": defs, "rowHeight": ROW_HEIGHT, "headerHeight": 34, "rowSelection": "single",

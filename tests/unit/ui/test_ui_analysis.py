@@ -106,6 +106,7 @@ def test_table_page_keeps_19_digit_ids_and_links_and_shows_local_times():
     assert page["link"][1] == "https://x.com/i/status/1790000000000000002"
     assert page["date"][2] == "2025-10-02 00:30"  # 22:30 UTC is past midnight in Paris
     assert page["corrected"].tolist() == ["✎", "", ""] and page["priority"][0] == "2 · high"
+    assert set(page["model"]) <= {"the built-in analyzer", "unknown"}  # who labelled each row, in words
     assert tweet_link("1790000000000000001") == "https://x.com/i/status/1790000000000000001"
     assert tweet_link("row-1") == tweet_link("") == tweet_link("１２") == tweet_link("12?x=1") == ""
 
