@@ -52,7 +52,8 @@ def test_new_analyst_first_session(hub, page, tmp_path):
     with FakeLLMServer() as llm:
         entry = hub.services.settings.add_model(admin, "local", {"model": FAKE_MODEL, "baseUrl": llm.ollama_url,
                                                                  "paginateRowsLimit": 20})
-        hub.services.settings.set_preferences(admin, mode="local", default_local_model_id=entry["uid"])
+        hub.services.settings.set_preferences(admin, mode="local", default_local_model_id=entry["uid"],
+                                              hybrid_threshold=1.0)
         try:
             first, second = tmp_path / "janvier.csv", tmp_path / "fevrier.csv"
             for path, rows, seed in ((first, 300, 21), (second, 400, 22)):

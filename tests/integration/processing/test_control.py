@@ -166,7 +166,8 @@ def test_api_keys_never_appear_in_events_logs_or_tasks(services, admin, analyst,
     fake_llm.set_behaviour("requires_api_key", key=secret)
     entry = services.settings.add_model(admin, "external", {"model": FAKE_MODEL, "baseUrl": fake_llm.openai_url,
                                                             "apiKey": secret, "paginateRowsLimit": 50})
-    services.settings.set_preferences(admin, mode="external", default_external_model_id=entry["uid"])
+    services.settings.set_preferences(admin, mode="external", default_external_model_id=entry["uid"],
+                                      hybrid_threshold=1.0)
     file, task = add_dataset(services, analyst, 60, seed=61)
     events = subscribe(None)
     workers.start()

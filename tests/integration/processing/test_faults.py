@@ -25,7 +25,8 @@ def make_run(tmp_path, source, ai, events):
                checkpoints=tmp_path / "cp", topics=["Réseau", "Facturation", "Service Client", "Matériel", "Offres",
                                                    "Autre"],
                operator_accounts=["free"], providers=lambda: providers_for(ai, timeout=0.5, sleep=lambda s: None),
-               report=lambda event, details: events.append(details))
+               report=lambda event, details: events.append(details),
+               hybrid_threshold=1.0)  # every customer row to the model under test
 
 
 def ai_settings(url, kind="local", provider=None, retries=2, key=""):

@@ -20,7 +20,7 @@ def add_dataset(services, actor, rows: int, seed: int = 0, name: str = "tweets.c
 def use_fake_llm(services, admin, fake_llm, *, page_size: int = 500, api_key: str = "") -> dict:
     entry = services.settings.add_model(admin, "local", {"model": FAKE_MODEL, "baseUrl": fake_llm.ollama_url,
                                                          "paginateRowsLimit": page_size, "apiKey": api_key})
-    services.settings.set_preferences(admin, mode="local")
+    services.settings.set_preferences(admin, mode="local", hybrid_threshold=1.0)  # every customer row to the LLM
     return entry
 
 
