@@ -34,13 +34,23 @@ def test_process_with_model_and_fallback(tmp_path):
     generate_tweets(60, seed=6).to_csv(source, index=False)
     with FakeLLMServer() as server:
         result = subprocess.run([sys.executable, "-m", "dallosh", "process", str(source), "--model",
-                                 f"ollama:{FAKE_MODEL}@{server.ollama_url}", "--out", str(tmp_path / "o.csv")],
+                                 f"ollama:{FAKE_MODEL}@{server.ollama_url}", "--hybrid-threshold", "1",
+                                 "--out", str(tmp_path / "o.csv")],
                                 capture_output=True, text=True, timeout=120,
                                 env={"NO_PROXY": "127.0.0.1", "PATH": "/usr/bin:/bin"})
     assert result.returncode == 0, result.stderr
     assert not server.shape_errors
     labelled_by = pd.read_csv(tmp_path / "o.csv")["labelled_by"]
     assert set(labelled_by) == {f"ollama:{FAKE_MODEL}", "rule:operator"}  # the operator's own posts: no LLM
+    # The default hybrid threshold keeps the rows the built-in analyzer is sure of: fewer requests, same file.
+    with FakeLLMServer() as server:
+        result = subprocess.run([sys.executable, "-m", "dallosh", "process", str(source), "--model",
+                                 f"ollama:{FAKE_MODEL}@{server.ollama_url}", "--out", str(tmp_path / "h.csv")],
+                                capture_output=True, text=True, timeout=120,
+                                env={"NO_PROXY": "127.0.0.1", "PATH": "/usr/bin:/bin"})
+    assert result.returncode == 0, result.stderr
+    hybrid = pd.read_csv(tmp_path / "h.csv")["labelled_by"]
+    assert "builtin" in set(hybrid) and len(hybrid) == len(labelled_by)
 
 
 def test_process_bad_file_says_what_to_do(tmp_path):

@@ -4,6 +4,7 @@ from datetime import timedelta
 
 import pytest
 
+from dallosh.defaults import HYBRID_THRESHOLD_DEFAULT
 from dallosh.errors import NotFound, PermissionDenied, ValidationError
 from dallosh.services import SYSTEM
 
@@ -63,7 +64,7 @@ def test_preferences(services, admin):
     other = services.settings.add_model(admin, "local", {"model": "qwen2.5", "baseUrl": "http://localhost:11434"})
     prefs = services.settings.set_preferences(admin, mode="local", default_local_model_id=other["uid"])
     assert prefs == {"mode": "local", "default_local_model_id": other["uid"], "default_external_model_id": "",
-                     "hybrid_threshold": 0.8}
+                     "hybrid_threshold": HYBRID_THRESHOLD_DEFAULT}
     assert local["uid"] != other["uid"]
     with pytest.raises(ValidationError):
         services.settings.set_preferences(admin, mode="cloud")
@@ -115,7 +116,7 @@ def test_topic_descriptions_default_to_the_guideline_and_follow_the_topics(servi
 
 
 def test_hybrid_threshold_is_an_ai_preference(services, admin):
-    assert services.settings.ai_config(SYSTEM)["preferences"]["hybrid_threshold"] == 0.8
+    assert services.settings.ai_config(SYSTEM)["preferences"]["hybrid_threshold"] == HYBRID_THRESHOLD_DEFAULT == 0.7
     assert services.settings.set_preferences(admin, hybrid_threshold=0.95)["hybrid_threshold"] == 0.95
     assert services.settings.ai_config(SYSTEM)["preferences"]["hybrid_threshold"] == 0.95
     with pytest.raises(ValidationError) as exc:
