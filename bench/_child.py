@@ -99,20 +99,21 @@ def pipeline(src: Path, out: Path, model: str, concurrency: int, page_size: int,
     start = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="dallosh-bench-") as tmp:
         work = Path(tmp)
-        frames = {}
+        frames, removals = {}, None
         if ingest:
             # As in cmd_process: the parsed upload is handed to the pipeline as its source frame.
             inspection = inspect_csv(src, src.name, max_bytes=4096 * 1024 * 1024)
             normalised = work / "source.csv"
             write_normalised(inspection, src, normalised)
-            frames["source"] = inspection.frame
+            frames["source"], removals = inspection.frame, inspection.removals
             del inspection
         else:
             normalised = src  # the worker path: the stored upload is already UTF-8 with commas
         ingested = time.perf_counter()
         run = Run(source=normalised, cleaned=work / "cleaned.csv", analysed=out, checkpoints=work / "checkpoints",
                   topics=list(DEFAULT_TOPICS), operator_accounts=list(DEFAULT_OPERATOR_ACCOUNTS),
-                  providers=_providers(model, concurrency, page_size, made), report=report, frames=frames)
+                  providers=_providers(model, concurrency, page_size, made), report=report, frames=frames,
+                  source_removals=removals)
         steps = run_steps(run)
         end = time.perf_counter()
     llm = made[0] if made and model != "builtin" else None

@@ -344,10 +344,11 @@ def _require_columns(df: pd.DataFrame) -> None:
         raise ValidationError("columns", f"missing required column(s): {', '.join(missing)}")
 
 
-def planned_report(df: pd.DataFrame) -> tuple[dict[str, Any], np.ndarray]:
+def planned_report(df: pd.DataFrame) -> tuple[dict[str, Any], np.ndarray, Removals]:
     """What ``clean_tweets`` will report for ``df`` (removals, blank ids, counts) without the label-independent
-    flags that need settings (retweets, operator accounts, outliers), and the per-row count problems of the
-    rows it keeps (for examples in the preview)."""
+    flags that need settings (retweets, operator accounts, outliers), the per-row count problems of the
+    rows it keeps (for examples in the preview), and the removals (``clean_tweets`` of the same frame reuses
+    them)."""
     _require_columns(df)
     renames = input_renames(list(df.columns))
     source = df.rename(columns=renames) if renames else df
@@ -366,7 +367,7 @@ def planned_report(df: pd.DataFrame) -> tuple[dict[str, Any], np.ndarray]:
         "counts_read": {c: int((r.status == _READ).sum()) for c, r in counts.items()},
         "columns_renamed": renames,
     }
-    return report, _problem_rows(np.flatnonzero(kept), problems)
+    return report, _problem_rows(np.flatnonzero(kept), problems), removed
 
 
 def _problem_rows(positions: np.ndarray, problems: np.ndarray) -> np.ndarray:
@@ -380,6 +381,7 @@ def clean_tweets(
     operator_accounts: Sequence[str],
     *,
     min_rows_for_outliers: int = MIN_ROWS_FOR_OUTLIERS,
+    removed: Removals | None = None,
 ) -> CleaningResult:
     """Drop duplicate rows, duplicate ids and empty texts, normalise texts, add flags; ``df`` is not modified.
 
@@ -388,14 +390,16 @@ def clean_tweets(
     are kept except ``full_text`` (normalised), blank ids (given ``blank-<k>``) and counts (``12k`` written as
     ``12000``; a value that is not a count is emptied and kept in ``invalid_counts``). Input columns named like
     an added column are kept as ``<name>_input``. Row order is preserved and the index is reset. Only ``id``
-    and ``full_text`` are required.
+    and ``full_text`` are required. ``removed``: ``removals(df)`` when the caller already has it (the upload's
+    ``planned_report`` of this very frame).
     """
     _require_columns(df)
     rows_in = len(df)
     renames = input_renames(list(df.columns))
     source = df.rename(columns=renames) if renames else df
 
-    removed = removals(source)
+    if removed is None or len(removed.kept) != rows_in:
+        removed = removals(source)
     positions = np.flatnonzero(removed.kept)
     frame = source.take(positions).reset_index(drop=True)
     original = frame["full_text"]

@@ -349,11 +349,12 @@ def cmd_process(args: argparse.Namespace) -> int:
         for warning in inspection.warnings:
             print(f"note: {warning}", file=sys.stderr)
         # The parsed upload is what reading_dataset would read back from the normalised file: hand it over.
-        frames = {"source": inspection.frame}
+        frames, removals = {"source": inspection.frame}, inspection.removals
         del inspection
         run = Run(source=normalised, cleaned=work / "cleaned.csv", analysed=out, checkpoints=work / "checkpoints",
                   topics=args.topics or list(DEFAULT_TOPICS), operator_accounts=list(DEFAULT_OPERATOR_ACCOUNTS),
-                  providers=providers, report=bar.report, frames=frames, hybrid_threshold=args.hybrid_threshold)
+                  providers=providers, report=bar.report, frames=frames, source_removals=removals,
+                  hybrid_threshold=args.hybrid_threshold)
         results = run_steps(run, on_start=bar.step, on_done=bar.done)
     sys.stderr.write("\n")
     print(json.dumps({"output": str(out), "steps": results}, indent=2, default=str))

@@ -16,7 +16,7 @@ from typing import Any
 
 import pandas as pd
 
-from dallosh.cleaning import planned_report
+from dallosh.cleaning import Removals, planned_report
 from dallosh.datasets.csvfile import write_dataset
 from dallosh.datasets.decoding import SNIFF_BYTES, decode, read_head
 from dallosh.datasets.header import DELIMITER_NAMES, check_first_line, read_header
@@ -49,6 +49,8 @@ class DatasetInspection:
     cleaning: dict[str, Any] = field(default_factory=dict)
     #: The upload's bytes can be stored as they are: UTF-8 with commas, and nothing was repaired.
     stored_as_is: bool = False
+    #: The rows cleaning will remove from ``frame`` (``dallosh process`` hands them to the cleaning step).
+    removals: Removals | None = field(default=None, repr=False)
 
     @property
     def preview(self) -> pd.DataFrame:
@@ -167,7 +169,7 @@ def inspect_csv(source: bytes | Path, filename: str, *, max_bytes: int, encoding
     missing = [c for c in DATASET_COLUMNS if c not in frame.columns]
     if missing:
         notes.append("Optional columns missing (some KPIs will be unavailable): " + ", ".join(missing))
-    report, problems = planned_report(frame)
+    report, problems, removed = planned_report(frame)
     notes += _cleaning_notes(report, problems, frame, header.first_row)
     renamed = [n for n in header.names if n not in header.file_names]
     stored_as_is = (decoded.encoding == "utf-8" and not decoded.rewritten and header.delimiter == ","
@@ -176,7 +178,7 @@ def inspect_csv(source: bytes | Path, filename: str, *, max_bytes: int, encoding
     return DatasetInspection(
         filename=display, size=size, sha256=decoded.sha256, encoding=decoded.encoding, delimiter=header.delimiter,
         rows=len(frame), columns=list(frame.columns), frame=frame.reset_index(drop=True), missing_columns=missing,
-        warnings=notes, cleaning=report, stored_as_is=stored_as_is)
+        warnings=notes, cleaning=report, stored_as_is=stored_as_is, removals=removed)
 
 
 def write_normalised(inspection: DatasetInspection, source: bytes | Path, target: Path) -> int:

@@ -131,17 +131,18 @@ class BuiltinAnalyzer(Provider):
             raise ProviderError("The topic list is empty: add at least one topic in the settings.")
         model = _model()
         plan = _plan(topic_list, tuple(model.fields["main_topic"]))
-        keys: dict[tuple[str, str], int] = {}
-        order: list[int] = []
-        for row in rows:
-            text = row.text if isinstance(row.text, str) else ""
-            author = row.author if row.author in RULE_AUTHORS else "customer"
-            order.append(keys.setdefault((text, author), len(keys)))
+        pairs = [(text if isinstance(text, str) else "", author if author in RULE_AUTHORS else "customer")
+                 for _, text, _, author in rows]
+        keys = dict.fromkeys(pairs)
         distinct = list(keys)
         labels: list[Label] = []
         for lo in range(0, len(distinct), BATCH_TEXTS):
             labels += _label_distinct(model, plan, distinct[lo:lo + BATCH_TEXTS])
-        return {row.id: labels[k] for row, k in zip(rows, order, strict=True)}
+        ids = [row.id for row in rows]
+        if len(distinct) == len(pairs):  # the pipeline sends distinct texts: no re-mapping needed
+            return dict(zip(ids, labels, strict=True))
+        keys.update(zip(distinct, labels, strict=True))
+        return dict(zip(ids, map(keys.__getitem__, pairs), strict=True))
 
 
 def _label_distinct(model: NgramModel, plan: _TopicPlan, items: list[tuple[str, str]]) -> list[Label]:

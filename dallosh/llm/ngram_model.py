@@ -115,10 +115,11 @@ class NgramModel:
             self._reset()
         parts = [text.split() for text in texts]
         pieces = list(chain.from_iterable(parts))
-        ids = list(map(self.pieces.get, pieces))
-        if None in ids:
-            self._add_pieces(list(dict.fromkeys(p for i, p in zip(ids, pieces, strict=True) if i is None)))
-            ids = list(map(self.pieces.__getitem__, pieces))
+        # set - dict runs in C: only the new pieces reach Python (sorted: token ids do not depend on hash order).
+        new = set(pieces).difference(self.pieces)
+        if new:
+            self._add_pieces(sorted(new))
+        ids = list(map(self.pieces.__getitem__, pieces))
         piece_lengths = np.fromiter(map(len, ids), dtype=np.intp, count=len(ids))
         counts = np.fromiter(map(len, parts), dtype=np.intp, count=len(parts))
         tokens_before = np.concatenate([[0], np.cumsum(piece_lengths)])  # tokens before each piece

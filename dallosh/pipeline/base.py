@@ -16,6 +16,7 @@ from typing import Any
 
 import pandas as pd
 
+from dallosh.cleaning import Removals
 from dallosh.datasets import read_dataset
 from dallosh.defaults import HYBRID_THRESHOLD_DEFAULT
 from dallosh.llm.base import Provider
@@ -71,6 +72,9 @@ class Run:
     hybrid_threshold: float = HYBRID_THRESHOLD_DEFAULT
     #: Frames handed from one step to the next within the same run (saves re-reading files).
     frames: dict[str, pd.DataFrame] = field(default_factory=dict)
+    #: The rows cleaning removes from ``frames["source"]``, when the upload's inspection already found them
+    #: (``dallosh process`` hands both over; the queued worker reads the stored file and finds them itself).
+    source_removals: Removals | None = None
 
     def frame(self, name: str, path: Path) -> pd.DataFrame:
         """The step output ``name``: from memory if this run produced it, else from its persisted file."""

@@ -13,7 +13,8 @@ from dallosh.pipeline.base import Run, Timer, step
 @step("process_cleaning")
 def process_cleaning(run: Run) -> dict[str, Any]:
     timer = Timer()
-    result = clean_tweets(run.frame("source", run.source), run.operator_accounts)
+    handed_over = run.source_removals if "source" in run.frames else None
+    result = clean_tweets(run.frame("source", run.source), run.operator_accounts, removed=handed_over)
     if result.frame.empty:
         raise InvalidDataset("Cleaning removed every row (all texts were empty or duplicates); nothing is left to "
                              "analyse. Check the export.")

@@ -8,7 +8,7 @@ import json
 import pandas as pd
 import pytest
 
-from dallosh.cleaning import FLAG_COLUMNS, clean_tweets, normalise_texts
+from dallosh.cleaning import FLAG_COLUMNS, clean_tweets, normalise_texts, planned_report, removals
 from dallosh.defaults import DATASET_COLUMNS, DEFAULT_OPERATOR_ACCOUNTS
 from dallosh.errors import ValidationError
 
@@ -41,6 +41,23 @@ def texts_after(*texts: str) -> list[str]:
 
 
 # ---- removals
+
+
+def test_removals_found_by_the_upload_preview_give_the_same_cleaning():
+    rows = [tweet(1), tweet(2), tweet(1), tweet(2, favorite_count="9"), tweet(4, full_text="&nbsp; \\n"), tweet(5)]
+    df = frame(rows)
+    _, _, planned = planned_report(df)
+    reused = clean_tweets(df, OPERATORS, removed=planned)
+    computed = clean_tweets(df, OPERATORS)
+    assert reused.report == computed.report
+    assert reused.report["removed"] == {"duplicate_rows": 1, "duplicate_ids": 1, "empty_text": 1}
+    pd.testing.assert_frame_equal(reused.frame, computed.frame)
+
+
+def test_removals_of_another_frame_are_not_reused():
+    other = removals(frame([tweet(1), tweet(1)]))  # two rows, one a duplicate: wrong length for this frame
+    result = clean_tweets(frame([tweet(1), tweet(2), tweet(3)]), OPERATORS, removed=other)
+    assert result.report["rows_out"] == 3
 
 
 def test_exact_duplicate_rows_are_removed_and_counted_first_kept():
