@@ -88,11 +88,11 @@ def _plan(run: Run, distinct: int, page_size: int) -> dict[str, Any]:
 
 
 def _write_page(run: Run, page: int, rows: list[Row], result: PageLabels) -> None:
-    out = {"key": [r.id for r in rows],
-           "sentiment": [result.labels[r.id].sentiment for r in rows],
-           "priority": [result.labels[r.id].priority for r in rows],
-           "topic": [result.labels[r.id].topic for r in rows],
-           "labelled_by": [result.labelled_by[r.id] for r in rows],
+    keys = [r.id for r in rows]
+    labels = list(map(result.labels.__getitem__, keys))
+    out = {"key": keys, "sentiment": [label.sentiment for label in labels],
+           "priority": [label.priority for label in labels], "topic": [label.topic for label in labels],
+           "labelled_by": list(map(result.labelled_by.__getitem__, keys)),
            "fallbacks": result.fallbacks, "kept": result.kept}
     with atomic_path(_page_path(run, page)) as tmp:
         tmp.write_text(json.dumps(out, ensure_ascii=False), encoding="utf-8")
@@ -134,7 +134,8 @@ def sending_to_llm(run: Run) -> dict[str, Any]:
                 continue
             run.check()
             lo, hi = (page - 1) * size, min(page * size, len(table))
-            rows = [Row(keys[i], texts[i], int(engagement[i]), str(authors[i])) for i in range(lo, hi)]
+            rows = list(map(Row, keys[lo:hi].tolist(), texts[lo:hi].tolist(), engagement[lo:hi].tolist(),
+                            authors[lo:hi].tolist()))
             result = labeller.label(rows)
             _write_page(run, page, rows, result)
             labelled += len(rows)

@@ -9,9 +9,10 @@ from dallosh.processes import stop_pid_file
 
 
 def test_stop_pid_file_stops_only_the_named_process(tmp_path):
-    proc = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)", "fake-proxy"],
-                            start_new_session=True)
+    proc = subprocess.Popen([sys.executable, "-c", "import time; print('ready', flush=True); time.sleep(60)",
+                             "fake-proxy"], start_new_session=True, stdout=subprocess.PIPE, text=True)
     try:
+        assert proc.stdout.readline() == "ready\n", f"the child did not start (exit code {proc.poll()})"
         pid_file = tmp_path / "proxy.pid"
         pid_file.write_text(f"{proc.pid}\n")
         assert stop_pid_file(pid_file, "configurable-http-proxy") is False  # a recycled pid: left alone
