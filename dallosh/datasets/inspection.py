@@ -139,6 +139,17 @@ def _cleaning_notes(report: dict[str, Any], problems: Any, frame: pd.DataFrame, 
     return notes
 
 
+def _nothing_left(report: dict[str, Any]) -> str:
+    """Why cleaning would leave no row (the file is refused at preview, not at the Cleaning step)."""
+    removed = report["removed"]
+    copies = removed["duplicate_rows"] + removed["duplicate_ids"]
+    reasons = [_plural(removed["empty_text"], "row has an empty tweet text", "rows have an empty tweet text")]
+    if copies:
+        reasons.append(_plural(copies, "row repeats another one", "rows repeat other ones"))
+    return (f"Nothing in this file can be analysed: {' and '.join(reasons)}. Check that the export includes the "
+            "text of the tweets (the full_text column), then upload it again.")
+
+
 def inspect_csv(source: bytes | Path, filename: str, *, max_bytes: int, encoding: str | None = None
                 ) -> DatasetInspection:
     """Validate an upload and describe it; raises InvalidDataset with an actionable message."""
@@ -170,6 +181,8 @@ def inspect_csv(source: bytes | Path, filename: str, *, max_bytes: int, encoding
     if missing:
         notes.append("Optional columns missing (some KPIs will be unavailable): " + ", ".join(missing))
     report, problems, removed = planned_report(frame)
+    if report["rows_out"] == 0:
+        raise InvalidDataset(_nothing_left(report))
     notes += _cleaning_notes(report, problems, frame, header.first_row)
     renamed = [n for n in header.names if n not in header.file_names]
     stored_as_is = (decoded.encoding == "utf-8" and not decoded.rewritten and header.delimiter == ","

@@ -343,6 +343,14 @@ CASES: list[Case] = [
          refused=("web page (HTML)",)),
     Case("not a .csv name", lambda: export(ROWS), refused=("is not a .csv file", "Export the tweets as CSV"),
          filename="tweets.xlsx"),
+    # Refused at preview, not at the Cleaning step (where Retry would fail the same way).
+    Case("every tweet text empty", lambda: export([tweet(1, " "), tweet(2, "\\n"), tweet(3, "&nbsp;"),
+                                                   tweet(3, "&nbsp;")]),
+         refused=("Nothing in this file can be analysed: 3 rows have an empty tweet text and 1 row repeats",
+                  "includes the text of the tweets")),
+    Case("every tweet text empty but one", lambda: export([tweet(1, " "), tweet(2, "Panne fibre"), tweet(3, "")]),
+         ["1962404500417282001", "1962404500417282002", "1962404500417282003"], [" ", "Panne fibre", ""],
+         notes=("2 rows have an empty full_text",), report={"rows_out": 1}),
 ]
 
 ACCEPTED = [c for c in CASES if not c.refused]
