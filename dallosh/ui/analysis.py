@@ -1341,11 +1341,13 @@ class AnalysisView(View):
             return
         labels = [self.choices[u].label for u in self.loaded if u in self.choices]
         name = export_name(labels, "tweets", kind)
-        frame, positions = self.frame, rows.index.to_numpy()
+        frame, positions, tz = self.frame, rows.index.to_numpy(), self.tz
 
         def build() -> bytes:
             full = frame.take(positions)  # every column of the table's rows
-            return analytics.to_xlsx_bytes(full) if kind == "xlsx" else analytics.to_csv_bytes(full)
+            if kind == "xlsx":
+                return analytics.to_xlsx_bytes(full, tz=tz)
+            return analytics.to_csv_bytes(full, tz=tz)
 
         self._start_export(build, name, kind, len(rows))
 
@@ -1353,10 +1355,10 @@ class AnalysisView(View):
         if self.raw is None or self.frame is None or not self.history:
             self.alert.info("No corrections to export in the chosen datasets.")
             return
-        raw, frame, history = self.raw, self.frame, list(self.history)
+        raw, frame, history, tz = self.raw, self.frame, list(self.history), self.tz
         labels = {u: c.label for u, c in self.choices.items() if u in self.loaded}
         name = export_name(labels.values(), "corrections", "csv")
-        self._start_export(lambda: analytics.to_csv_bytes(labelled_corrections(raw, frame, history, labels)),
+        self._start_export(lambda: analytics.to_csv_bytes(labelled_corrections(raw, frame, history, labels), tz=tz),
                            name, "csv", None)
 
     def _start_export(self, build: Callable[[], bytes], filename: str, kind: str, rows: int | None) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import unicodedata
+from datetime import datetime
 from pathlib import Path
 
 import numpy as np
@@ -579,19 +580,28 @@ def test_invalid_corrections_are_refused():
 # ----------------------------------------------------------------------------------------------------- export
 
 
-def test_export_frame_neutralises_formulas_and_keeps_types():
-    rows = [tweet(i, full_text=text) for i, text in enumerate(
-        ["=1+1", "+33 6 12", "-2", "@SUM(A1)", "\tTAB", "\rCR", "plain", "a=b"])]
-    df = load(rows)
+def test_export_frame_neutralises_only_formulas_and_keeps_types():
+    texts = ["=1+1", "+cmd|' /C calc'!A0", "-2+3+cmd|x", "@SUM(A1)", "\t=1+2",  # run by a spreadsheet
+             "@Freebox ça marche pas", "-12", "+33.5", "\tTAB", "plain", "a=b"]  # shown as they are
+    df = load([tweet(i, full_text=text) for i, text in enumerate(texts)])
     out = an.export_frame(df)
-    assert out["full_text"].tolist() == ["'=1+1", "'+33 6 12", "'-2", "'@SUM(A1)", "'\tTAB", "'\rCR", "plain",
-                                         "a=b"]
-    assert out["id"].tolist() == [tid(i) for i in range(8)]
+    assert out["full_text"].tolist() == ["'" + t for t in texts[:5]] + texts[5:]
+    assert out["id"].tolist() == [tid(i) for i in range(len(texts))]
     assert out["engagement"].dtype == np.int64 and out["is_retweet"].dtype == bool
-    assert out["created_at"][0] == "2025-09-01 10:00:00"
+    assert out["created_at"][0] == "2025-09-01 10:00:00+00:00"
     assert out["sentiment"][0] == "neutral"
-    renamed = an.export_frame(pd.DataFrame({"=cmd": ["-x"], "n": [-5]}))
-    assert renamed.columns.tolist() == ["'=cmd", "n"] and renamed.iloc[0].tolist() == ["'-x", -5]
+    renamed = an.export_frame(pd.DataFrame({"=cmd": ["=x"], "n": [-5]}))
+    assert renamed.columns.tolist() == ["'=cmd", "n"] and renamed.iloc[0].tolist() == ["'=x", -5]
+
+
+def test_export_dates_are_in_the_app_time_zone_with_their_offset():
+    df = load([tweet(1, created_at="2025-09-01 10:00:00"), tweet(2, created_at="2025-01-15 23:30:00"),
+               tweet(3, created_at="")])
+    out = an.export_frame(df, tz="Europe/Paris")
+    # Summer (+02:00) and winter (+01:00, the next day in Paris): the time the pages show, nothing lost.
+    assert out["created_at"].tolist() == ["2025-09-01 12:00:00+02:00", "2025-01-16 00:30:00+01:00", ""]
+    back = an.load_analysed(io.BytesIO(an.to_csv_bytes(df, tz="Europe/Paris")))
+    assert back["created_at"].tolist() == df["created_at"].tolist()
 
 
 def test_csv_round_trip_keeps_19_digit_ids(mixed: pd.DataFrame):
@@ -618,3 +628,17 @@ def test_xlsx_round_trip_keeps_ids_as_text_and_formulas_inert():
     assert first[header.index("engagement")].value == 0
     back = pd.read_excel(io.BytesIO(data), dtype=str)
     assert back["id"].tolist() == [tid(1), tid(2)]
+
+
+def test_xlsx_cells_are_typed_in_the_app_time_zone_without_prefixes():
+    df = load([tweet(1, full_text="@Freebox panne", created_at="2025-09-01 10:00:00", engagement="12"),
+               tweet(2, full_text="-2+3", created_at="")])
+    sheet = openpyxl.load_workbook(io.BytesIO(an.to_xlsx_bytes(df, tz="Europe/Paris"))).active
+    header = [c.value for c in sheet[1]]
+    first, second = sheet[2], sheet[3]
+    assert first[header.index("full_text")].value == "@Freebox panne"
+    assert second[header.index("full_text")].value == "-2+3"  # a text cell: never run, so no apostrophe
+    when = first[header.index("created_at")]
+    assert when.is_date and when.value == datetime(2025, 9, 1, 12, 0)  # Paris wall clock, as the pages show
+    assert second[header.index("created_at")].value is None
+    assert first[header.index("engagement")].data_type == "n" and first[header.index("engagement")].value == 12
