@@ -57,6 +57,13 @@ def profile_theme(user) -> str:
     return record.data.theme if record else ""
 
 
+def app_name(user) -> str:
+    """The app name from the settings (admins can rename the app): hub pages, sign-in included, show it."""
+    from dallosh.services import get_services
+
+    return get_services().settings.general().appName
+
+
 def node_proxy_command() -> list[str]:
     local = PROJECT_ROOT / "node_modules" / ".bin" / "configurable-http-proxy"
     return [str(local)] if local.exists() else ["configurable-http-proxy"]
@@ -78,7 +85,7 @@ def configure(c, config: Config | None = None) -> None:
     c.JupyterHub.pid_file = str(run_dir / "jupyterhub.pid")
     c.JupyterHub.template_paths = [str(HUB_DIR / "templates")]
     c.JupyterHub.default_url = landing_for_anonymous
-    c.JupyterHub.template_vars = {"dallosh_theme": profile_theme}
+    c.JupyterHub.template_vars = {"dallosh_theme": profile_theme, "app_name": app_name}
     c.JupyterHub.logo_file = ""
     # SameSite=Lax: another site cannot make a signed-in browser send the session cookie with its requests.
     # (Secure is added by JupyterHub itself whenever the page is served over HTTPS or public_url is https.)

@@ -45,6 +45,20 @@ def test_wrong_password_gets_a_generic_error(hub, page):
     shot(page, "hub-login-error")
 
 
+def test_the_app_name_setting_reaches_the_sign_in_page(hub, page):
+    admin = hub.services.auth.login("admin@free.com", "123456")
+    before = hub.services.settings.general().appName
+    page.goto(hub.url + "/hub/login")
+    assert page.title() == f"Sign in · {before}"  # positive control: today's name is shown
+    hub.services.settings.update_general(admin, appName="Écoute Clients <b>")
+    try:
+        page.goto(hub.url + "/hub/login")
+        assert page.title() == "Sign in · Écoute Clients <b>"  # as text: the name is escaped, never markup
+        assert page.inner_text(".dl-brand").endswith("Écoute Clients <b>")
+    finally:
+        hub.services.settings.update_general(admin, appName=before)
+
+
 def test_throttling_after_repeated_failures(hub, page):
     email = f"throttle-{uuid.uuid4().hex[:6]}@free.com"
     for _ in range(LOGIN_MAX_FAILURES):
