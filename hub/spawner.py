@@ -84,7 +84,7 @@ class DalloshSpawner(SimpleLocalProcessSpawner):
         for setting in SETTINGS:
             if setting.env in os.environ:
                 env[setting.env] = os.environ[setting.env]
-        for key in ("JUPYTER_PATH", "PATH", "NO_PROXY", "no_proxy"):
+        for key in ("JUPYTER_PATH", "PATH", "NO_PROXY", "no_proxy", "PYTHONPATH"):
             if key in os.environ:
                 env[key] = os.environ[key]
         # The servers' HOME is the user's folder: point them at the hub's generated service credentials.
