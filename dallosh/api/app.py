@@ -112,6 +112,8 @@ class BaseHandler(HubOAuthenticated, web.RequestHandler):
     async def prepare(self) -> None:
         model = await self.hub_auth.get_user(self, sync=False)
         if not model:
+            if self.request.method == "GET" and "text/html" in self.request.headers.get("Accept", ""):
+                return self.redirect(self.get_login_url())  # a browser: sign in through the hub (OAuth)
             self.set_header("WWW-Authenticate", 'token realm="dallosh"')
             raise web.HTTPError(401, "Send your JupyterHub token (Authorization: token …) or sign in first.")
         if self.request.method != "GET" and not getattr(self, "_token_authenticated", False):
