@@ -9,8 +9,10 @@ only ever return the caller's own record. Files move through their own endpoints
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import lru_cache
 from typing import Any
 
+from dallosh.config import Config
 from dallosh.errors import PermissionDenied
 from dallosh.services import Actor, Services
 from dallosh.services.users import public
@@ -53,11 +55,41 @@ def _topics(services: Services, actor: Actor, *args: Any, **kwargs: Any) -> list
     return services.settings.topics()
 
 
+@lru_cache(maxsize=4)
+def _task_queue(config: Config):
+    from dallosh.queue import TaskQueue
+
+    return TaskQueue(config)
+
+
+def _queue(services: Services, actor: Actor, *args: Any, **kwargs: Any) -> dict[str, Any]:
+    """The queue figures of the admin overview (Redis is the API's to reach, not the kernel's)."""
+    services.settings.authorize(actor, "manage_app")
+    queue = _task_queue(services.config)
+    alive = queue.alive()
+    return {"alive": alive, "length": queue.length() if alive else 0, "workers": queue.workers() if alive else []}
+
+
+def _health(services: Services, actor: Actor, *args: Any, **kwargs: Any) -> dict[str, Any]:
+    """The admin overview's infrastructure probes, run where the credentials are: ``{key: [ok, detail]}``."""
+    from dallosh.db.embedded import status as db_status
+    from dallosh.events import broker_alive
+
+    services.settings.authorize(actor, "manage_app")
+    config = services.config
+    db = db_status(config)
+    return {"db": [db.kind != "down", db.describe()],
+            "redis": [_task_queue(config).alive(), config.redis_url.split("@")[-1]],
+            "rabbitmq": [broker_alive(config), f"exchange '{config.events_exchange}'"]}
+
+
 #: (service, method) → ``fn(services, actor, *args, **kwargs)`` for calls that cannot pass through as they are.
 SPECIAL: dict[tuple[str, str], Callable[..., Any]] = {
     ("users", "find"): _own_record,
     ("auth", "uses_default_password"): _uses_default_password,
     ("settings", "topics"): _topics,
+    ("system", "queue"): _queue,
+    ("system", "health"): _health,
 }
 
 

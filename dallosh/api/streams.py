@@ -6,7 +6,8 @@ are in the cache name, so a reprocessed file is converted again and a stale copy
 - ``arrow``: every cell as text, exactly what the CSV holds (``dallosh.datasets.read_dataset``), so converting it
   back gives the same table — for code that wants the raw data;
 - ``typed`` (analysed files only): the frame ``analytics.load_analysed`` builds — ids as text, ``created_at`` as
-  UTC timestamps, labels as categoricals — so the Analysis view skips parsing CSV and dates altogether.
+  UTC timestamps, labels as categoricals, ``dataset`` named by the file's uid — so the Analysis view skips parsing
+  CSV and dates altogether.
 """
 
 from __future__ import annotations
@@ -51,8 +52,7 @@ def arrow_file(storage: Storage, uid: str, kind: str, path: Path, fmt: str) -> P
     if fmt == "typed":
         from dallosh import analytics
 
-        frame = analytics.load_analysed(path)
-        frame = frame.drop(columns=["dataset"], errors="ignore")  # the client names its datasets itself
+        frame = analytics.load_analysed(path)  # ``dataset`` is the file's uid: the client renames it
     else:
         from dallosh.datasets import read_dataset
 

@@ -140,12 +140,16 @@ class RemoteFiles(RemoteService):
         self._client.check_actor(actor)
         return self._fetch(uid, kind, "csv", raw=raw)
 
-    def frame(self, actor: Actor | None, uid: str, kind: str = "analysed", *, typed: bool = False):
+    def frame(self, actor: Actor | None, uid: str, kind: str = "analysed", *, typed: bool = False,
+              dataset_name: str | None = None):
         """The dataset as a DataFrame through Arrow: every cell as text, or (``typed``, analysed files) the
-        frame ``analytics.load_analysed`` builds, without its ``dataset`` column."""
+        frame ``analytics.load_analysed`` builds, its ``dataset`` category named ``dataset_name`` (default uid)."""
         self._client.check_actor(actor)
         path = self._fetch(uid, kind, "typed" if typed else "arrow")[0]
-        return arrow_to_frame(path.read_bytes())
+        frame = arrow_to_frame(path.read_bytes())
+        if typed and dataset_name is not None and "dataset" in frame:
+            frame["dataset"] = frame["dataset"].cat.rename_categories({uid: dataset_name})
+        return frame
 
     # -- uploads -------------------------------------------------------------------------------------------
 
@@ -250,6 +254,8 @@ class Client:
         self.logs = RemoteService(self, "logs")
         self.corrections = RemoteService(self, "corrections")
         self.auth = RemoteService(self, "auth")
+        #: What only the API can see (queue, workers, database and broker health), for the admin overview.
+        self.system = RemoteService(self, "system")
 
     @classmethod
     def from_env(cls) -> Client | None:

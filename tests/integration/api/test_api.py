@@ -188,8 +188,8 @@ def test_files_stream_as_arrow_and_round_trip_equal_to_the_csv(api_hub: ApiHub, 
     arrow.to_csv(back, index=False)
     pd.testing.assert_frame_equal(read_dataset(back), read_dataset(stored), check_dtype=False)
     # The typed frame is exactly what the Analysis view builds from the CSV.
-    typed = analyst.files.frame(me, uid, ANALYSED, typed=True)
-    expected = analytics.load_analysed(stored).drop(columns=["dataset"])
+    typed = analyst.files.frame(me, uid, ANALYSED, typed=True, dataset_name="octobre.csv")
+    expected = analytics.load_analysed(stored, dataset_names=["octobre.csv"])
     pd.testing.assert_frame_equal(typed, expected, check_categorical=False)
     # The original and cleaned files too; a second fetch is answered "not modified" from the cache.
     for kind in ("datasets", "cleaned"):
