@@ -340,6 +340,7 @@ def make_app(ctx: APIContext, prefix: str = "/services/dallosh-api/", hub_auth: 
     hub_auth = hub_auth or HubOAuth.instance()
     kw = {"ctx": ctx}
     routes = [
+        (prefix, HealthHandler),  # the hub checks the service's root when it starts
         (url_path_join(prefix, "health"), HealthHandler),
         (url_path_join(prefix, "oauth_callback"), HubOAuthCallbackHandler),
         (url_path_join(prefix, r"api/whoami"), WhoAmIHandler, kw),
