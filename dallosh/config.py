@@ -65,6 +65,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("cull_server_s", "DALLOSH_CULL_SERVER_S", "3600",
             "A user's server with no kernel and no activity stops after this many seconds."),
     Setting("log_level", "DALLOSH_LOG_LEVEL", "INFO", "Python logging level of the app's processes."),
+    Setting("kernel_client", "DALLOSH_KERNEL_CLIENT", "off",
+            "on: kernels in users' hub servers call the dallosh API with the user's token instead of the database; "
+            "auto: the same when the API answers; off: kernels use the database directly."),
 )
 
 
@@ -90,6 +93,7 @@ class Config:
     cull_kernel_s: int
     cull_server_s: int
     log_level: str
+    kernel_client: str
 
     @property
     def mongodb_is_local(self) -> bool:
@@ -148,6 +152,8 @@ def load_config(environ: dict[str, str] | None = None, env_file: Path | None = N
                    "cull_server_s": int(raw["cull_server_s"])}
     except ValueError as exc:
         raise ValueError(f"a DALLOSH_*_S setting is not a number: {exc}") from None
+    if raw["kernel_client"] not in {"on", "auto", "off"}:
+        raise ValueError(f"DALLOSH_KERNEL_CLIENT must be 'on', 'auto' or 'off', got {raw['kernel_client']!r}")
     if raw["embedded_db"] not in {"auto", "never"}:
         raise ValueError(f"DALLOSH_EMBEDDED_DB must be 'auto' or 'never', got {raw['embedded_db']!r}")
     return Config(**{**raw, **numbers, "storage_root": storage, "hub_port": hub_port})

@@ -75,6 +75,10 @@ OTHER_VARIABLE_MEANINGS = {
     "DALLOSH_NOTEBOOKS": "set by the spawner: `1` when the user's role has `use_notebooks` (JupyterLab), else `0`",
     "DALLOSH_IS_ADMIN": "set by the spawner: `1` when the user's role has `manage_app`",
     "DALLOSH_WORK_DIR": "set by the spawner: the power user's writable folder under `notebooks/`",
+    "DALLOSH_API_URL": "set by the hub for users' servers: base URL of the dallosh API service "
+                       "(`dallosh.client` calls it with `JUPYTERHUB_API_TOKEN`)",
+    "DALLOSH_CLIENT_CACHE": "folder where `dallosh.client` keeps the dataset files it fetched from the API "
+                            "(default `~/.cache/dallosh-client`)",
     "DALLOSH_SERVICES_STATE": "folder of the generated Redis / RabbitMQ passwords of the local services "
                               "(default `~/.local/state/dallosh`, 0700; see docs/security.md)",
     "DALLOSH_LLM_API_KEY": "API key for `dallosh process --model ollama:MODEL@URL` or `openai:MODEL@URL`",

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import os
 import socket
+import sys
 from pathlib import Path
 
-from dallosh.config import PROJECT_ROOT, Config, get_config
+from dallosh.config import PROJECT_ROOT, SETTINGS, Config, get_config
 from dallosh.db.embedded import ensure_database
+from dallosh.localservices import services_state_path
 from dallosh.storage import Storage
 from hub.csp import HUB_POLICY
 from hub.secrets import cookie_secret_file, service_token
@@ -16,8 +18,11 @@ from hub.spawner import DalloshSpawner, singleuser_cmd
 HUB_DIR = Path(__file__).resolve().parent
 #: Name of the hub service whose token lets the app stop and remove users' servers.
 SERVICE_NAME = "dallosh"
-#: Internal ports follow the public one (8000 → proxy API 8001, hub API 8081: JupyterHub's own defaults).
-PROXY_API_OFFSET, HUB_API_OFFSET = 1, 81
+#: The dallosh API: a hub-managed service under the proxy (``/services/dallosh-api/``), see dallosh/api.
+API_SERVICE_NAME = "dallosh-api"
+#: Internal ports follow the public one (8000 → proxy API 8001, hub API 8081: JupyterHub's own defaults;
+#: the dallosh API 8082).
+PROXY_API_OFFSET, HUB_API_OFFSET, API_OFFSET = 1, 81, 82
 
 
 def _bindable(port: int) -> bool:
@@ -35,7 +40,8 @@ def free_public_port(attempts: int = 200) -> int:
         with socket.socket() as sock:
             sock.bind(("127.0.0.1", 0))
             port = sock.getsockname()[1]
-        if port + HUB_API_OFFSET < 65536 and all(_bindable(port + o) for o in (PROXY_API_OFFSET, HUB_API_OFFSET)):
+        offsets = (PROXY_API_OFFSET, HUB_API_OFFSET, API_OFFSET)
+        if port + max(offsets) < 65536 and all(_bindable(port + o) for o in offsets):
             return port
     raise RuntimeError("no free port with free internal ports for a hub")
 
@@ -67,6 +73,26 @@ def app_name(user) -> str:
 def node_proxy_command() -> list[str]:
     local = PROJECT_ROOT / "node_modules" / ".bin" / "configurable-http-proxy"
     return [str(local)] if local.exists() else ["configurable-http-proxy"]
+
+
+def api_service(config: Config) -> dict:
+    """The dallosh API as a hub-managed service: started (and restarted) by the hub with the app's settings.
+
+    Managed services get only the environment given here (plus PATH, PYTHONPATH...), so the DALLOSH_* settings
+    that reach the hub are passed on; the API is, with the worker, the process that holds the credentials.
+    """
+    env = {s.env: os.environ[s.env] for s in SETTINGS if s.env in os.environ}
+    env["DALLOSH_SERVICES_STATE"] = str(services_state_path())
+    for key in ("NO_PROXY", "no_proxy", "HOME", "PYTHONPATH"):
+        if key in os.environ:
+            env[key] = os.environ[key]
+    return {"name": API_SERVICE_NAME, "url": api_url(config), "command": [sys.executable, "-m", "dallosh.api"],
+            "cwd": str(PROJECT_ROOT), "environment": env, "oauth_no_confirm": True, "display": False}
+
+
+def api_url(config: Config) -> str:
+    """Where the API listens (loopback: kernels and the proxy reach it there)."""
+    return f"http://127.0.0.1:{config.hub_port + API_OFFSET}"
 
 
 def configure(c, config: Config | None = None) -> None:
@@ -113,11 +139,19 @@ def configure(c, config: Config | None = None) -> None:
     c.JupyterHub.cleanup_servers = True
 
     # The app's own service: kernels stop/remove a user's server when the app deletes or disables the account.
-    c.JupyterHub.services = [{"name": SERVICE_NAME, "api_token": service_token(config)}]
+    c.JupyterHub.services = [{"name": SERVICE_NAME, "api_token": service_token(config)}, api_service(config)]
+    api_access = f"access:services!service={API_SERVICE_NAME}"
     c.JupyterHub.load_roles = [{
         "name": "dallosh-app", "description": "Lets the Dallosh app stop and remove users' servers.",
         "scopes": ["admin:users", "admin:servers", "list:users"], "services": [SERVICE_NAME],
+    }, {
+        # Every user may call the API (what they may do there is their dallosh role's business).
+        "name": "user", "description": "Standard user privileges, and access to the dallosh API.",
+        "scopes": ["self", api_access],
     }]
+    # A server's own token ($JUPYTERHUB_API_TOKEN, which its kernels inherit) may call the API as its user.
+    c.Spawner.server_token_scopes = ["users:activity!user", "access:servers!server", api_access]
+    c.Spawner.environment = {"DALLOSH_API_URL": f"{api_url(config)}/services/{API_SERVICE_NAME}/"}
     # Production on Kubernetes or Docker keeps the same authenticator and pages; only the spawner changes:
     #   c.JupyterHub.spawner_class = "kubespawner.KubeSpawner"   (Zero to JupyterHub; see docs/scaling.md)
     #   c.KubeSpawner.image = "dallosh/singleuser:latest"; c.KubeSpawner.volumes = [<storage PVC>]

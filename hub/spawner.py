@@ -16,7 +16,7 @@ from pathlib import Path
 
 from jupyterhub.spawner import SimpleLocalProcessSpawner
 
-from dallosh.config import PROJECT_ROOT, SETTINGS
+from dallosh.config import PROJECT_ROOT, SETTINGS, get_config
 from dallosh.localservices import services_state_path
 from dallosh.services import get_services
 
@@ -25,6 +25,8 @@ SINGLEUSER_CONFIG = Path(__file__).with_name("singleuser_config.py")
 #: The Voilà pages users land on after login, by role kind.
 ADMIN_HOME = "/voila/render/admin/overview.ipynb"
 ANALYST_HOME = "/voila/render/home/overview.ipynb"
+#: Settings kept from users' servers whose kernels are API clients: service addresses with their credentials.
+CLIENT_WITHHOLDS = frozenset({"mongodb_uri", "redis_url", "rabbitmq_url", "secret_key"})
 
 
 def work_dir_for(name: str) -> str:
@@ -80,15 +82,19 @@ class DalloshSpawner(SimpleLocalProcessSpawner):
 
     def get_env(self):
         env = super().get_env()
-        # The library's configuration (database, brokers, storage) reaches the kernels through the environment.
+        # The library's configuration (database, brokers, storage) reaches the kernels through the environment —
+        # except, when kernels are API clients (DALLOSH_KERNEL_CLIENT=on), the addresses and secrets they no longer
+        # need: they reach the data through the dallosh API with the user's own token.
+        as_clients = get_config().kernel_client == "on"
         for setting in SETTINGS:
-            if setting.env in os.environ:
+            if setting.env in os.environ and not (as_clients and setting.attr in CLIENT_WITHHOLDS):
                 env[setting.env] = os.environ[setting.env]
-        for key in ("JUPYTER_PATH", "PATH", "NO_PROXY", "no_proxy"):
+        for key in ("JUPYTER_PATH", "PATH", "NO_PROXY", "no_proxy", "PYTHONPATH"):
             if key in os.environ:
                 env[key] = os.environ[key]
         # The servers' HOME is the user's folder: point them at the hub's generated service credentials.
-        env["DALLOSH_SERVICES_STATE"] = str(services_state_path())
+        if not as_clients:
+            env["DALLOSH_SERVICES_STATE"] = str(services_state_path())
         env.update(getattr(self, "_dallosh_env", {}))
         return env
 

@@ -54,6 +54,12 @@ class Services:
     def now(self) -> datetime:
         return utcnow()
 
+    def event_subscriber(self, callback: Callable[[dict], None], binding_keys: list[str] | None = None):
+        """A subscriber to task events on the broker (``dallosh.client.Client`` has the same method over HTTP)."""
+        from dallosh.events import Subscriber
+
+        return Subscriber(callback, binding_keys, config=self.config)
+
     def notify_account_changed(self, user_uid: str, email: str) -> None:
         for listener in self.account_listeners:
             listener(user_uid, email)

@@ -1009,6 +1009,9 @@ class AnalysisView(View):
 
     def _read(self, uid: str) -> pd.DataFrame:
         choice = self.choices[uid]
+        if hasattr(self.services.files, "frame"):
+            # The API client: the typed frame as Arrow, cached on both sides until the file changes (no CSV parse).
+            return self.services.files.frame(self.actor, uid, ANALYSED, typed=True, dataset_name=choice.label)
         path = self.services.files.path(self.actor, uid, ANALYSED)
         stat = path.stat()
         key = (str(path), stat.st_mtime_ns, stat.st_size, choice.label)

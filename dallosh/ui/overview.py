@@ -76,6 +76,27 @@ def headline_kpis(path: Path) -> dict[str, Any]:
     return _KPI_CACHE[key]
 
 
+class RemoteQueue:
+    """``TaskQueue``'s three figures the overview shows, asked of the API (one call per refresh)."""
+
+    def __init__(self, system, actor):
+        self.system, self.actor = system, actor
+        self._last: dict[str, Any] = {}
+
+    def _fetch(self) -> dict[str, Any]:
+        self._last = self.system.queue(self.actor)
+        return self._last
+
+    def workers(self) -> list[dict[str, Any]]:
+        return self._fetch()["workers"]
+
+    def length(self) -> int:
+        return int(self._last.get("length", 0)) if self._last else int(self._fetch()["length"])
+
+    def alive(self) -> bool:
+        return bool(self._fetch()["alive"])
+
+
 def status_bars(counts: dict[str, int]) -> Markup:
     """Tasks by status as CSS bars (plotly would add seconds to the page start for one small chart)."""
     top = max(counts.values(), default=0) or 1
@@ -184,9 +205,12 @@ class OverviewView(View):
     @property
     def task_queue(self):
         if self._queue is None:
-            from dallosh.queue import TaskQueue
+            if hasattr(self.services, "system"):  # the API client: the queue is the API's to reach
+                self._queue = RemoteQueue(self.services.system, self.actor)
+            else:
+                from dallosh.queue import TaskQueue
 
-            self._queue = TaskQueue(self.services.config)
+                self._queue = TaskQueue(self.services.config)
         return self._queue
 
     def refresh(self) -> None:
@@ -262,17 +286,23 @@ class OverviewView(View):
         from dallosh.db.embedded import status as db_status
         from dallosh.events import broker_alive
 
-        config = self.services.config
         if not self.health:
             for key, name in (("db", "MongoDB"), ("redis", "Redis (queue)"), ("rabbitmq", "RabbitMQ (events)")):
                 self.health[key] = (name, None, "")
             self._paint_health()
-        db = db_status(config)
-        self.health["db"] = ("MongoDB", db.kind != "down", db.describe())
-        redis_ok = self.task_queue.alive()
-        self.health["redis"] = ("Redis (queue)", redis_ok, config.redis_url.split("@")[-1])
-        broker = broker_alive(config)
-        self.health["rabbitmq"] = ("RabbitMQ (events)", broker, f"exchange '{config.events_exchange}'")
+        if hasattr(self.services, "system"):  # the API client: the API probes what it alone may reach
+            with self.guard(clear=False):
+                probes = self.services.system.health(self.actor)
+                for key, name in (("db", "MongoDB"), ("redis", "Redis (queue)"), ("rabbitmq", "RabbitMQ (events)")):
+                    self.health[key] = (name, *probes[key])
+        else:
+            config = self.services.config
+            db = db_status(config)
+            self.health["db"] = ("MongoDB", db.kind != "down", db.describe())
+            redis_ok = self.task_queue.alive()
+            self.health["redis"] = ("Redis (queue)", redis_ok, config.redis_url.split("@")[-1])
+            broker = broker_alive(config)
+            self.health["rabbitmq"] = ("RabbitMQ (events)", broker, f"exchange '{config.events_exchange}'")
         self._paint_health()
         if time.monotonic() - self.llm_checked_at >= LLM_EVERY_S or not self.llm_checked_at:
             self.llm_checked_at = time.monotonic()

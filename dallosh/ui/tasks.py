@@ -501,14 +501,14 @@ class TasksView(View):
 
     def start_live(self) -> None:
         """Subscribe to task events (one subscriber for this view) and start applying them."""
-        from dallosh.events import Subscriber, routing_key_for
+        from dallosh.events import routing_key_for
 
         if self.subscriber is not None:
             return
         self._inbox = queue.Queue()
         self._applier = threading.Thread(target=self._apply_loop, name="dallosh-ui-tasks", daemon=True)
         self._applier.start()
-        self.subscriber = Subscriber(self.on_event, [routing_key_for()], config=self.services.config)
+        self.subscriber = self.services.event_subscriber(self.on_event, [routing_key_for()])
         subscriber, inbox = self.subscriber, self._inbox
 
         def connect() -> None:

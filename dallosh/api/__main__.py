@@ -1,0 +1,3 @@
+from dallosh.api.app import main
+
+main()
