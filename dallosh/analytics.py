@@ -44,6 +44,7 @@ import numpy as np
 import pandas as pd
 from pandas.api.types import union_categoricals
 
+import dallosh.tables  # noqa: F401 (text columns as Python strings, before any frame is built)
 from dallosh.cleaning import ENGAGEMENT_COLUMNS
 from dallosh.defaults import PRIORITIES, SENTIMENTS
 from dallosh.spreadsheet import is_formula

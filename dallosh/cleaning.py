@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+import dallosh.tables  # noqa: F401 (text columns as Python strings, before any frame is built)
 from dallosh.defaults import COUNT_MAX, LABEL_COLUMNS
 from dallosh.errors import ValidationError
 

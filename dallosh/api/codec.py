@@ -70,7 +70,9 @@ def encode(value: Any) -> Any:
                           "limit": value.limit, "extra": encode(value.extra)}}
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         cls = type(value)
-        fields = {f.name: encode(getattr(value, f.name)) for f in dataclasses.fields(value) if f.init}
+        # Fields marked ``metadata={"local": True}`` stay in the process that made them (their default is sent).
+        fields = {f.name: encode(getattr(value, f.name)) for f in dataclasses.fields(value)
+                  if f.init and not f.metadata.get("local")}
         return {"$dc": f"{cls.__module__}:{cls.__qualname__}", "fields": fields}
     if type(value).__name__ == "DataFrame" and type(value).__module__.startswith("pandas"):
         return {"$frame": base64.b64encode(frame_to_arrow(value)).decode("ascii")}

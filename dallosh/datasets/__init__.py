@@ -9,6 +9,7 @@ One module per stage: ``decoding`` (bytes → text), ``header``, ``parsing`` (ro
 preview and the stored copy) and ``csvfile`` (reading and writing stored datasets).
 """
 
+import dallosh.tables  # noqa: F401 (text columns as Python strings, before any frame is built)
 from dallosh.datasets.csvfile import read_dataset, write_dataset
 from dallosh.datasets.header import DELIMITERS
 from dallosh.datasets.inspection import DatasetInspection, inspect_csv, megabytes, safe_display_name, write_normalised

@@ -49,8 +49,9 @@ class DatasetInspection:
     cleaning: dict[str, Any] = field(default_factory=dict)
     #: The upload's bytes can be stored as they are: UTF-8 with commas, and nothing was repaired.
     stored_as_is: bool = False
-    #: The rows cleaning will remove from ``frame`` (``dallosh process`` hands them to the cleaning step).
-    removals: Removals | None = field(default=None, repr=False)
+    #: The rows cleaning will remove from ``frame`` (``dallosh process`` hands them to the cleaning step); kept
+    #: in this process (the API does not send it).
+    removals: Removals | None = field(default=None, repr=False, metadata={"local": True})
 
     @property
     def preview(self) -> pd.DataFrame:

@@ -36,3 +36,15 @@ def test_arguments_from_a_request_never_build_objects():
             decode(smuggled)
     with pytest.raises(ValidationError, match="not a dallosh type"):
         decode({"$dc": "subprocess:Popen", "fields": {}}, trusted=True)
+
+
+def test_an_upload_inspection_is_sent_without_its_process_local_removals():
+    from dallosh.datasets import inspect_csv
+
+    data = b"id,full_text\n1,Panne fibre\n1,Panne fibre\n2,Merci\n"
+    inspection = inspect_csv(data, "t.csv", max_bytes=1 << 20)
+    assert inspection.removals is not None and inspection.removals.duplicate_rows.tolist() == [False, True, False]
+    back = decode(encode(inspection), trusted=True)
+    assert back.removals is None  # numpy masks stay in the process that made them
+    assert back.rows == 3 and back.cleaning == inspection.cleaning
+    pd.testing.assert_frame_equal(back.frame, inspection.frame, check_dtype=False)
