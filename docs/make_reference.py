@@ -3,10 +3,11 @@
     .venv/bin/python docs/make_reference.py           # rewrite docs/reference.md
     .venv/bin/python docs/make_reference.py --check   # exit 1 when the committed file is stale
 
-Settings come from ``dallosh.config.SETTINGS`` (their help texts), limits from the ``#:`` comments of
-``dallosh/defaults.py``, statuses and actions from ``dallosh.lifecycle``, control commands from ``dallosh.events``,
-and the other ``DALLOSH_*`` variables from a scan of the code. Only the one-line meanings below are written by
-hand; generation fails when a permission, status, control command or variable has none, so adding one to the code
+Settings come from ``dallosh.config.SETTINGS`` (the fields of ``dallosh.config.Config``, with their help texts),
+limits from the ``#:`` comments of ``dallosh/defaults.py``, statuses and actions from ``dallosh.lifecycle``,
+control commands from ``dallosh.events``, and the other ``DALLOSH_*`` variables from a scan of the code. Only the
+one-line meanings below are written by hand; generation fails when a permission, status, control command or
+variable has none, so adding one to the code
 without documenting it breaks ``tests/unit/test_docs.py``.
 """
 
@@ -177,7 +178,9 @@ def render() -> str:
         "",
         "## Settings",
         "",
-        "Environment variables, or a `.env` file at the project root (the environment wins). "
+        "Environment variables, or a `.env` file in the app's home (`DALLOSH_HOME`: the source checkout, or "
+        "`~/.local/share/dallosh` for an installed wheel; the environment wins). Each value is checked when read: "
+        "a bad one stops the command with the variable's name and what it expects. "
         "`.venv/bin/dallosh config` prints the effective values, secrets hidden; "
         "`dallosh config env-example` prints `.env.example`.",
         "",
