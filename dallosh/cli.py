@@ -254,12 +254,11 @@ def cmd_worker(args: argparse.Namespace) -> int:
 
 def _providers_from_arg(spec: str):
     """``builtin``, ``settings``, or ``ollama:MODEL@URL`` / ``openai:MODEL@URL`` (key from DALLOSH_LLM_API_KEY)."""
-    from dallosh.llm.builtin import BuiltinAnalyzer
     from dallosh.llm.models import ModelConfig
-    from dallosh.llm.registry import build_provider, providers_for
+    from dallosh.llm.registry import build_provider, fallback_providers, providers_for
 
     if spec == "builtin":
-        return lambda: [BuiltinAnalyzer()]
+        return fallback_providers
     if spec == "settings":
         from dallosh.services import SYSTEM, Services
 
@@ -272,7 +271,7 @@ def _providers_from_arg(spec: str):
         raise SystemExit("--model must be builtin, settings, ollama:MODEL@URL or openai:MODEL@URL")
     cfg = ModelConfig(uid="cli", model=model, base_url=url, api_key=os.environ.get("DALLOSH_LLM_API_KEY", ""),
                       kind="local" if kind == "ollama" else "external", provider=kind)
-    return lambda: [build_provider(cfg), BuiltinAnalyzer()]
+    return lambda: [build_provider(cfg), *fallback_providers()]
 
 
 class ProgressBar:
