@@ -17,7 +17,7 @@ from dallosh.lifecycle import STEPS
 from dallosh.llm.builtin import BuiltinAnalyzer
 from dallosh.pipeline import Run, run_steps
 from dallosh.services import SYSTEM
-from dallosh.synthetic import generate_tweets
+from tools.synthetic import generate_tweets
 
 NOTEBOOKS = sorted((PROJECT_ROOT / "notebooks").rglob("*.ipynb"))
 
