@@ -107,10 +107,7 @@ def cmd_up(args: argparse.Namespace) -> int:
         children.start(f"worker-{i + 1}", [sys.executable, "-m", "dallosh", "worker", "--name",
                                           f"{os.uname().nodename}-up-{os.getpid()}-{i + 1}"])
     if not args.no_hub and not args.once:
-        from dallosh.config import PROJECT_ROOT
-
-        hub = [str(Path(sys.executable).with_name("jupyterhub")), "-f", str(PROJECT_ROOT / "jupyterhub_config.py")]
-        children.start("jupyterhub", hub, cwd=storage.run_dir)
+        children.start("jupyterhub", [sys.executable, "-m", "hub"], cwd=storage.run_dir)
         if not _wait_http(config.hub_url + "hub/health", 60, children):
             print(f"error: JupyterHub did not start; see {storage.logs_dir}/jupyterhub.log")
             children.stop_all()
