@@ -37,7 +37,7 @@ PERMISSION_MEANINGS = {
     "read_users": "list users and roles, read only",
     "read_datasets": "list, preview and download datasets and their analysed files",
     "read_tasks": "list tasks, follow their progress and activity log",
-    "use_notebooks": "JupyterLab with a private `notebooks/work/<user>` folder (power users); without it the "
+    "use_notebooks": "JupyterLab with a private `storage/notebooks/work/<user>` folder (power users); without it the "
                      "user's server is Voilà-only",
     "manage_all_datasets": "delete, run, pause or stop datasets and tasks uploaded by other users (without it, "
                            "`manage_datasets` / `manage_tasks` act on one's own uploads only)",
@@ -75,7 +75,7 @@ OTHER_VARIABLE_MEANINGS = {
     "DALLOSH_CULL_SERVER_S": "seconds without kernels before a user's server stops itself (default 3600)",
     "DALLOSH_NOTEBOOKS": "set by the spawner: `1` when the user's role has `use_notebooks` (JupyterLab), else `0`",
     "DALLOSH_IS_ADMIN": "set by the spawner: `1` when the user's role has `manage_app`",
-    "DALLOSH_WORK_DIR": "set by the spawner: the power user's writable folder under `notebooks/`",
+    "DALLOSH_WORK_DIR": "set by the spawner: the power user's writable folder under `storage/notebooks/`",
     "DALLOSH_SERVICES_STATE": "folder of the generated Redis / RabbitMQ passwords of the local services "
                               "(default `~/.local/state/dallosh`, 0700; see docs/security.md)",
     "DALLOSH_LLM_API_KEY": "API key for `dallosh process --model ollama:MODEL@URL` or `openai:MODEL@URL`",
@@ -86,7 +86,7 @@ OTHER_VARIABLE_MEANINGS = {
                            "(default `~/.cache/dallosh/models`)",
 }
 #: Where ``other_variables`` looks for ``DALLOSH_*`` names.
-SCANNED = ("dallosh", "hub", "worker", "docker", "jupyterhub_config.py", "docker-compose.yaml", "tests/conftest.py")
+SCANNED = ("dallosh", "hub", "worker", "docker", "docker-compose.yaml", "tests/conftest.py")
 _VARIABLE = re.compile(r"\bDALLOSH_[A-Z0-9_]+\b")
 
 
