@@ -38,7 +38,7 @@ def generate_dataset(rows: int, directory: Path, seed: int = 0) -> tuple[Path, f
     if path.exists():
         return path, 0.0
     start = time.perf_counter()
-    subprocess.run([PYTHON, "-m", "dallosh.synthetic", str(rows), str(path), "--seed", str(seed)],
+    subprocess.run([PYTHON, "-m", "tools.synthetic", str(rows), str(path), "--seed", str(seed)],
                    check=True, capture_output=True, cwd=PROJECT_ROOT, env=child_env())
     return path, time.perf_counter() - start
 

@@ -27,7 +27,9 @@ import pandas as pd
 from dallosh import analytics as an
 from dallosh.cleaning import clean_tweets
 from dallosh.defaults import DEFAULT_OPERATOR_ACCOUNTS, DEFAULT_TOPICS, SENTIMENTS
-from dallosh.synthetic import generate_tweets
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # tools/ lives in the checkout only
+from tools.synthetic import generate_tweets  # noqa: E402
 
 T = TypeVar("T")
 TZ = "Europe/Paris"

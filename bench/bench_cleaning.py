@@ -23,7 +23,9 @@ from typing import TypeVar
 from dallosh.cleaning import clean_tweets, planned_report
 from dallosh.datasets import inspect_csv, read_dataset, write_dataset
 from dallosh.defaults import DEFAULT_OPERATOR_ACCOUNTS
-from dallosh.synthetic import generate_tweets, write_csv
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # tools/ lives in the checkout only
+from tools.synthetic import generate_tweets, write_csv  # noqa: E402
 
 T = TypeVar("T")
 

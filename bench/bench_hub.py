@@ -105,7 +105,7 @@ def run(users: int = 10) -> Section:
         env = {**os.environ, "DALLOSH_MONGODB_URI": f"mongodb://127.0.0.1:{db_port}",
                "DALLOSH_STORAGE_ROOT": str(work / "storage"), "DALLOSH_HUB_PORT": str(port),
                "DALLOSH_QUEUE_NAME": f"bench-{port}", "DALLOSH_EVENTS_EXCHANGE": f"bench-{port}",
-               "JUPYTER_PATH": str(PROJECT_ROOT / "jupyter"), "NO_PROXY": "127.0.0.1,localhost"}
+               "NO_PROXY": "127.0.0.1,localhost"}
         dallosh = [sys.executable, "-m", "dallosh"]
         subprocess.run([*dallosh, "bootstrap", "--start-db"], env=env, check=True, capture_output=True)
         script = ("from dallosh.services import get_services\ns = get_services()\n"
@@ -114,8 +114,7 @@ def run(users: int = 10) -> Section:
                   "    s.users.create(admin, f'user{i}@bench.io', 'Bench-pass1', role.uid)\n")
         subprocess.run([sys.executable, "-c", script], env=env, check=True, capture_output=True)
         (work / "storage" / "run").mkdir(parents=True, exist_ok=True)
-        hub = subprocess.Popen([str(Path(sys.executable).with_name("jupyterhub")), "-f",
-                                str(PROJECT_ROOT / "jupyterhub_config.py")], cwd=work / "storage" / "run", env=env,
+        hub = subprocess.Popen([sys.executable, "-m", "hub"], cwd=work / "storage" / "run", env=env,
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
         url = f"http://127.0.0.1:{port}"
         try:

@@ -49,7 +49,7 @@ def load_rows(path: Path | None, count: int) -> tuple[list[Row], str]:
         frame = frame[~frame["screen_name"].str.casefold().isin(operators)].drop_duplicates("full_text")
         source = f"{path.name} (real tweets, customers only)"
     else:
-        from dallosh.synthetic import generate_tweets
+        from tools.synthetic import generate_tweets
 
         frame = generate_tweets(count * 2, seed=3).drop_duplicates("full_text")
         source = "synthetic tweets"

@@ -262,7 +262,7 @@ def make_big_csv(path: Path, megabytes: int) -> Path:
     if path.exists():
         return path
     base = path.with_name("base-5000.csv")
-    subprocess.run([sys.executable, "-m", "dallosh.synthetic", "5000", str(base), "--seed", "7"], check=True,
+    subprocess.run([sys.executable, "-m", "tools.synthetic", "5000", str(base), "--seed", "7"], check=True,
                    capture_output=True, cwd=PROJECT_ROOT)
     header, *rows = base.read_text(encoding="utf-8").split("\n", 1)
     body = rows[0] if rows else ""

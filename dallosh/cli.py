@@ -107,10 +107,7 @@ def cmd_up(args: argparse.Namespace) -> int:
         children.start(f"worker-{i + 1}", [sys.executable, "-m", "dallosh", "worker", "--name",
                                           f"{os.uname().nodename}-up-{os.getpid()}-{i + 1}"])
     if not args.no_hub and not args.once:
-        from dallosh.config import PROJECT_ROOT
-
-        hub = [str(Path(sys.executable).with_name("jupyterhub")), "-f", str(PROJECT_ROOT / "jupyterhub_config.py")]
-        children.start("jupyterhub", hub, cwd=storage.run_dir)
+        children.start("jupyterhub", [sys.executable, "-m", "hub"], cwd=storage.run_dir)
         if not _wait_http(config.hub_url + "hub/health", 60, children):
             print(f"error: JupyterHub did not start; see {storage.logs_dir}/jupyterhub.log")
             children.stop_all()
@@ -254,12 +251,11 @@ def cmd_worker(args: argparse.Namespace) -> int:
 
 def _providers_from_arg(spec: str):
     """``builtin``, ``settings``, or ``ollama:MODEL@URL`` / ``openai:MODEL@URL`` (key from DALLOSH_LLM_API_KEY)."""
-    from dallosh.llm.builtin import BuiltinAnalyzer
     from dallosh.llm.models import ModelConfig
-    from dallosh.llm.registry import build_provider, providers_for
+    from dallosh.llm.registry import build_provider, fallback_providers, providers_for
 
     if spec == "builtin":
-        return lambda: [BuiltinAnalyzer()]
+        return fallback_providers
     if spec == "settings":
         from dallosh.services import SYSTEM, Services
 
@@ -272,7 +268,7 @@ def _providers_from_arg(spec: str):
         raise SystemExit("--model must be builtin, settings, ollama:MODEL@URL or openai:MODEL@URL")
     cfg = ModelConfig(uid="cli", model=model, base_url=url, api_key=os.environ.get("DALLOSH_LLM_API_KEY", ""),
                       kind="local" if kind == "ollama" else "external", provider=kind)
-    return lambda: [build_provider(cfg), BuiltinAnalyzer()]
+    return lambda: [build_provider(cfg), *fallback_providers()]
 
 
 class ProgressBar:

@@ -1,99 +1,133 @@
 """All configuration in one place: environment variables with documented defaults.
 
-Like JupyterHub's traitlets, every setting is declared once in ``SETTINGS`` with its default and a one-line
-help text; ``.env.example`` is generated from that list (``dallosh config env-example``) and a test checks the
-committed file matches. The hub, the worker, the CLI and the notebooks all call ``get_config()``.
+Like JupyterHub's traitlets, every setting is declared once, as a typed field of :class:`Config` with its default
+and a one-line help text; its variable is ``DALLOSH_`` + the field name in capitals. Validation (pydantic),
+``.env.example`` (``dallosh config env-example``, a test checks the committed file matches) and the settings table
+of docs/reference.md (``docs/make_reference.py``) all come from that declaration. The hub, the worker, the CLI
+and the notebooks all call ``get_config()``.
 
-Values are read from the process environment, then from a ``.env`` file at the project root (environment wins).
+Values are read from the process environment, then from ``.env`` in the app's home (environment wins): the source
+checkout when the code runs from one, else ``DALLOSH_HOME`` (default ``~/.local/share/dallosh``).
 """
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import Annotated, Literal
 from urllib.parse import urlparse
 
-#: The project root: the folder holding ``pyproject.toml``. Storage defaults live under it so that the hub,
-#: kernels (whose cwd is ``notebooks/``) and the worker share one ``storage/`` whatever their working directory.
+from pydantic import ConfigDict, Field, TypeAdapter, ValidationError, ValidationInfo, field_validator
+from pydantic import dataclasses as pydantic_dataclasses
+
+from dallosh.localservices import RABBITMQ_DEFAULT, REDIS_DEFAULT
+
+PREFIX = "DALLOSH_"
+
+#: The folder holding the package: a source checkout when ``pyproject.toml`` sits there (editable installs,
+#: ``./run``), else the installed package's site-packages (a wheel install), which holds no user state.
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+#: Where an installed app keeps its ``.env`` and relative storage when ``DALLOSH_HOME`` is not set (XDG's data home,
+#: next to the services' ``~/.local/state/dallosh``).
+INSTALLED_HOME = Path("~/.local/share/dallosh")
 
 
-@dataclass(frozen=True)
-class Setting:
-    """One configuration variable: attribute name, environment variable, default, and why it exists."""
-
-    attr: str
-    env: str
-    default: str
-    help: str
-    secret: bool = False
+def is_source_checkout() -> bool:
+    """True when the code runs from the repository (editable install or ``PYTHONPATH``), not from a wheel."""
+    return (PROJECT_ROOT / "pyproject.toml").is_file() and (PROJECT_ROOT / "dallosh").is_dir()
 
 
-SETTINGS: tuple[Setting, ...] = (
-    Setting("mongodb_uri", "DALLOSH_MONGODB_URI", "mongodb://localhost:27017",
-            "MongoDB connection URI. When nothing answers at the local default, the embedded nx-27017 server "
-            "is started on that port."),
-    Setting("mongodb_database", "DALLOSH_MONGODB_DATABASE", "dallosh_analysis",
-            "Database name (the original spec's dallosh_analysis)."),
-    Setting("embedded_db", "DALLOSH_EMBEDDED_DB", "auto",
-            "auto: start the embedded nx-27017 server when no MongoDB answers at a local URI; never: fail instead."),
-    Setting("redis_url", "DALLOSH_REDIS_URL", "redis://localhost:6379/0", "Redis URL used by the RQ queue."),
-    Setting("rabbitmq_url", "DALLOSH_RABBITMQ_URL", "amqp://guest:guest@localhost:5672/%2F",
-            "RabbitMQ URL for the 'tasks' topic exchange (step events and control messages).", secret=True),
-    Setting("queue_name", "DALLOSH_QUEUE_NAME", "dallosh-tasks", "RQ queue the workers listen on."),
-    Setting("events_exchange", "DALLOSH_EVENTS_EXCHANGE", "tasks", "RabbitMQ topic exchange for task events."),
-    Setting("storage_root", "DALLOSH_STORAGE_ROOT", "storage",
-            "Shared storage folder (datasets/, cleaned/, analysed/, db/); relative paths are resolved against "
-            "the project root, not the working directory."),
-    Setting("hub_ip", "DALLOSH_HUB_IP", "127.0.0.1", "Address the public proxy listens on."),
-    Setting("hub_port", "DALLOSH_HUB_PORT", "8000",
-            "Port of the app (JupyterHub's public proxy); the proxy API uses port+1 and the hub API port+81."),
-    Setting("secret_key", "DALLOSH_SECRET_KEY", "",
-            "Secret used to sign hub cookies; generated into storage/run on first start when empty.", secret=True),
-    Setting("local_user", "DALLOSH_LOCAL_USER", "admin@free.com",
-            "Email of the acting user for notebooks run outside the hub (nbval, CLI)."),
-    Setting("heartbeat_s", "DALLOSH_HEARTBEAT_S", "5",
-            "Seconds between a running task's heartbeats (how a dead worker is noticed)."),
-    Setting("orphan_after_s", "DALLOSH_ORPHAN_AFTER_S", "60",
-            "A task whose heartbeat is older than this is marked on_error so the user can retry it."),
-    Setting("job_timeout_s", "DALLOSH_JOB_TIMEOUT_S", "86400",
-            "RQ job timeout: one run of a task (pause exits the job, so this only bounds runaway work)."),
-    Setting("cull_kernel_s", "DALLOSH_CULL_KERNEL_S", "900",
-            "Idle dashboard kernels (closed tabs) are shut down after this many seconds."),
-    Setting("cull_server_s", "DALLOSH_CULL_SERVER_S", "3600",
-            "A user's server with no kernel and no activity stops after this many seconds."),
-    Setting("log_level", "DALLOSH_LOG_LEVEL", "INFO", "Python logging level of the app's processes."),
-    Setting("kernel_client", "DALLOSH_KERNEL_CLIENT", "off",
-            "on: kernels in users' hub servers call the dallosh API with the user's token instead of the database; "
-            "auto: the same when the API answers; off: kernels use the database directly."),
-)
+def default_home() -> Path:
+    """The app's home when ``DALLOSH_HOME`` is unset: the checkout (so ``./run`` keeps ``storage/`` and ``.env``
+    at the repository root), else ``~/.local/share/dallosh``."""
+    return PROJECT_ROOT if is_source_checkout() else INSTALLED_HOME.expanduser()
 
 
-@dataclass(frozen=True)
+def resolve_home(value: Path | str) -> Path:
+    """``DALLOSH_HOME`` made absolute; empty means :func:`default_home`."""
+    return Path(value).expanduser().absolute() if str(value) not in ("", ".") else default_home()
+
+
+def _secret(default: str, help_text: str) -> object:
+    """A field whose value is never shown (``repr``, ``dallosh config``, docs)."""
+    return Field(default, description=help_text, repr=False, json_schema_extra={"secret": True})
+
+
+Seconds = Annotated[float, Field(gt=0)]
+WholeSeconds = Annotated[int, Field(gt=0)]
+
+
+@pydantic_dataclasses.dataclass(frozen=True, config=ConfigDict(
+    alias_generator=lambda name: PREFIX + name.upper(), validate_by_alias=True, validate_by_name=True,
+    validate_default=True, extra="ignore"))
 class Config:
     """Resolved configuration. Build it with ``load_config()`` (or ``get_config()`` for the cached one)."""
 
-    mongodb_uri: str
-    mongodb_database: str
-    embedded_db: str
-    redis_url: str
-    rabbitmq_url: str = field(repr=False)
-    queue_name: str
-    events_exchange: str
-    storage_root: Path
-    hub_ip: str
-    hub_port: int
-    secret_key: str = field(repr=False)
-    local_user: str
-    heartbeat_s: float
-    orphan_after_s: float
-    job_timeout_s: int
-    cull_kernel_s: int
-    cull_server_s: int
-    log_level: str
-    kernel_client: str
+    mongodb_uri: str = Field(
+        "mongodb://localhost:27017",
+        description="MongoDB connection URI. When nothing answers at the local default, the embedded nx-27017 "
+                    "server is started on that port.")
+    mongodb_database: str = Field("dallosh_analysis", description="Database name (the original spec's "
+                                                                  "dallosh_analysis).")
+    embedded_db: Literal["auto", "never"] = Field(
+        "auto", description="auto: start the embedded nx-27017 server when no MongoDB answers at a local URI; "
+                            "never: fail instead.")
+    redis_url: str = Field(REDIS_DEFAULT, description="Redis URL used by the RQ queue.")
+    rabbitmq_url: str = _secret(RABBITMQ_DEFAULT, "RabbitMQ URL for the 'tasks' topic exchange (step events and "
+                                                  "control messages).")
+    queue_name: str = Field("dallosh-tasks", description="RQ queue the workers listen on.")
+    events_exchange: str = Field("tasks", description="RabbitMQ topic exchange for task events.")
+    home: Path = Field(
+        "",
+        description="The app's home, read from the environment only (its .env file lives there): empty means "
+                    "the source checkout when the code runs from one, else ~/.local/share/dallosh.")
+    storage_root: Path = Field(
+        "storage",
+        description="Shared storage folder (datasets/, cleaned/, analysed/, db/); relative paths are "
+                    "resolved against the app's home (DALLOSH_HOME), not the working directory.")
+    hub_ip: str = Field("127.0.0.1", description="Address the public proxy listens on.")
+    hub_port: Annotated[int, Field(ge=1, le=65535 - 81)] = Field(
+        8000, description="Port of the app (JupyterHub's public proxy); the proxy API uses port+1 and the hub "
+                          "API port+81.")
+    secret_key: str = _secret("", "Secret used to sign hub cookies; generated into storage/run on first start "
+                                  "when empty.")
+    local_user: str = Field("admin@free.com", description="Email of the acting user for notebooks run outside "
+                                                          "the hub (nbval, CLI).")
+    heartbeat_s: Seconds = Field(5, description="Seconds between a running task's heartbeats (how a dead worker "
+                                                "is noticed).")
+    orphan_after_s: Seconds = Field(60, description="A task whose heartbeat is older than this is marked on_error "
+                                                    "so the user can retry it.")
+    job_timeout_s: WholeSeconds = Field(86400, description="RQ job timeout: one run of a task (pause exits the job, "
+                                                           "so this only bounds runaway work).")
+    cull_kernel_s: WholeSeconds = Field(900, description="Idle dashboard kernels (closed tabs) are shut down after "
+                                                         "this many seconds.")
+    cull_server_s: WholeSeconds = Field(3600, description="A user's server with no kernel and no activity stops "
+                                                          "after this many seconds.")
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = Field(
+        "INFO", description="Python logging level of the app's processes.")
+    kernel_client: Literal["on", "auto", "off"] = Field(
+        "off", description="on: kernels in users' hub servers call the dallosh API with the user's token instead of "
+                           "the database; auto: the same when the API answers; off: kernels use the database "
+                           "directly.")
+
+    @field_validator("home")
+    @classmethod
+    def _home(cls, value: Path) -> Path:
+        return resolve_home(value)
+
+    @field_validator("storage_root")
+    @classmethod
+    def _anchor(cls, value: Path, info: ValidationInfo) -> Path:
+        """Relative to the home, so the hub, the kernels (cwd: a notebook's folder) and the workers agree."""
+        value = value.expanduser()
+        return value if value.is_absolute() else info.data.get("home", default_home()) / value
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper(cls, value: object) -> object:
+        return value.upper() if isinstance(value, str) else value
 
     @property
     def mongodb_is_local(self) -> bool:
@@ -109,6 +143,32 @@ class Config:
     def hub_url(self) -> str:
         host = "localhost" if self.hub_ip in {"127.0.0.1", "0.0.0.0", ""} else self.hub_ip
         return f"http://{host}:{self.hub_port}/"
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One configuration variable as documented: attribute name, environment variable, default text, help."""
+
+    attr: str
+    env: str
+    default: str
+    help: str
+    secret: bool = False
+
+
+def _settings() -> tuple[Setting, ...]:
+    """The settings of :class:`Config`, in declaration order (for the CLI, the docs and ``.env.example``)."""
+    out = []
+    for name, info in Config.__pydantic_fields__.items():
+        default = "" if info.default is None else str(info.default)
+        extra = info.json_schema_extra if isinstance(info.json_schema_extra, dict) else {}
+        out.append(Setting(name, PREFIX + name.upper(), default, info.description or "",
+                           bool(extra.get("secret"))))
+    return tuple(out)
+
+
+SETTINGS: tuple[Setting, ...] = _settings()
+_ADAPTER = TypeAdapter(Config)
 
 
 def read_env_file(path: Path) -> dict[str, str]:
@@ -128,35 +188,42 @@ def read_env_file(path: Path) -> dict[str, str]:
     return values
 
 
-def load_config(environ: dict[str, str] | None = None, env_file: Path | None = None) -> Config:
-    """Build a Config from ``environ`` (default ``os.environ``) over the ``.env`` file over defaults."""
-    env = dict(read_env_file(env_file or PROJECT_ROOT / ".env"))
-    env.update(os.environ if environ is None else environ)
-    raw = {s.attr: env.get(s.env, s.default) for s in SETTINGS}
-    from dallosh.localservices import local_url  # unset URLs: the local services with their generated passwords
+def env_file_path(environ: dict[str, str] | None = None) -> Path:
+    """The ``.env`` file of the app's home (``DALLOSH_HOME`` comes from the environment only)."""
+    home = (os.environ if environ is None else environ).get(PREFIX + "HOME", "")
+    return resolve_home(home) / ".env"
 
-    for attr, name, kind in (("redis_url", "DALLOSH_REDIS_URL", "redis"),
-                             ("rabbitmq_url", "DALLOSH_RABBITMQ_URL", "rabbitmq")):
+
+def _explain(exc: ValidationError) -> str:
+    """One line per bad value, naming the variable, the value given and what is expected."""
+    lines = []
+    for error in exc.errors():
+        name = str(error["loc"][0]) if error["loc"] else "?"
+        env = name if name.startswith(PREFIX) else PREFIX + name.upper()
+        lines.append(f"{env}={error.get('input')!r} is not valid: {error['msg']}")
+    return "invalid configuration: " + "; ".join(lines)
+
+
+def load_config(environ: dict[str, str] | None = None, env_file: Path | None = None) -> Config:
+    """Build a Config from ``environ`` (default ``os.environ``) over the ``.env`` file over defaults.
+
+    Raises ValueError naming the variable when a value is invalid. Redis and RabbitMQ URLs that neither sets are
+    the local services' with their generated passwords (dallosh.localservices)."""
+    environ = dict(os.environ if environ is None else environ)
+    env = read_env_file(env_file or env_file_path(environ))
+    env.pop(PREFIX + "HOME", None)  # the .env file lives in the home: it cannot move it
+    env.update(environ)
+    from dallosh.localservices import local_url
+
+    for name, kind, default in ((PREFIX + "REDIS_URL", "redis", REDIS_DEFAULT),
+                                (PREFIX + "RABBITMQ_URL", "rabbitmq", RABBITMQ_DEFAULT)):
         if name not in env:
-            raw[attr] = local_url(kind, raw[attr])
-    storage = Path(raw["storage_root"]).expanduser()
-    if not storage.is_absolute():
-        storage = PROJECT_ROOT / storage
+            env[name] = local_url(kind, default)
     try:
-        hub_port = int(raw["hub_port"])
-    except ValueError:
-        raise ValueError(f"DALLOSH_HUB_PORT must be a port number, got {raw['hub_port']!r}") from None
-    try:
-        numbers = {"heartbeat_s": float(raw["heartbeat_s"]), "orphan_after_s": float(raw["orphan_after_s"]),
-                   "job_timeout_s": int(raw["job_timeout_s"]), "cull_kernel_s": int(raw["cull_kernel_s"]),
-                   "cull_server_s": int(raw["cull_server_s"])}
-    except ValueError as exc:
-        raise ValueError(f"a DALLOSH_*_S setting is not a number: {exc}") from None
-    if raw["kernel_client"] not in {"on", "auto", "off"}:
-        raise ValueError(f"DALLOSH_KERNEL_CLIENT must be 'on', 'auto' or 'off', got {raw['kernel_client']!r}")
-    if raw["embedded_db"] not in {"auto", "never"}:
-        raise ValueError(f"DALLOSH_EMBEDDED_DB must be 'auto' or 'never', got {raw['embedded_db']!r}")
-    return Config(**{**raw, **numbers, "storage_root": storage, "hub_port": hub_port})
+        config = _ADAPTER.validate_python({k: v for k, v in env.items() if k.startswith(PREFIX)})
+    except ValidationError as exc:
+        raise ValueError(_explain(exc)) from None
+    return config
 
 
 @lru_cache(maxsize=1)
@@ -166,7 +233,7 @@ def get_config() -> Config:
 
 
 def env_example() -> str:
-    """The text of ``.env.example``, generated from SETTINGS so the two cannot drift."""
+    """The text of ``.env.example``, generated from the declaration so the two cannot drift."""
     lines = [
         "# Dallosh Analysis configuration. Copy to .env and edit; environment variables override this file.",
         "# Generated by `dallosh config env-example` from dallosh/config.py (a test keeps them in sync).",

@@ -144,9 +144,9 @@ def secure_rabbitmq(password: str, host: str = "127.0.0.1", port: int = 5672) ->
 
 def secure(environ: dict[str, str] | None = None) -> dict[str, str]:
     """The service URLs to export: secured local services, unless the user configured their own URLs."""
-    from dallosh.config import PROJECT_ROOT, read_env_file
+    from dallosh.config import env_file_path, read_env_file
 
-    env = dict(read_env_file(PROJECT_ROOT / ".env"))
+    env = dict(read_env_file(env_file_path(environ)))
     env.update(os.environ if environ is None else environ)
     out: dict[str, str] = {}
     if env.get("DALLOSH_REDIS_URL", REDIS_DEFAULT) == REDIS_DEFAULT:

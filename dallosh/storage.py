@@ -91,6 +91,11 @@ class Storage:
         return self.run_dir / "proxy.pid"
 
     @property
+    def notebooks_dir(self) -> Path:
+        """The users' servers' root: the packaged pages (linked) and ``work/<user>`` (power users' own files)."""
+        return self.root / "notebooks"
+
+    @property
     def logs_dir(self) -> Path:
         return self.root / "logs"
 

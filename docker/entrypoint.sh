@@ -12,9 +12,10 @@ part="${1:-hub}"
 [ "$#" -gt 0 ] && shift
 case "$part" in
   hub)
-    # JupyterHub keeps its state (sqlite, pid files, cookie secret) in storage/run, like `dallosh up`.
+    # JupyterHub keeps its state (sqlite, pid files, cookie secret) in storage/run, like `dallosh up`;
+    # `python -m hub` runs it with the configuration file shipped in the package (hub/jupyterhub_config.py).
     cd "$storage/run"
-    exec jupyterhub -f /srv/dallosh/app/jupyterhub_config.py "$@"
+    exec python -m hub "$@"
     ;;
   worker)
     exec dallosh worker "$@"

@@ -3,10 +3,11 @@
     .venv/bin/python docs/make_reference.py           # rewrite docs/reference.md
     .venv/bin/python docs/make_reference.py --check   # exit 1 when the committed file is stale
 
-Settings come from ``dallosh.config.SETTINGS`` (their help texts), limits from the ``#:`` comments of
-``dallosh/defaults.py``, statuses and actions from ``dallosh.lifecycle``, control commands from ``dallosh.events``,
-and the other ``DALLOSH_*`` variables from a scan of the code. Only the one-line meanings below are written by
-hand; generation fails when a permission, status, control command or variable has none, so adding one to the code
+Settings come from ``dallosh.config.SETTINGS`` (the fields of ``dallosh.config.Config``, with their help texts),
+limits from the ``#:`` comments of ``dallosh/defaults.py``, statuses and actions from ``dallosh.lifecycle``,
+control commands from ``dallosh.events``, and the other ``DALLOSH_*`` variables from a scan of the code. Only the
+one-line meanings below are written by hand; generation fails when a permission, status, control command or
+variable has none, so adding one to the code
 without documenting it breaks ``tests/unit/test_docs.py``.
 """
 
@@ -36,7 +37,7 @@ PERMISSION_MEANINGS = {
     "read_users": "list users and roles, read only",
     "read_datasets": "list, preview and download datasets and their analysed files",
     "read_tasks": "list tasks, follow their progress and activity log",
-    "use_notebooks": "JupyterLab with a private `notebooks/work/<user>` folder (power users); without it the "
+    "use_notebooks": "JupyterLab with a private `storage/notebooks/work/<user>` folder (power users); without it the "
                      "user's server is Voilà-only",
     "manage_all_datasets": "delete, run, pause or stop datasets and tasks uploaded by other users (without it, "
                            "`manage_datasets` / `manage_tasks` act on one's own uploads only)",
@@ -74,7 +75,7 @@ OTHER_VARIABLE_MEANINGS = {
     "DALLOSH_CULL_SERVER_S": "seconds without kernels before a user's server stops itself (default 3600)",
     "DALLOSH_NOTEBOOKS": "set by the spawner: `1` when the user's role has `use_notebooks` (JupyterLab), else `0`",
     "DALLOSH_IS_ADMIN": "set by the spawner: `1` when the user's role has `manage_app`",
-    "DALLOSH_WORK_DIR": "set by the spawner: the power user's writable folder under `notebooks/`",
+    "DALLOSH_WORK_DIR": "set by the spawner: the power user's writable folder under `storage/notebooks/`",
     "DALLOSH_API_URL": "set by the hub for users' servers: base URL of the dallosh API service "
                        "(`dallosh.client` calls it with `JUPYTERHUB_API_TOKEN`)",
     "DALLOSH_CLIENT_CACHE": "folder where `dallosh.client` keeps the dataset files it fetched from the API "
@@ -89,7 +90,7 @@ OTHER_VARIABLE_MEANINGS = {
                            "(default `~/.cache/dallosh/models`)",
 }
 #: Where ``other_variables`` looks for ``DALLOSH_*`` names.
-SCANNED = ("dallosh", "hub", "worker", "docker", "jupyterhub_config.py", "docker-compose.yaml", "tests/conftest.py")
+SCANNED = ("dallosh", "hub", "worker", "docker", "docker-compose.yaml", "tests/conftest.py")
 _VARIABLE = re.compile(r"\bDALLOSH_[A-Z0-9_]+\b")
 
 
@@ -181,7 +182,9 @@ def render() -> str:
         "",
         "## Settings",
         "",
-        "Environment variables, or a `.env` file at the project root (the environment wins). "
+        "Environment variables, or a `.env` file in the app's home (`DALLOSH_HOME`: the source checkout, or "
+        "`~/.local/share/dallosh` for an installed wheel; the environment wins). Each value is checked when read: "
+        "a bad one stops the command with the variable's name and what it expects. "
         "`.venv/bin/dallosh config` prints the effective values, secrets hidden; "
         "`dallosh config env-example` prints `.env.example`.",
         "",

@@ -16,6 +16,10 @@ from hub.secrets import cookie_secret_file, service_token
 from hub.spawner import DalloshSpawner, singleuser_cmd
 
 HUB_DIR = Path(__file__).resolve().parent
+#: The file ``jupyterhub -f`` reads (``python -m hub`` passes it); shipped inside the package.
+CONFIG_FILE = HUB_DIR / "jupyterhub_config.py"
+#: Where Voilà finds the ``dallosh`` page template (``<dir>/voila/templates/dallosh``).
+JUPYTER_DIR = HUB_DIR / "jupyter"
 #: Name of the hub service whose token lets the app stop and remove users' servers.
 SERVICE_NAME = "dallosh"
 #: The dallosh API: a hub-managed service under the proxy (``/services/dallosh-api/``), see dallosh/api.
@@ -71,6 +75,7 @@ def app_name(user) -> str:
 
 
 def node_proxy_command() -> list[str]:
+    """The checkout's npm-installed proxy (``./run``), else the one on PATH (the image, an installed wheel)."""
     local = PROJECT_ROOT / "node_modules" / ".bin" / "configurable-http-proxy"
     return [str(local)] if local.exists() else ["configurable-http-proxy"]
 
@@ -95,13 +100,19 @@ def api_url(config: Config) -> str:
     return f"http://127.0.0.1:{config.hub_port + API_OFFSET}"
 
 
+def with_dallosh_templates(jupyter_path: str) -> str:
+    """``JUPYTER_PATH`` with the package's template folder first, other entries kept after it."""
+    entries = [p for p in jupyter_path.split(os.pathsep) if p and p != str(JUPYTER_DIR)]
+    return os.pathsep.join([str(JUPYTER_DIR), *entries])
+
+
 def configure(c, config: Config | None = None) -> None:
     config = config or get_config()
     storage = Storage(config.storage_root)
     run_dir = storage.run_dir
     run_dir.mkdir(parents=True, exist_ok=True)
     ensure_database(config)
-    os.environ.setdefault("JUPYTER_PATH", str(PROJECT_ROOT / "jupyter"))
+    os.environ["JUPYTER_PATH"] = with_dallosh_templates(os.environ.get("JUPYTER_PATH", ""))
 
     c.JupyterHub.ip = config.hub_ip
     c.JupyterHub.port = config.hub_port

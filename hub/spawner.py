@@ -16,11 +16,15 @@ from pathlib import Path
 
 from jupyterhub.spawner import SimpleLocalProcessSpawner
 
-from dallosh.config import PROJECT_ROOT, SETTINGS, get_config
+from dallosh.config import SETTINGS, get_config
 from dallosh.localservices import services_state_path
 from dallosh.services import get_services
+from dallosh.storage import Storage
 
-NOTEBOOKS_DIR = PROJECT_ROOT / "notebooks"
+#: The Voilà pages as shipped in the package (read-only in an installed app).
+NOTEBOOKS_DIR = Path(__file__).with_name("notebooks")
+#: The users' private folders, relative to the servers' root (``Storage.notebooks_dir``).
+WORK_DIR = "work"
 SINGLEUSER_CONFIG = Path(__file__).with_name("singleuser_config.py")
 #: The Voilà pages users land on after login, by role kind.
 ADMIN_HOME = "/voila/render/admin/overview.ipynb"
@@ -30,9 +34,28 @@ CLIENT_WITHHOLDS = frozenset({"mongodb_uri", "redis_url", "rabbitmq_url", "secre
 
 
 def work_dir_for(name: str) -> str:
-    """A power user's own folder (relative to notebooks/), the only place their server may write."""
+    """A power user's own folder (relative to the servers' root), the only place their server may write."""
     safe = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in name)
-    return f"work/{safe}"
+    return f"{WORK_DIR}/{safe}"
+
+
+def notebook_root(storage: Storage | None = None) -> Path:
+    """The folder users' servers serve: a link to each shipped page or folder, beside ``work/``.
+
+    The pages stay where the package installed them (root-owned in the image, never copied), while the users'
+    files live in the storage, so neither needs a source checkout nor a writable package folder."""
+    root = (storage or Storage.from_config()).notebooks_dir
+    (root / WORK_DIR).mkdir(parents=True, exist_ok=True)
+    for shipped in NOTEBOOKS_DIR.iterdir():
+        if shipped.name == WORK_DIR or shipped.name.startswith((".", "__")):
+            continue
+        link = root / shipped.name
+        if link.is_symlink() and link.readlink() == shipped:
+            continue
+        if link.is_symlink():
+            link.unlink()  # another install or checkout: follow the running code
+        link.symlink_to(shipped, target_is_directory=shipped.is_dir())
+    return root
 
 
 async def wait_listening(ip: str, port: int, *, alive: Callable[[], bool], timeout: float,
@@ -64,7 +87,8 @@ class DalloshSpawner(SimpleLocalProcessSpawner):
         permissions = self._permissions()
         is_admin = "manage_app" in permissions
         notebooks = "use_notebooks" in permissions
-        self.notebook_dir = str(NOTEBOOKS_DIR)
+        root = notebook_root()
+        self.notebook_dir = str(root)
         self.default_url = ADMIN_HOME if is_admin else ANALYST_HOME
         self._dallosh_env = {
             "DALLOSH_NOTEBOOKS": "1" if notebooks else "0",
@@ -72,7 +96,7 @@ class DalloshSpawner(SimpleLocalProcessSpawner):
             "DALLOSH_WORK_DIR": work_dir_for(self.user.name) if notebooks else "",
         }
         if notebooks:
-            (NOTEBOOKS_DIR / work_dir_for(self.user.name)).mkdir(parents=True, exist_ok=True)
+            (root / work_dir_for(self.user.name)).mkdir(parents=True, exist_ok=True)
         address = await super().start()
         # The hub polls a new server with exponential backoff (0.2 s, 0.4, 0.8, 1.6 s…): a server ready just
         # after a poll waited up to 2 s more for the next one. Returning once it listens makes the first poll hit.
@@ -89,6 +113,9 @@ class DalloshSpawner(SimpleLocalProcessSpawner):
         for setting in SETTINGS:
             if setting.env in os.environ and not (as_clients and setting.attr in CLIENT_WITHHOLDS):
                 env[setting.env] = os.environ[setting.env]
+        # Resolved here: the servers' HOME differs from the hub's, so their own default would differ.
+        config = get_config()
+        env["DALLOSH_HOME"], env["DALLOSH_STORAGE_ROOT"] = str(config.home), str(config.storage_root)
         for key in ("JUPYTER_PATH", "PATH", "NO_PROXY", "no_proxy", "PYTHONPATH"):
             if key in os.environ:
                 env[key] = os.environ[key]

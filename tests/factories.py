@@ -1,4 +1,4 @@
-"""Small hand-made tweet CSVs for tests (the real-looking generator lives in dallosh.synthetic)."""
+"""Small hand-made tweet CSVs for tests (the real-looking generator lives in tools.synthetic)."""
 
 from __future__ import annotations
 

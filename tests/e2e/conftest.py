@@ -60,15 +60,14 @@ def hub(mongo_uri, tmp_path_factory) -> Iterator[Hub]:
            "DALLOSH_MONGODB_URI": mongo_uri, "DALLOSH_MONGODB_DATABASE": f"e2e_{suffix}",
            "DALLOSH_STORAGE_ROOT": str(root / "storage"), "DALLOSH_HUB_PORT": str(port),
            "DALLOSH_QUEUE_NAME": f"e2e-{suffix}", "DALLOSH_EVENTS_EXCHANGE": f"e2e-tasks-{suffix}",
-           "JUPYTER_PATH": str(PROJECT_ROOT / "jupyter"), "NO_PROXY": "127.0.0.1,localhost"}
+           "NO_PROXY": "127.0.0.1,localhost"}
     config = load_config(env, env_file=Path("/nonexistent"))
     services = Services.from_config(config)
     bootstrap(services)
     (config.storage_root / "logs").mkdir(parents=True, exist_ok=True)
     log = open(config.storage_root / "logs" / "e2e-hub.log", "wb")  # noqa: SIM115
-    hub_proc = subprocess.Popen([str(Path(sys.executable).with_name("jupyterhub")), "-f",
-                                 str(PROJECT_ROOT / "jupyterhub_config.py")], cwd=config.storage_root / "run",
-                                env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    hub_proc = subprocess.Popen([sys.executable, "-m", "hub"], cwd=config.storage_root / "run", env=env,
+                                stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     worker_log = open(config.storage_root / "logs" / "e2e-worker.log", "wb")  # noqa: SIM115
     worker = subprocess.Popen([sys.executable, "-m", "worker"], cwd=PROJECT_ROOT, env=env, stdout=worker_log,
                               stderr=subprocess.STDOUT, start_new_session=True)

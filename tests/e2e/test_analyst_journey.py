@@ -57,7 +57,7 @@ def test_new_analyst_first_session(hub, page, tmp_path):
         try:
             first, second = tmp_path / "janvier.csv", tmp_path / "fevrier.csv"
             for path, rows, seed in ((first, 300, 21), (second, 400, 22)):
-                subprocess.run([sys.executable, "-m", "dallosh.synthetic", str(rows), str(path), "--seed",
+                subprocess.run([sys.executable, "-m", "tools.synthetic", str(rows), str(path), "--seed",
                                 str(seed)], check=True, capture_output=True)
             open_view(page, "Datasets", "datasets")
             upload(page, first)

@@ -17,9 +17,10 @@ from dallosh.lifecycle import STEPS
 from dallosh.llm.builtin import BuiltinAnalyzer
 from dallosh.pipeline import Run, run_steps
 from dallosh.services import SYSTEM
-from dallosh.synthetic import generate_tweets
+from hub.spawner import NOTEBOOKS_DIR
+from tools.synthetic import generate_tweets
 
-NOTEBOOKS = sorted((PROJECT_ROOT / "notebooks").rglob("*.ipynb"))
+NOTEBOOKS = sorted(NOTEBOOKS_DIR.rglob("*.ipynb"))
 
 
 def add_analysed_dataset(services, actor, rows: int = 300, seed: int = 1, name: str = "analysed.csv"):
@@ -38,7 +39,7 @@ def add_analysed_dataset(services, actor, rows: int = 300, seed: int = 1, name: 
 
 
 def test_every_notebook_runs(services, admin, tmp_path):
-    assert NOTEBOOKS, "no notebook found under notebooks/"
+    assert NOTEBOOKS, f"no notebook found under {NOTEBOOKS_DIR}"
     add_analysed_dataset(services, admin)
     env = {**os.environ, "DALLOSH_MONGODB_URI": services.config.mongodb_uri,
            "DALLOSH_MONGODB_DATABASE": services.config.mongodb_database,

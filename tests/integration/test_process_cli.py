@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from dallosh.synthetic import generate_tweets
+from tools.synthetic import generate_tweets
 
 
 def test_process_builtin(tmp_path):

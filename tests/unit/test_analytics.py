@@ -16,7 +16,7 @@ from dallosh import analytics as an
 from dallosh.analytics import Filters
 from dallosh.cleaning import clean_tweets
 from dallosh.defaults import DATASET_COLUMNS, DEFAULT_OPERATOR_ACCOUNTS
-from dallosh.synthetic import generate_tweets
+from tools.synthetic import generate_tweets
 
 ANALYSED_COLUMNS = (
     *DATASET_COLUMNS, "is_retweet", "is_operator", "is_engagement_outlier", "engagement",

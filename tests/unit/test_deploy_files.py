@@ -158,6 +158,16 @@ def test_healthcheck_scripts_exist(services):
 # -- docker/Dockerfile and .dockerignore ------------------------------------------------------------------------
 
 
+def test_the_image_installs_the_project_wheel_not_the_source_tree():
+    instructions = dockerfile_instructions(DOCKERFILE)
+    runs = [args for kw, args in instructions if kw == "RUN"]
+    assert any("pip wheel" in r and "--no-deps" in r for r in runs), "the project's own wheel is built"
+    assert any("pip install" in r and "dallosh_analysis-*.whl" in r for r in runs), "and installed as a wheel"
+    assert not any(re.search(r"pip install .*(-e|--editable)\b", r) for r in runs), "no editable install"
+    copies = [shlex.split(args) for kw, args in instructions if kw == "COPY" and "--from=" not in args]
+    assert ["."] not in [c[:1] for c in copies], "no source tree in the image"
+
+
 def test_dockerfile_is_multi_stage_non_root_and_installs_the_project():
     instructions = dockerfile_instructions(DOCKERFILE)
     stages = [args for kw, args in instructions if kw == "FROM"]
@@ -189,7 +199,8 @@ def test_entrypoint_and_its_commands_exist():
     text = script.read_text(encoding="utf-8")
     for part in ("hub)", "worker)", "bootstrap)"):
         assert part in text
-    assert "jupyterhub_config.py" in text and (ROOT / "jupyterhub_config.py").is_file()
+    assert "python -m hub" in text and (ROOT / "hub" / "__main__.py").is_file()
+    assert (ROOT / "hub" / "jupyterhub_config.py").is_file(), "python -m hub runs JupyterHub with this file"
 
 
 def _ignored(path: str, patterns: list[str]) -> bool:
@@ -208,8 +219,9 @@ def _ignored(path: str, patterns: list[str]) -> bool:
 def test_dockerignore_keeps_the_app_and_drops_secrets_and_data():
     patterns = [line.strip() for line in DOCKERIGNORE.read_text(encoding="utf-8").splitlines()
                 if line.strip() and not line.startswith("#")]
-    for needed in ("pyproject.toml", "README.md", "package.json", "package-lock.json", "jupyterhub_config.py",
+    for needed in ("pyproject.toml", "README.md", "package.json", "package-lock.json", "hub/jupyterhub_config.py",
                    "dallosh/config.py", "hub/config.py", "hub/templates/page.html", "worker/__main__.py",
+                   "hub/notebooks/home/overview.ipynb", "hub/jupyter/voila/templates/dallosh/conf.json",
                    "docker/entrypoint.sh", "docker/healthcheck.py"):
         assert (ROOT / needed).exists() and not _ignored(needed, patterns), f"{needed} must reach the image"
     for secret in (".env", "storage/db", ".venv/bin/python", "node_modules/.bin", ".git/config"):

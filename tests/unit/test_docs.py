@@ -151,7 +151,7 @@ def test_values_yaml_uses_the_images_and_paths_of_this_repository():
     storage_root = re.search(r"DALLOSH_STORAGE_ROOT=(\S+)", dockerfile).group(1)
     assert values["hub"]["extraEnv"]["DALLOSH_STORAGE_ROOT"] == storage_root
     mounts = values["hub"]["extraVolumeMounts"] + values["singleuser"]["storage"]["extraVolumeMounts"]
-    assert {m["mountPath"] for m in mounts} == {storage_root, "/srv/dallosh/app/notebooks/work"}
+    assert {m["mountPath"] for m in mounts} == {storage_root}, "users' files live in storage/notebooks/work"
     for name in values["hub"]["extraEnv"]:
         assert name in {s.env for s in SETTINGS}, f"values.yaml sets {name}, which is not a setting"
 

@@ -500,7 +500,7 @@ def test_stored_copy_is_the_upload_itself_only_when_nothing_was_repaired(tmp_pat
 def test_preview_counts_are_what_cleaning_finds_on_a_messy_export(tmp_path):
     """A synthetic export (duplicates, empty texts, literal \\n, entities) made messier the way exports are."""
     from dallosh.cleaning import clean_tweets
-    from dallosh.synthetic import generate_tweets
+    from tools.synthetic import generate_tweets
 
     frame = generate_tweets(3000, seed=14)
     frame.loc[::97, "id"] = ""

@@ -11,7 +11,7 @@ import pytest
 
 from dallosh.cleaning import clean_tweets
 from dallosh.defaults import DATASET_COLUMNS, DEFAULT_OPERATOR_ACCOUNTS
-from dallosh.synthetic import EN_TEMPLATES, FR_TEMPLATES, generate_tweets, write_csv
+from tools.synthetic import EN_TEMPLATES, FR_TEMPLATES, generate_tweets, write_csv
 
 N = 20_000
 #: Words found in every English template and in no French one (checked below), to measure the language mix.
@@ -152,7 +152,7 @@ def test_bad_shares_are_rejected(kwargs):
 def test_cli_writes_a_csv(tmp_path):
     out = tmp_path / "cli.csv"
     subprocess.run(
-        [sys.executable, "-m", "dallosh.synthetic", "500", str(out), "--seed", "3"],
+        [sys.executable, "-m", "tools.synthetic", "500", str(out), "--seed", "3"],
         check=True,
         capture_output=True,
     )

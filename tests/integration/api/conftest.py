@@ -85,7 +85,7 @@ def start_hub(mongo_uri: str, root: Path, name: str = "api") -> tuple[ApiHub, su
            "DALLOSH_MONGODB_URI": mongo_uri, "DALLOSH_MONGODB_DATABASE": f"{name}_{suffix}",
            "DALLOSH_STORAGE_ROOT": str(root / "storage"), "DALLOSH_HUB_PORT": str(port),
            "DALLOSH_QUEUE_NAME": f"{name}-{suffix}", "DALLOSH_EVENTS_EXCHANGE": f"{name}-tasks-{suffix}",
-           "DALLOSH_EMBEDDED_DB": "never", "JUPYTER_PATH": str(PROJECT_ROOT / "jupyter"),
+           "DALLOSH_EMBEDDED_DB": "never",
            "NO_PROXY": "127.0.0.1,localhost", "PYTHONPATH": os.pathsep.join(
                p for p in (str(PROJECT_ROOT), os.environ.get("PYTHONPATH", "")) if p)}
     config = load_config(env, env_file=Path("/nonexistent"))
@@ -93,8 +93,7 @@ def start_hub(mongo_uri: str, root: Path, name: str = "api") -> tuple[ApiHub, su
     bootstrap(services)
     (config.storage_root / "logs").mkdir(parents=True, exist_ok=True)
     log = open(config.storage_root / "logs" / f"{name}-hub.log", "wb")  # noqa: SIM115 - closed with the process
-    proc = subprocess.Popen([str(Path(sys.executable).with_name("jupyterhub")), "-f",
-                             str(PROJECT_ROOT / "jupyterhub_config.py")], cwd=config.storage_root / "run",
+    proc = subprocess.Popen([sys.executable, "-m", "hub"], cwd=config.storage_root / "run",
                             env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     hub = ApiHub(config, services, f"http://127.0.0.1:{port}", env)
     try:

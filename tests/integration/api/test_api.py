@@ -27,7 +27,7 @@ POWER_EMAIL, POWER_PASSWORD = "power@free.com", "kiwi lantern 42 orbit"
 
 def synthetic_csv(path: Path, rows: int, seed: int) -> Path:
     """A realistic tweet export (the generator every test and benchmark uses)."""
-    from dallosh.synthetic import generate_tweets
+    from tools.synthetic import generate_tweets
 
     generate_tweets(rows, seed=seed).to_csv(path, index=False)
     return path

@@ -21,9 +21,9 @@ from dallosh.llm.base import Row
 from dallosh.llm.budget import completion_tokens
 from dallosh.llm.openai_provider import response_format
 from dallosh.llm.prompt import system_prompt, user_message
-from dallosh.synthetic import generate_tweets
 from tests.llama_server import MODEL_ALIAS
 from tests.mocking import FakeLLMServer
+from tools.synthetic import generate_tweets
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
 TOPICS = list(DEFAULT_TOPICS)

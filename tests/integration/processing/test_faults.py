@@ -8,9 +8,9 @@ import pytest
 from dallosh.defaults import DEFAULT_TOPICS, LLM_BREAKER_COOLDOWN_S
 from dallosh.llm.registry import providers_for
 from dallosh.pipeline import Run, run_steps
-from dallosh.synthetic import generate_tweets
 from tests.conftest import FakeClock
 from tests.mocking import FAKE_MODEL
+from tools.synthetic import generate_tweets
 
 
 @pytest.fixture

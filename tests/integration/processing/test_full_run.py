@@ -6,9 +6,9 @@ import pandas as pd
 
 from dallosh.lifecycle import STEPS
 from dallosh.services import SYSTEM
-from dallosh.synthetic import generate_tweets
 from tests.conftest import wait_status
 from tests.mocking import FAKE_MODEL
+from tools.synthetic import generate_tweets
 
 
 def add_dataset(services, actor, rows: int, seed: int = 0, name: str = "tweets.csv"):

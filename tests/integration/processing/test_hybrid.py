@@ -8,8 +8,8 @@ from dallosh.defaults import DEFAULT_TOPICS
 from dallosh.llm.base import Label, Provider
 from dallosh.llm.registry import providers_for
 from dallosh.pipeline import Run, run_steps
-from dallosh.synthetic import generate_tweets
 from tests.mocking import FAKE_MODEL
+from tools.synthetic import generate_tweets
 
 
 class ConfidentOnPanne(Provider):

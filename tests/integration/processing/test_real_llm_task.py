@@ -6,8 +6,8 @@ import pandas as pd
 import pytest
 
 from dallosh.services import SYSTEM
-from dallosh.synthetic import generate_tweets
 from tests.llama_server import MODEL_ALIAS
+from tools.synthetic import generate_tweets
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
 

@@ -8,7 +8,7 @@ from dallosh import analytics
 from dallosh.errors import NotFound, PermissionDenied, ValidationError
 from dallosh.llm.builtin import BuiltinAnalyzer
 from dallosh.pipeline import Run, run_steps
-from dallosh.synthetic import generate_tweets
+from tools.synthetic import generate_tweets
 
 
 @pytest.fixture

@@ -84,7 +84,7 @@ def ui_env(mongo_uri: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator
             for name, rows, seed in (("septembre.csv", 600, 3), ("octobre.csv", 900, 4), ("novembre.csv", 300, 5),
                                      ("decembre.csv", 200, 6)):
                 csv = base / name
-                subprocess.run([sys.executable, "-m", "dallosh.synthetic", str(rows), str(csv), "--seed", str(seed)],
+                subprocess.run([sys.executable, "-m", "tools.synthetic", str(rows), str(csv), "--seed", str(seed)],
                                check=True, capture_output=True, cwd=ROOT)
                 _, task = services.files.add(owners[name], name, csv)
                 env.tasks[name] = task

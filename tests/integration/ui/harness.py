@@ -19,8 +19,8 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[3]
-NOTEBOOKS = ROOT / "notebooks"
-JUPYTER_DIR = ROOT / "jupyter"
+NOTEBOOKS = ROOT / "hub" / "notebooks"
+JUPYTER_DIR = ROOT / "hub" / "jupyter"
 SCREENSHOTS = ROOT / "tests" / "e2e" / "screenshots"
 CHROMIUM = "/usr/bin/chromium"
 BROWSER_ARGS = ["--no-sandbox", "--disable-background-networking", "--disable-gpu"]

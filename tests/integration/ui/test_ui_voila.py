@@ -111,7 +111,7 @@ def test_upload_preview_add_and_download(ui_env, voila, browser, tmp_path):
     import sys
 
     csv = tmp_path / "janvier.csv"
-    subprocess.run([sys.executable, "-m", "dallosh.synthetic", "400", str(csv), "--seed", "11"], check=True,
+    subprocess.run([sys.executable, "-m", "tools.synthetic", "400", str(csv), "--seed", "11"], check=True,
                    capture_output=True)
     with opened(browser, voila(ANALYST), "home/datasets", "datasets") as page:
         page.set_input_files(".dl-uploader input[type=file]", str(csv))

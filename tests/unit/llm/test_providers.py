@@ -220,3 +220,20 @@ def test_fake_server_repr_hides_keys(fake_llm: FakeLLMServer):
     (request,) = fake_llm.requests
     assert request.bearer == "sk-hidden"
     assert "sk-hidden" not in repr(request)
+
+
+def test_the_builtin_analyzer_is_a_registered_fallback(monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setattr("dallosh.llm.registry._REGISTRY", dict(_REGISTRY))
+    assert "builtin" in _REGISTRY and _REGISTRY["builtin"].fallback
+    assert "builtin" not in provider_names(), "not a protocol a model config may choose"
+    with pytest.raises(ValidationError):
+        build_provider(cfg("http://h", provider="builtin"))
+
+    class Rules(Provider):
+        name = "rules"
+
+        def label(self, rows: Sequence[Row], topics: Sequence[str]) -> dict[str, Label]:
+            return {r.id: Label("neutral", 0, topics[0]) for r in rows}
+
+    register_provider("rules", lambda cfg, **kwargs: Rules(), fallback=True)
+    assert [p.name for p in providers_for({})] == ["builtin", "rules"], "fallbacks end every list, in order"

@@ -21,7 +21,6 @@ from dallosh.errors import PermissionDenied
 from dallosh.llm.builtin import BuiltinAnalyzer
 from dallosh.pipeline import Run, run_steps
 from dallosh.storage import ANALYSED
-from dallosh.synthetic import generate_tweets
 from dallosh.ui.analysis import (
     CHARTS,
     PAGE_SIZE,
@@ -39,6 +38,7 @@ from dallosh.ui.analysis import (
 )
 from dallosh.ui.components import is_visible
 from tests.factories import make_csv, tweet_row
+from tools.synthetic import generate_tweets
 
 TZ = "Europe/Paris"
 

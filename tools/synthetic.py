@@ -7,7 +7,7 @@ re-scraped duplicates, empty texts, literal ``\\n`` sequences, HTML entities, qu
 apostrophes, emoji and a heavy-tailed engagement distribution. Everything is drawn from one seeded numpy
 generator and assembled with array operations, so 1M rows take ~5 s and a seed always gives the same frame.
 
-CLI: ``python -m dallosh.synthetic N OUT.csv [--seed S]``.
+CLI: ``python -m tools.synthetic N OUT.csv [--seed S]``.
 """
 
 from __future__ import annotations
@@ -717,8 +717,8 @@ def write_csv(df: pd.DataFrame, path: str | Path) -> Path:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m dallosh.synthetic N OUT.csv [--seed S]``: write a synthetic export."""
-    parser = argparse.ArgumentParser(prog="python -m dallosh.synthetic", description=__doc__.splitlines()[0])
+    """``python -m tools.synthetic N OUT.csv [--seed S]``: write a synthetic export."""
+    parser = argparse.ArgumentParser(prog="python -m tools.synthetic", description=__doc__.splitlines()[0])
     parser.add_argument("n", type=int, help="number of rows")
     parser.add_argument("out", type=Path, help="CSV file to write")
     parser.add_argument("--seed", type=int, default=0)
