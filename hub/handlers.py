@@ -84,8 +84,12 @@ class RegisterHandler(BaseHandler):
         else:
             pending = user.data.status == "pending"
         await _pad(started)
-        success = ("Account created. An administrator must approve it before you can sign in; you will be able to "
-                   "sign in once it is approved." if pending else "Account created. You can now sign in.")
+        # True for a new email and for one that already has an account (which is left unchanged), so the form
+        # neither lies nor tells a stranger which emails have accounts.
+        success = (f"Request received for {email}. New accounts wait for an administrator's approval: you can "
+                   "sign in once it is approved." if pending else
+                   f"Account ready for {email}: sign in with the password you chose.")
+        success += " If this email already had an account, nothing was changed: sign in with its own password."
         self.finish(await self._render(error=None, success=success, email=email))
 
 

@@ -11,6 +11,7 @@ from urllib.parse import quote
 import pytest
 
 from dallosh.defaults import LOGIN_MAX_FAILURES
+from dallosh.errors import AuthenticationFailed
 from tests.e2e.conftest import login, shot
 
 APP = ".dl-app"
@@ -87,7 +88,7 @@ def test_register_then_login_lands_on_analyst_overview(hub, page, open_registrat
     page.fill("#confirm_input", "An4lyst-pass")
     shot(page, "hub-register")
     page.click("#register_submit")
-    assert "Account created" in page.inner_text(".dl-success")
+    assert f"Account ready for {email}" in page.inner_text(".dl-success")
     page.click("text=Sign in")
     started = time.monotonic()
     login(page, hub, email, "An4lyst-pass")
@@ -95,6 +96,27 @@ def test_register_then_login_lands_on_analyst_overview(hub, page, open_registrat
     assert "/voila/render/home/overview.ipynb" in page.url
     print(f"cold login → analyst overview: {time.monotonic() - started:.1f} s")
     shot(page, "hub-analyst-overview")
+
+
+def test_registering_an_existing_email_changes_nothing_and_tells_no_stranger(hub, page):
+    def register(email: str, password: str) -> str:
+        page.goto(hub.url + "/hub/register")
+        page.fill("#email_input", email)
+        page.fill("#password_input", password)
+        page.fill("#confirm_input", password)
+        page.click("#register_submit")
+        return page.inner_text(".dl-success")
+
+    fresh_email = f"fresh-{uuid.uuid4().hex[:6]}@example.com"
+    fresh = register(fresh_email, "Fresh-pass-1")
+    existing = register("analyst@free.com", "Another-pass-2")
+    # Never "Account created" for an email that had one, and the same words as for a new email.
+    assert "nothing was changed" in existing and "created" not in existing
+    assert existing.replace("analyst@free.com", "X") == fresh.replace(fresh_email, "X")
+    assert hub.services.users.find_by_email(fresh_email) is not None  # positive control: that one was created
+    hub.services.auth.login("analyst@free.com", "123456")  # the existing account kept its password
+    with pytest.raises(AuthenticationFailed):
+        hub.services.auth.login("analyst@free.com", "Another-pass-2")
 
 
 def test_register_refuses_bad_input_and_checks_xsrf(hub, page):
@@ -122,7 +144,7 @@ def test_pending_registration_waits_for_approval(hub, page):
     page.fill("#password_input", "Pend1ng-pass")
     page.fill("#confirm_input", "Pend1ng-pass")
     page.click("#register_submit")
-    assert "must approve" in page.inner_text(".dl-success")
+    assert "wait for an administrator's approval" in page.inner_text(".dl-success")
     login(page, hub, email, "Pend1ng-pass")
     assert "waiting for an administrator's approval" in page.inner_text(".login_error")
     shot(page, "hub-login-pending")
