@@ -30,6 +30,7 @@ ACTOR_METHODS: frozenset[tuple[str, str]] = frozenset({
     ("settings", "check_models"), ("settings", "check_model"),
     ("logs", "list"),
     ("corrections", "correct"), ("corrections", "history"), ("corrections", "effective"), ("corrections", "revert"),
+    ("results", "headline"),
     ("auth", "me"), ("auth", "change_password"), ("auth", "update_account"), ("auth", "delete_account"),
 })
 

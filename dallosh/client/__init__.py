@@ -253,6 +253,7 @@ class Client:
         self.settings = RemoteService(self, "settings")
         self.logs = RemoteService(self, "logs")
         self.corrections = RemoteService(self, "corrections")
+        self.results = RemoteService(self, "results")
         self.auth = RemoteService(self, "auth")
         #: What only the API can see (queue, workers, database and broker health), for the admin overview.
         self.system = RemoteService(self, "system")

@@ -18,6 +18,7 @@ from dallosh.services.base import SYSTEM, Actor, Page
 from dallosh.services.corrections import CorrectionsService
 from dallosh.services.files import FilesService
 from dallosh.services.logs import LogsService
+from dallosh.services.results import ResultsService
 from dallosh.services.roles import RolesService
 from dallosh.services.settings import SettingsService
 from dallosh.services.tasks import TasksService
@@ -45,6 +46,7 @@ class Services:
         self.files = FilesService(self)
         self.tasks = TasksService(self)
         self.corrections = CorrectionsService(self)
+        self.results = ResultsService(self)
 
     @classmethod
     def from_config(cls, config: Config | None = None) -> Services:

@@ -15,11 +15,10 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 from dallosh.lifecycle import ACTIVE, STATUSES
-from dallosh.storage import ANALYSED
+from dallosh.services.results import DEFAULT_SCOPE
 from dallosh.ui.base import UIContext, View
 from dallosh.ui.components import (
     KPI,
@@ -49,31 +48,6 @@ LLM_EVERY_S = 300.0
 LLM_CHECK_TIMEOUT_S = 10.0
 #: Latest analyses whose KPIs the analyst overview shows.
 LATEST_ANALYSES = 3
-
-
-_KPI_CACHE: dict[tuple[str, float, int], dict[str, Any]] = {}
-
-
-def headline_kpis(path: Path) -> dict[str, Any]:
-    """Rows, % negative, % high priority and top topic of an analysed file (cached until the file changes)."""
-    import pandas as pd  # lazy: only analysts' overview reads analysed files
-
-    stat = path.stat()
-    key = (str(path), stat.st_mtime, stat.st_size)
-    if key not in _KPI_CACHE:
-        frame = pd.read_csv(path, usecols=lambda c: c in ("sentiment", "priority", "main_topic"), dtype=str,
-                            keep_default_na=False, engine="c")
-        rows = len(frame)
-        share = (lambda mask: round(100 * float(mask.mean()), 1)) if rows else (lambda mask: 0.0)
-        topics = frame["main_topic"].value_counts() if "main_topic" in frame else pd.Series(dtype=int)
-        _KPI_CACHE[key] = {
-            "rows": rows,
-            "negative_pct": share(frame["sentiment"] == "negative") if "sentiment" in frame else None,
-            "high_priority_pct": share(frame["priority"] == "2") if "priority" in frame else None,
-            "top_topic": str(topics.index[0]) if len(topics) else "–",
-            "top_topic_pct": round(100 * float(topics.iloc[0]) / rows, 1) if len(topics) and rows else 0.0,
-        }
-    return _KPI_CACHE[key]
 
 
 class RemoteQueue:
@@ -262,13 +236,13 @@ class OverviewView(View):
         cards: list[dict[str, Any]] = []
         for task in latest:
             try:
-                k = headline_kpis(s.files.path(a, task.data.file_id, ANALYSED))
+                k = s.results.headline(a, task.data.file_id)
             except Exception as exc:  # noqa: BLE001 - one unreadable file must not hide the others
                 cards.append({"filename": task.data.filename, "error": str(exc)})
                 continue
             cards.append({"filename": task.data.filename, "error": "", "updated": human_time(task.updatedAt),
                           "rows": human_int(k["rows"]), "kpis": k})
-        self.latest_html.value = render("overview_latest.html", rows=cards)
+        self.latest_html.value = render("overview_latest.html", rows=cards, scope=DEFAULT_SCOPE)
         running = [t for t in s.tasks.list(a, limit=200).items if t.data.status in ACTIVE or
                    t.data.status == "paused"]
         lines = []

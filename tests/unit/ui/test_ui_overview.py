@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dallosh.ui.overview import OverviewView, headline_kpis, status_bars
+from dallosh.ui.overview import OverviewView, status_bars
 from tests.factories import make_csv
 
 
@@ -12,15 +12,10 @@ def view_for(ctx, actor) -> OverviewView:
     return view
 
 
-def test_status_bars_and_headline_kpis(tmp_path):
+def test_status_bars():
     assert "No tasks yet" in status_bars({})
     html = status_bars({"done": 4, "on_error": 1})
     assert "width:100.0%" in html and "width:25.0%" in html and "on error" in html
-    path = tmp_path / "a.csv"
-    path.write_text("id,sentiment,priority,main_topic\n1,negative,2,Réseau\n2,positive,0,Réseau\n"
-                    "3,negative,1,Facturation\n4,neutral,2,Réseau\n", encoding="utf-8")
-    assert headline_kpis(path) == {"rows": 4, "negative_pct": 50.0, "high_priority_pct": 50.0,
-                                   "top_topic": "Réseau", "top_topic_pct": 75.0}
 
 
 def test_admin_sees_counts_queue_health_and_activity(services, admin, ctx, added, finish):
@@ -70,6 +65,7 @@ def test_analyst_sees_their_datasets_progress_and_latest_kpis(services, admin, a
     assert view.kpis["mine"].number == "1"  # the admin's upload is not theirs
     assert view.kpis["active"].number == "1" and view.kpis["done"].number == "1"
     assert "octobre.csv" in view.latest_html.value and "50.0 %" in view.latest_html.value
+    assert "Counted like Analysis: customer tweets" in view.latest_html.value  # says which rows it counts
     assert "admin.csv" in view.progress_html.value and "in queue" in view.progress_html.value
     assert view.health_html.value == ""  # infrastructure is an admin concern
 
