@@ -245,7 +245,8 @@ def format_delay(delay: pd.Timedelta | None) -> str:
 
 def format_kpis(k: dict[str, Any], loaded: int) -> dict[str, tuple[str, str]]:
     """(value, subtitle) of each KPI card from ``analytics.kpis``'s dict."""
-    share, net, rate = k["negative_share"], k["net_sentiment"], k["engagement_rate"]
+    share, net, median, rate = k["negative_share"], k["net_sentiment"], k["engagement_median"], k["engagement_rate"]
+    left_out = k["engagement_outliers"]
     high = k["high_priority_count"]
     return {
         "volume": (human_int(k["volume"]), f"of {human_int(loaded)} loaded"),
@@ -254,13 +255,15 @@ def format_kpis(k: dict[str, Any], loaded: int) -> dict[str, tuple[str, str]]:
         "high_priority_count": (human_int(high), f"{100 * high / k['volume']:.1f} % of tweets" if k["volume"]
                                 else "priority 2"),
         "median_first_reply_time": (format_delay(k["median_first_reply_time"]), "to the operator's first reply"),
-        "engagement_rate": ("–" if rate is None else f"{rate:.2f}", "interactions per tweet"),
+        "engagement_median": ("–" if median is None else f"{median:g}",
+                              "interactions per tweet" + ("" if rate is None else f" · mean {rate:.2f}") +
+                              (f" without {human_int(left_out)} viral" if left_out else "")),
     }
 
 
 KPI_LABELS = {"volume": "Tweets", "negative_share": "Negative", "net_sentiment": "Net sentiment",
               "high_priority_count": "High priority", "median_first_reply_time": "Median first reply",
-              "engagement_rate": "Engagement rate"}
+              "engagement_median": "Median engagement"}
 
 
 def daily_net_sentiment(daily: pd.DataFrame) -> np.ndarray:
@@ -597,12 +600,13 @@ def chart_critical_topics(df: pd.DataFrame) -> tuple[dict[str, Any], list[list[A
 
 def chart_engagement(df: pd.DataFrame) -> tuple[dict[str, Any], list[list[Any]]]:
     engagement = analytics.engagement_by_sentiment(df)
-    figure = {"data": [{"type": "bar", "x": list(SENTIMENTS), "y": engagement["mean_engagement"].fillna(0).to_numpy(),
+    figure = {"data": [{"type": "bar", "x": list(SENTIMENTS),
+                        "y": engagement["median_engagement"].fillna(0).to_numpy(),
                         "marker": {"color": [SENTIMENT_COLORS[s] for s in SENTIMENTS]},
                         "customdata": engagement["engagement"].to_numpy(),
-                        "hovertemplate": "%{x}: %{y:.2f} interactions per tweet, %{customdata} in total"
+                        "hovertemplate": "%{x}: median %{y:g} interactions per tweet, %{customdata} in total"
                                          "<extra></extra>"}],
-              "layout": {"title": "Engagement by sentiment (mean per tweet)",
+              "layout": {"title": "Engagement by sentiment (median per tweet)",
                          "yaxis": {"title": {"text": "interactions per tweet"}}}}
     return figure, [list(SENTIMENTS)]
 

@@ -209,7 +209,8 @@ def test_kpis_on_a_hand_computed_frame(mixed: pd.DataFrame):
     assert an.engagement_rate(mixed) == pytest.approx(4.5)  # 45 / 10
     assert an.kpis(mixed) == {
         "volume": 10, "negative_share": pytest.approx(50.0), "net_sentiment": pytest.approx(-0.25),
-        "high_priority_count": 4, "median_first_reply_time": None, "engagement_rate": pytest.approx(4.5),
+        "high_priority_count": 4, "median_first_reply_time": None, "engagement_median": an.engagement_median(mixed),
+        "engagement_rate": pytest.approx(4.5), "engagement_outliers": 0,
     }
 
 
@@ -217,8 +218,20 @@ def test_kpis_of_an_empty_frame():
     empty = load([])
     assert an.kpis(empty, DEFAULT_OPERATOR_ACCOUNTS) == {
         "volume": 0, "negative_share": None, "net_sentiment": None, "high_priority_count": 0,
-        "median_first_reply_time": None, "engagement_rate": None,
+        "median_first_reply_time": None, "engagement_median": None, "engagement_rate": None,
+        "engagement_outliers": 0,
     }
+
+
+def test_engagement_headline_is_robust_to_the_viral_tweets_cleaning_flags():
+    # Nine ordinary tweets with 0-4 interactions and one viral tweet with 3,000 (flagged by cleaning).
+    rows = [tweet(i, engagement=i % 5) for i in range(9)]
+    rows.append(tweet(9, engagement=3000, is_engagement_outlier="True"))
+    df = load(rows)
+    assert an.engagement_median(df) == 2.0  # sorted 0 0 1 1 2 2 3 3 4 3000: the middle two are 2 and 2
+    assert an.engagement_rate(df) == pytest.approx(16 / 9)  # 0+1+2+3+4+0+1+2+3: the viral tweet left out
+    assert an.engagement_outlier_count(df) == 1
+    assert float(df["engagement"].mean()) == pytest.approx(301.6)  # what the old mean showed: 3016 / 10
 
 
 def test_all_neutral_has_no_net_sentiment_and_zero_negative_share():

@@ -144,7 +144,8 @@ def test_kpi_formatting():
     assert format_delay(pd.Timedelta(minutes=125)) == "2 h 05" and format_delay(pd.Timedelta(hours=50)) == "2 d 2 h"
     shown_kpis = format_kpis({"volume": 200, "negative_share": 41.234, "net_sentiment": -0.5,
                               "high_priority_count": 50, "median_first_reply_time": None,
-                              "engagement_rate": 3.456}, 250)
+                              "engagement_median": 2.0, "engagement_rate": 3.456, "engagement_outliers": 3}, 250)
+    assert shown_kpis["engagement_median"] == ("2", "interactions per tweet · mean 3.46 without 3 viral")
     assert shown_kpis["volume"] == ("200", "of 250 loaded")
     assert shown_kpis["negative_share"][0] == "41.2 %" and shown_kpis["net_sentiment"][0] == "-0.50"
     assert shown_kpis["high_priority_count"] == ("50", "25.0 % of tweets")
