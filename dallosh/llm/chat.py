@@ -300,7 +300,7 @@ class ChatProvider(Provider):
             attempts = batch.attempts + 1
             self.breaker.failure(reason)
             failures.append(([r.id for r in batch.rows],
-                             f"gave up after {attempts} attempt(s) (retryRequests={self.retry_requests}): {reason}"))
+                             f"gave up after {attempts} attempt(s): {reason}"))
             return False
         with self._lock:
             self.retries += 1

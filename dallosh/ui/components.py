@@ -33,8 +33,14 @@ STATUS_FAMILY: dict[str, str] = {
 _FAMILY_CLASS = {"ok": "dl-b-ok", "run": "dl-b-run", "warn": "dl-b-warn", "err": "dl-b-err", "idle": "dl-b-idle"}
 
 
+#: Statuses and steps in the analysts' words (the lifecycle's names are for code: no "llm" on a screen).
+STATUS_LABELS = {"in_queue": "in queue", "on_error": "error", "reading_dataset": "reading the file",
+                 "process_cleaning": "cleaning", "sending_to_llm": "labelling", "appending_columns": "adding labels",
+                 "saving_file": "saving"}
+
+
 def status_label(status: str) -> str:
-    return status.replace("_", " ")
+    return STATUS_LABELS.get(status, status.replace("_", " "))
 
 
 def badge(text: str, family: str = "idle") -> Markup:

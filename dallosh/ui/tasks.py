@@ -44,9 +44,8 @@ log = logging.getLogger(__name__)
 #: Actions that start work, blocked while the app is in maintenance.
 STARTING_ACTIONS = frozenset({"start", "resume", "retry"})
 ACTION_LABELS = {"start": "Start", "pause": "Pause", "resume": "Resume", "stop": "Stop", "retry": "Retry"}
-STEP_LABELS = {"reading_dataset": "Reading dataset", "process_cleaning": "Cleaning",
-               "sending_to_llm": "Labelling (LLM)", "appending_columns": "Appending columns",
-               "saving_file": "Saving file"}
+STEP_LABELS = {"reading_dataset": "Reading the file", "process_cleaning": "Cleaning",
+               "sending_to_llm": "Labelling", "appending_columns": "Adding the labels", "saving_file": "Saving"}
 STEP_ICONS = {"done": "✓", "running": "●", "waiting": "…", "pending": "○", "failed": "✕", "paused": "❚❚",
               "stopped": "■"}
 #: Log lines kept on screen (a 200k-row run has ~400 page events).
@@ -356,7 +355,7 @@ class TasksView(View):
             set_visible(self.detail, True)
             self.d_title.value = fragment('<b style="font-size:17px">{{ name }}</b> {{ badge }}',
                                           name=data.filename or data.file_id, badge=status_badge(data.status))
-            self.d_meta.value = f"Added {human_time(task.createdAt)} · run {data.run} · task {task.uid[:8]}"
+            self.d_meta.value = f"Added {human_time(task.createdAt)}"  # run counters and ids are for code
             if data.status == "on_error":
                 self.d_error.show("error", data.error or "The task failed.",
                                   fragment('<div style="margin-top:6px"><b>{{ advice }}</b></div>',

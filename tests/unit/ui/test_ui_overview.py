@@ -15,7 +15,7 @@ def view_for(ctx, actor) -> OverviewView:
 def test_status_bars():
     assert "No tasks yet" in status_bars({})
     html = status_bars({"done": 4, "on_error": 1})
-    assert "width:100.0%" in html and "width:25.0%" in html and "on error" in html
+    assert "width:100.0%" in html and "width:25.0%" in html and "error" in html
 
 
 def test_admin_sees_counts_queue_health_and_activity(services, admin, ctx, added, finish):

@@ -51,7 +51,7 @@ def test_events_read_as_sentences():
     assert describe_event("on_error", {"step": "process_cleaning", "error": "Boom."}).endswith("Boom.")
     assert "1\u202f200 rows read" in describe_event("reading_dataset", {"phase": "done", "rows_read": 1200})
     assert describe_event("paused", {"phase": "checkpointed", "page": 3, "pages": 9, "step": "sending_to_llm"}) \
-        == "Paused at page 3 of 9 (sending to llm)"
+        == "Paused at page 3 of 9 (labelling)"
 
 
 # -- the view ----------------------------------------------------------------------------------------------
