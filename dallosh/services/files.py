@@ -51,10 +51,10 @@ class FilesService(Service):
         inspection = inspect_csv(source, filename, max_bytes=self._max_bytes(), encoding=encoding)
         existing = self.find_duplicate(inspection.sha256)
         if existing and not allow_duplicate:
+            when = self.ctx.settings.local_time(existing.createdAt)  # the app's time zone, as the list shows it
             raise DuplicateDataset(
-                f"This file was already uploaded as {existing.data.filename!r} on "
-                f"{existing.createdAt:%Y-%m-%d %H:%M}. Open that dataset, or confirm to add it again.",
-                existing.uid)
+                f"This file was already uploaded as {existing.data.filename!r} on {when:%Y-%m-%d %H:%M}. Open "
+                "that dataset, or confirm to add it again.", existing.uid)
         uid = new_uid()
         storage = self.ctx.storage
         target = storage.path(DATASETS, uid)

@@ -7,7 +7,9 @@ actor) reads them in clear, and they never travel on the event bus.
 from __future__ import annotations
 
 import copy
+from datetime import UTC, datetime
 from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from dallosh.db import new_uid, utcnow
 from dallosh.errors import Conflict, NotFound, PermissionDenied, ValidationError
@@ -78,6 +80,14 @@ class SettingsService(Service):
 
     def topics(self) -> list[str]:
         return list(self._data().general.topics)
+
+    def local_time(self, when: datetime) -> datetime:
+        """``when`` in the app's time zone (the setting every page uses); UTC if the zone is unknown."""
+        try:
+            zone = ZoneInfo(self._data().general.timeZone)
+        except (ZoneInfoNotFoundError, ValueError):
+            zone = UTC
+        return (when if when.tzinfo else when.replace(tzinfo=UTC)).astimezone(zone)
 
     # -- general -------------------------------------------------------------------------------------------
 

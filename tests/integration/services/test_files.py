@@ -143,6 +143,8 @@ def test_duplicate_upload(services, analyst):
     with pytest.raises(DuplicateDataset, match="already uploaded as 'a.csv'") as exc:
         services.files.add(analyst, "b.csv", content)
     assert exc.value.existing_uid == first.uid
+    shown = services.settings.local_time(first.createdAt)  # the app's time zone (Europe/Paris), as the list
+    assert f"{shown:%Y-%m-%d %H:%M}" in str(exc.value) and shown.utcoffset().total_seconds() > 0
     assert _state(services) == before
     again, _ = services.files.add(analyst, "b.csv", content, allow_duplicate=True)
     assert again.uid != first.uid
