@@ -64,6 +64,9 @@ METHODS = [
     ("corrections.effective", ("read_datasets", "manage_datasets"),
      lambda s, a, t: s.corrections.effective(a, t["file"])),
     ("corrections.revert", ("manage_datasets",), lambda s, a, t: s.corrections.revert(a, "missing")),
+    ("results.analysed", ("read_datasets", "manage_datasets"), lambda s, a, t: s.results.analysed(a, t["file"])),
+    ("results.corrected", ("read_datasets", "manage_datasets"), lambda s, a, t: s.results.corrected(a, [t["file"]])),
+    ("results.headline", ("read_datasets", "manage_datasets"), lambda s, a, t: s.results.headline(a, t["file"])),
     ("logs.list", ("manage_app",), lambda s, a, t: s.logs.list(a)),
     ("settings.get", ("manage_app",), lambda s, a, t: s.settings.get(a)),
     ("settings.update_general", ("manage_app",), lambda s, a, t: s.settings.update_general(a, appName="X")),
@@ -92,8 +95,8 @@ def test_matrix_covers_every_public_service_method(services):
     internal = {"find", "find_by_email", "actor", "actor_from", "count_in_role", "count_active_in_roles",
                 "ensure_admin_remains", "insert_user", "apply_update", "remove", "by_name", "find_duplicate",
                 "find_by_file", "record", "ensure", "general", "topics", "authorize", "check_password_policy",
-                "clear_failures", "login", "register", "uses_default_password", "wait_time"}
-    for service_name in ("users", "roles", "files", "tasks", "logs", "settings", "auth", "corrections"):
+                "clear_failures", "login", "register", "uses_default_password", "wait_time", "local_time"}
+    for service_name in ("users", "roles", "files", "tasks", "logs", "settings", "auth", "corrections", "results"):
         service = getattr(services, service_name)
         for attr in dir(service):
             if attr.startswith("_") or attr in internal or not callable(getattr(service, attr)):
