@@ -117,3 +117,21 @@ def save_json(sections: list[Section], path: Path, extra: dict[str, Any] | None 
             "benchmarks": {s.key: s.to_json() for s in sections}}
     path.write_text(json.dumps(data, indent=2, default=str) + "\n")
     return path
+
+
+def pace_events(publisher: Any, file_id: str, count: int, rate: float, phase: str) -> list[float]:
+    """Publish ``count`` events at ``rate``/s; returns how long each publish call took (s)."""
+    from dallosh.events import make_message
+
+    took = []
+    start = time.perf_counter()
+    for seq in range(count):
+        delay = start + seq / rate - time.perf_counter()
+        if delay > 0:
+            time.sleep(delay)
+        message = make_message(file_id, "bench-task", "bench", phase=phase, seq=seq)
+        message["sent"] = time.perf_counter()
+        if not publisher.publish_event(message):
+            raise RuntimeError("the broker did not accept an event (is RabbitMQ running on localhost:5672?)")
+        took.append(time.perf_counter() - message["sent"])
+    return took

@@ -27,7 +27,7 @@ import time
 from pathlib import Path
 
 import numpy as np
-from _common import PROJECT_ROOT, RESULTS_DIR, Section, print_sections, save_json
+from _common import PROJECT_ROOT, RESULTS_DIR, Section, pace_events, print_sections, save_json
 
 sys.path.insert(0, str(PROJECT_ROOT))
 
@@ -104,7 +104,7 @@ def bench_load(section: Section, services, client, uid: str, repeat: int) -> Non
 
 
 def bench_events(section: Section, config, client, count: int, rate: float) -> None:
-    from dallosh.events import Publisher, Subscriber, make_message, routing_key_for
+    from dallosh.events import Publisher, Subscriber, routing_key_for
 
     file_id = "bench-api"
     got: dict[str, list[float]] = {"direct": [], "api": []}
@@ -124,14 +124,7 @@ def bench_events(section: Section, config, client, count: int, rate: float) -> N
     publisher = Publisher(config)
     try:
         for phase, n in (("warmup", 20), ("measure", count)):
-            started = time.perf_counter()
-            for seq in range(n):
-                delay = started + seq / rate - time.perf_counter()
-                if delay > 0:
-                    time.sleep(delay)
-                message = make_message(file_id, "bench-task", "sending_to_llm", phase=phase, seq=seq)
-                message["sent"] = time.perf_counter()
-                publisher.publish_event(message)
+            pace_events(publisher, file_id, n, rate, phase)
         for event in done.values():
             event.wait(15)
     finally:

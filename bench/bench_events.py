@@ -20,10 +20,10 @@ import uuid
 
 import numpy as np
 import pika
-from _common import Section, load_average, print_sections
+from _common import Section, load_average, pace_events, print_sections
 
 from dallosh.config import load_config
-from dallosh.events import Publisher, Subscriber, make_message, routing_key_for
+from dallosh.events import Publisher, Subscriber, routing_key_for
 
 P95_TARGET_MS = 50.0
 
@@ -37,22 +37,6 @@ def _delete_exchange(url: str, exchange: str) -> None:
             conn.close()
     except pika.exceptions.AMQPError:
         pass
-
-
-def _pace(publisher: Publisher, file_id: str, count: int, rate: float, phase: str) -> list[float]:
-    """Publish ``count`` events at ``rate``/s; returns how long each publish call took (s)."""
-    took = []
-    start = time.perf_counter()
-    for seq in range(count):
-        delay = start + seq / rate - time.perf_counter()
-        if delay > 0:
-            time.sleep(delay)
-        message = make_message(file_id, "bench-task", "bench", phase=phase, seq=seq)
-        message["sent"] = time.perf_counter()
-        if not publisher.publish_event(message):
-            raise RuntimeError("the broker did not accept an event (is RabbitMQ running on localhost:5672?)")
-        took.append(time.perf_counter() - message["sent"])
-    return took
 
 
 def run(events: int = 1000, *, rate: float = 200.0, warmup: int = 50, wait_s: float = 10.0) -> Section:
@@ -80,11 +64,11 @@ def run(events: int = 1000, *, rate: float = 200.0, warmup: int = 50, wait_s: fl
     try:
         if not subscriber.connected:
             raise RuntimeError("the subscriber could not connect to RabbitMQ")
-        _pace(publisher, file_id, warmup, rate, "warmup")
+        pace_events(publisher, file_id, warmup, rate, "warmup")
         warm.wait(wait_s)
         load = load_average()
         started = time.perf_counter()
-        took = _pace(publisher, file_id, events, rate, "measure")
+        took = pace_events(publisher, file_id, events, rate, "measure")
         elapsed = time.perf_counter() - started
         done.wait(wait_s)
     finally:
