@@ -21,7 +21,7 @@ from dallosh.db import MongoAdapter
 from dallosh.db.embedded import spawn_embedded, terminate, wait_until_answers
 from dallosh.storage import Storage
 
-pytest_plugins = ["tests.skipcheck"]
+pytest_plugins = ["tests.skipcheck", "tests.unitcheck"]
 
 
 def free_port() -> int:

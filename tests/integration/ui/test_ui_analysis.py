@@ -1,0 +1,342 @@
+"""The analysis view on real analysed files: datasets, filters, KPIs, chart clicks, table, exports, corrections.
+
+Datasets are added through the services and analysed in-process by the real pipeline (built-in analyzer), then
+their task is walked to ``done`` (the ``finish`` fixture) — the same files the worker would write.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from markupsafe import escape
+
+from dallosh import analytics
+from dallosh.datasets import read_dataset
+from dallosh.errors import PermissionDenied
+from dallosh.llm.builtin import BuiltinAnalyzer
+from dallosh.pipeline import Run, run_steps
+from dallosh.storage import ANALYSED
+from dallosh.ui.analysis import (
+    CHARTS,
+    PAGE_SIZE,
+    AnalysisView,
+    Drill,
+    format_kpis,
+)
+from dallosh.ui.components import is_visible
+from tests.factories import make_csv, tweet_row
+from tools.synthetic import generate_tweets
+
+TZ = "Europe/Paris"
+
+
+def process(services, file_uid: str) -> Path:
+    """Run the pipeline in-process on a stored dataset (what the worker does), with the built-in analyzer."""
+    storage = services.storage
+    general = services.settings.general()
+    run_steps(Run(source=storage.path("datasets", file_uid), cleaned=storage.path("cleaned", file_uid),
+                  analysed=storage.path(ANALYSED, file_uid), checkpoints=storage.checkpoints(file_uid),
+                  topics=list(general.topics), operator_accounts=list(general.operatorAccounts),
+                  providers=lambda: [BuiltinAnalyzer()]))
+    return storage.path(ANALYSED, file_uid)
+
+
+@pytest.fixture
+def analysed_files(services, analyst, finish):
+    """Two analysed datasets, newest last: (septembre, octobre) file records."""
+    files = []
+    for name, rows, seed in (("septembre.csv", 400, 3), ("octobre.csv", 250, 4)):
+        file, task = services.files.add(analyst, name, generate_tweets(rows, seed=seed).to_csv(index=False).encode())
+        process(services, file.uid)
+        finish(task.uid)
+        files.append(file)
+    return files
+
+
+def shown(ctx, actor, **params) -> AnalysisView:
+    view = AnalysisView(ctx(actor))
+    view.on_show(**params)
+    return view
+
+
+def reference(services, actor, files) -> pd.DataFrame:
+    """What a power user gets in a notebook: the same files, the same corrections, the same functions."""
+    paths = [services.files.path(actor, f.uid, ANALYSED) for f in files]
+    frame = analytics.load_analysed(paths, dataset_names=[f.data.filename for f in files])
+    return analytics.apply_corrections(frame, services.corrections.effective(actor, [f.uid for f in files]))
+
+
+def kpi_numbers(view: AnalysisView) -> dict[str, str]:
+    return {key: card.number for key, card in view.kpis.items()}
+
+
+def click(view: AnalysisView, chart: str, point: int, trace: int = 0) -> None:
+    """What the page sends when a chart segment is clicked."""
+    view.charts[chart].handle({"type": "click", "curve": trace, "point": point})
+
+
+# -- the view ----------------------------------------------------------------------------------------------
+
+
+def test_newest_dataset_is_shown_with_the_same_kpis_as_the_library(services, analyst, ctx, analysed_files):
+    view = shown(ctx, analyst)
+    assert view.alert.kind == ""
+    octobre = analysed_files[1]
+    assert view.selected() == (octobre.uid,)  # the newest analysed dataset by default
+    assert [label for label, _ in view.dataset_select.options][0].startswith("octobre.csv")
+    frame = reference(services, analyst, [octobre])
+    filtered = analytics.apply_filters(frame, analytics.Filters(tz=TZ))
+    expected = analytics.kpis(filtered, replies_from=frame)
+    assert kpi_numbers(view) == {k: v[0] for k, v in format_kpis(expected, len(frame)).items()}
+    assert expected["median_first_reply_time"] is not None  # the synthetic export has operator replies
+    assert int(view.frame["is_operator"].sum()) == int(frame["is_operator"].sum())  # KPIs never write to the frame
+    assert is_visible(view.content) and "octobre.csv" in view.status.value and TZ in view.status.value
+    assert set(view.charts) == set(CHARTS)
+    sentiment = json.loads(view.charts["sentiment"].spec)["data"][0]
+    assert sentiment["values"] == analytics.sentiment_counts(filtered)["count"].tolist()
+    critical = json.loads(view.charts["critical_tweets"].spec)["data"][0]
+    top = analytics.top_critical_tweets(filtered, len(critical["y"]))
+    assert [label.split(": ", 1)[1][:20] for label in critical["y"]] == [
+        str(escape(" ".join(t.split())[:20]))
+        for t in top["full_text"]]  # the texts come from the loaded frame (the selection is slim)
+    page = view.grid.grid_data_in
+    assert len(page) == PAGE_SIZE and page["id"].str.len().min() == 19
+    assert page["text"].str.len().min() > 0 and page["link"].str.startswith("http").all()
+    assert page["date"].tolist() == sorted(page["date"], reverse=True)  # newest first
+
+
+def test_several_datasets_are_combined(services, analyst, ctx, analysed_files):
+    view = shown(ctx, analyst)
+    view.dataset_select.value = tuple(f.uid for f in analysed_files)
+    frame = reference(services, analyst, analysed_files)
+    assert view.frame is not None and len(view.frame) == len(frame)
+    assert set(view.frame["dataset"].astype(str)) == {"septembre.csv", "octobre.csv"}
+    assert view.grid.user_params["show_dataset"] is True
+    assert view.kpis["volume"].number.replace("\u202f", "") == str(
+        len(analytics.apply_filters(frame, analytics.Filters(tz=TZ))))
+    view.dataset_select.value = (analysed_files[0].uid,)
+    assert set(view.cache) == {analysed_files[0].uid}  # frames no longer shown are released
+    assert view.grid.user_params["show_dataset"] is False
+
+
+def test_filters_apply_to_kpis_charts_and_table(services, analyst, ctx, analysed_files):
+    view = shown(ctx, analyst)
+    frame = reference(services, analyst, [analysed_files[1]])
+    view.sentiment.value = "negative"
+    view.priority.value = 2
+    expected = analytics.apply_filters(frame, analytics.Filters(sentiments=["negative"], priorities=[2], tz=TZ))
+    assert view.kpis["volume"].number == str(len(expected)) and view.kpis["negative_share"].number == "100.0 %"
+    assert set(view.rows["sentiment"].astype(str)) == {"negative"}
+    view.search.value = "reseau"
+    searched = analytics.apply_filters(frame, analytics.Filters(sentiments=["negative"], priorities=[2],
+                                                                search="reseau", tz=TZ))
+    assert 0 < len(searched) < len(expected) and view.kpis["volume"].number == str(len(searched))
+    day = frame["created_at"].dt.tz_convert(TZ).dt.date.min()
+    view.reset_filters()
+    view.date_from.value = view.date_to.value = day
+    dated = analytics.apply_filters(frame, analytics.Filters(date_from=day, date_to=day, tz=TZ))
+    assert view.kpis["volume"].number == str(len(dated))
+    view.reset_filters()
+    customers = int(view.kpis["volume"].number.replace("\u202f", ""))
+    view.include_operator.value = True
+    assert int(view.kpis["volume"].number.replace("\u202f", "")) > customers  # the operator's replies count
+    view.reset_filters()
+    assert view.filters() == analytics.Filters(tz=TZ)
+
+
+def test_chart_clicks_filter_the_table_only(services, analyst, ctx, analysed_files):
+    view = shown(ctx, analyst)
+    before = kpi_numbers(view)
+    total = len(view.rows)
+    topics = view.charts["topics"].point_keys[0]
+    click(view, "topics", 1)
+    assert view.drill == Drill("topic", topics[1], f"Topic = {topics[1]}")
+    assert set(view.rows["main_topic"].astype(str)) == {topics[1]} and len(view.rows) < total
+    assert is_visible(view.drill_bar) and topics[1] in view.drill_label.value
+    assert kpi_numbers(view) == before  # KPIs and charts keep showing every filtered row
+    click(view, "topic_sentiment", 0, trace=0)  # first topic, negative part of the stack
+    assert set(view.rows["sentiment"].astype(str)) == {"negative"}
+    click(view, "sentiment", 2)
+    assert set(view.rows["sentiment"].astype(str)) == {"positive"}
+    click(view, "critical_tweets", 0)
+    assert len(view.rows) == 1 and view.rows["priority"].iloc[0] == 2
+    click(view, "timeline", 0, trace=1)
+    assert view.drill.kind == "day" and len(view.rows) >= 1
+    click(view, "hours", 30)  # a point that does not exist is ignored
+    assert view.drill.kind == "day"
+    view.clear_drill()
+    assert len(view.rows) == total and not is_visible(view.drill_bar)
+
+
+def test_table_pages_and_sorts_every_filtered_row(services, analyst, ctx, analysed_files):
+    view = shown(ctx, analyst)
+    assert view.prev_button.disabled and not view.next_button.disabled
+    view.go_to_page(1)
+    assert view.page_label.value.startswith(f"{PAGE_SIZE + 1}–")
+    view.grid.user_params = {**view.grid.user_params, "sort": ["engagement", "desc"], "seq": 1}
+    assert view.page == 0
+    top = view.grid.grid_data_in["engagement"].tolist()
+    assert top[0] == int(view.rows["engagement"].max()) and top == sorted(top, reverse=True)
+    view.grid.user_params = {**view.grid.user_params, "sort": ["id", "asc"], "seq": 2}
+    ids = view.grid.grid_data_in["id"].tolist()
+    assert ids[0] == min(view.rows["id"], key=int)
+    view.grid.user_params = {**view.grid.user_params, "sort": None, "seq": 3}
+    assert view.sort == ("date", False)
+
+
+def test_correcting_a_label_changes_kpis_marks_the_row_and_survives_reprocessing(
+        services, analyst, ctx, analysed_files):
+    view = shown(ctx, analyst)
+    octobre = analysed_files[1]
+    frame = view.frame
+    target = frame[(frame["sentiment"] == "positive") & ~frame["is_operator"]]["id"].iloc[0]
+    before = view.kpis["negative_share"].number
+    view.grid.user_params = {**view.grid.user_params, "selected": target, "seq": 1}  # a row clicked in the grid
+    assert view.correct_id.value == target and "positive" in view.selected_info.value
+    view.correct_field.value = "sentiment"
+    assert [v for _, v in view.correct_value.options] == ["negative", "neutral", "positive"]
+    view.correct_value.value = "negative"
+    view.save_correction()
+    assert view.alert.kind == "success" and "positive → negative" in view.alert.message
+    assert view.kpis["negative_share"].number != before
+    assert view.frame.loc[view.frame["id"] == target, "corrected"].all()
+    assert "corrected" in view.selected_info.value
+    (item,) = services.corrections.history(analyst, octobre.uid)
+    assert (item["by"], item["old_value"], item["new_value"]) == ("analyst@free.com", "positive", "negative")
+    assert "analyst@free.com" in view.history_html.value and target in view.history_html.value
+    view.grid.user_params = {**view.grid.user_params, "sort": ["corrected", "desc"], "seq": 2}
+    assert view.grid.grid_data_in["corrected"].iloc[0] == "✎"
+    view.correct_field.value = "main_topic"
+    assert [v for _, v in view.correct_value.options] == services.settings.topics()
+
+    process(services, octobre.uid)  # reprocessing rewrites the analysed CSV...
+    again = shown(ctx, analyst)
+    assert again.frame.loc[again.frame["id"] == target, "sentiment"].astype(str).tolist() == ["negative"]
+    assert again.kpis["negative_share"].number == view.kpis["negative_share"].number  # ...corrections still apply
+
+
+def test_correction_errors_are_explained(services, analyst, ctx, analysed_files):
+    view = shown(ctx, analyst)
+    view.save_correction()
+    assert view.alert.kind == "error" and "click a row" in view.alert.message
+    view.correct_id.value = "123"
+    assert "No tweet with id 123" in view.selected_info.value
+    view.save_correction()
+    assert view.alert.kind == "error" and "not a tweet of the chosen datasets" in view.alert.message
+    tweet = view.frame["id"].iloc[0]
+    view.correct_id.value = tweet
+    view.correct_field.value = "priority"
+    view.correct_value.value = int(view.frame["priority"].iloc[0])
+    view.save_correction()
+    assert view.alert.kind == "info" and "already has priority" in view.alert.message
+    assert services.corrections.history(analyst, analysed_files[1].uid) == []
+
+
+def test_readers_see_corrections_but_cannot_correct(services, analyst, ctx, analysed_files, make_actor):
+    first_id = read_dataset(services.storage.path("analysed", analysed_files[1].uid))["id"].iloc[0]
+    services.corrections.correct(analyst, analysed_files[1].uid, first_id, "sentiment", "neutral")
+    reader = make_actor("read_datasets")
+    view = shown(ctx, reader)
+    form = view.corrections_card.children[2]
+    assert not is_visible(form) and "1 correction(s)" in view.history_html.value
+    tweet = view.frame["id"].iloc[0]
+    view.correct_id.value = tweet
+    view.correct_value.value = "neutral" if view.frame["sentiment"].iloc[0] != "neutral" else "negative"
+    view.save_correction()  # the service checks the permission even if the form is bypassed
+    assert view.alert.kind == "error"
+    with pytest.raises(PermissionDenied):
+        services.corrections.correct(reader, analysed_files[1].uid, tweet, "sentiment", "neutral")
+
+
+def test_exports_are_the_table_rows_with_corrections_and_no_formulas(services, analyst, ctx, finish):
+    rows = [tweet_row(i) for i in range(8)]
+    rows[0]["full_text"] = "=HYPERLINK(\"http://evil\") réseau en panne"
+    rows[1]["screen_name"] = "@cmd"
+    file, task = services.files.add(analyst, "risky.csv", make_csv(rows))
+    process(services, file.uid)
+    finish(task.uid)
+    view = shown(ctx, analyst)
+    tweet = view.frame["id"].iloc[2]
+    view.correct_id.value = tweet
+    view.correct_field.value = "priority"
+    view.correct_value.value = 0 if int(view.frame["priority"].iloc[2]) else 1
+    view.save_correction()
+    view.export("csv")
+    name, data = view.last_export
+    assert name.startswith("risky-tweets-") and name.endswith(".csv")
+    exported = pd.read_csv(io.BytesIO(data), dtype=str, keep_default_na=False)
+    assert len(exported) == len(view.rows) and set(exported["id"]) == set(view.rows["id"])  # 19 digits intact
+    assert exported.loc[exported["full_text"].str.contains("HYPERLINK"), "full_text"].iloc[0].startswith("'=")
+    assert exported.loc[exported["id"] == tweet, "corrected"].iloc[0] == "True"
+    assert exported.loc[exported["id"] == tweet, "priority"].iloc[0] == str(view.correct_value.value)
+    assert view.downloader.status.startswith("Preparing")  # the browser pulls the file next
+    assert not list(services.storage.tmp_dir.glob("export-*"))  # nothing is left behind in storage
+
+    click(view, "sentiment", SENTIMENT_INDEX[str(view.frame["sentiment"].iloc[0])])
+    view.export("xlsx")
+    name, data = view.last_export
+    from openpyxl import load_workbook
+
+    sheet = load_workbook(io.BytesIO(data)).active
+    header = [c.value for c in next(sheet.iter_rows(max_row=1))]
+    ids = [row[header.index("id")] for row in sheet.iter_rows(min_row=2, values_only=True)]
+    assert name.endswith(".xlsx") and sorted(ids) == sorted(view.rows["id"])  # the drill applies to exports
+
+    view.export_corrections()
+    name, data = view.last_export
+    labelled = pd.read_csv(io.BytesIO(data), dtype=str, keep_default_na=False)
+    assert name.startswith("risky-corrections-") and labelled["id"].tolist() == [tweet]
+    assert labelled["corrected_fields"].tolist() == ["priority"] and labelled["corrected_by"][0] == "analyst@free.com"
+    assert labelled["model_priority"][0] != labelled["priority"][0]
+
+
+SENTIMENT_INDEX = {"negative": 0, "neutral": 1, "positive": 2}
+
+
+def test_no_analysed_dataset_yet(services, analyst, ctx, added):
+    view = shown(ctx, analyst)
+    assert is_visible(view.empty) and not is_visible(view.content) and not view.dataset_select.options
+    assert view.alert.kind == ""
+    view.export("csv")
+    assert view.alert.kind == "info"
+
+
+def test_a_reprocessed_file_is_read_again_and_theme_restyles_charts(services, analyst, ctx, analysed_files):
+    view = shown(ctx, analyst)
+    key = view.cache[analysed_files[1].uid][0]
+    path = services.files.path(analyst, analysed_files[1].uid, ANALYSED)
+    frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+    frame.head(100).to_csv(path, index=False)  # a new analysed file (fewer rows)
+    view.refresh()
+    view.request("load")
+    assert view.cache[analysed_files[1].uid][0] != key and len(view.raw) == 100
+    assert json.loads(view.charts["topics"].spec)["layout"]["font"]["color"] == "#1d1d1f"
+    view.on_theme("dark")
+    assert json.loads(view.charts["topics"].spec)["layout"]["font"]["color"] == "#ececee"
+
+
+def test_the_page_asks_plotly_js_once_and_clicks_reach_the_kernel(services, analyst, ctx, analysed_files):
+    view = shown(ctx, analyst)
+    chart = view.charts["priority"]
+    sent: list[tuple[dict, list]] = []
+    chart.send = lambda content, buffers=None: sent.append((content, buffers))
+    chart.handle({"type": "need-plotly-js"})
+    ((content, buffers),) = sent
+    assert content == {"type": "plotly-js"} and buffers[0][:200].find(b"plotly.js") >= 0
+    chart.handle({"type": "click", "curve": 0, "point": 2})
+    assert view.drill == Drill("priority", 2, "Priority = 2 · high")
+    chart.handle({"type": "click", "curve": "x"})  # malformed messages are ignored
+    assert view.drill.kind == "priority"
+
+
+def test_registry_lists_analysis_for_dataset_readers(services, admin, analyst, make_actor):
+    from dallosh.ui import registry
+
+    spec = registry.get("analysis")
+    assert spec is not None and spec.order == 50
+    assert spec.allowed(admin) and spec.allowed(analyst) and spec.allowed(make_actor("read_datasets"))
+    assert not spec.allowed(make_actor("read_tasks", email="tasks@free.com"))
