@@ -25,7 +25,6 @@ from dallosh.ui.analysis import (
     PAGE_SIZE,
     AnalysisView,
     Drill,
-    format_kpis,
 )
 from dallosh.ui.components import is_visible
 from tests.factories import make_csv, tweet_row
@@ -82,7 +81,68 @@ def click(view: AnalysisView, chart: str, point: int, trace: int = 0) -> None:
 # -- the view ----------------------------------------------------------------------------------------------
 
 
-def test_newest_dataset_is_shown_with_the_same_kpis_as_the_library(services, analyst, ctx, analysed_files):
+#: A small analysed file whose KPIs are counted by hand below: 7 customer tweets (c0–c6), 3 operator replies.
+#: (key, created_at UTC, sentiment, priority, topic, engagement, operator reply to)
+HAND_COUNTED = [
+    ("c0", "2025-10-01 08:00:00", "negative", "2", "Réseau", 4, ""),
+    ("c1", "2025-10-01 09:00:00", "negative", "2", "Réseau", 0, ""),
+    ("c2", "2025-10-02 08:00:00", "negative", "1", "Facturation", 2, ""),
+    ("c3", "2025-10-02 09:00:00", "neutral", "0", "Facturation", 1, ""),
+    ("c4", "2025-10-03 08:00:00", "positive", "0", "Réseau", 3, ""),
+    ("c5", "2025-10-03 09:00:00", "positive", "1", "Offres", 0, ""),
+    ("c6", "2025-10-03 10:00:00", "", "0", "", 0, ""),  # not labelled: counts in volumes, not in shares
+    ("op7", "2025-10-01 08:30:00", "neutral", "0", "Réseau", 0, "c0"),  # 30 min after c0: its first reply
+    ("op8", "2025-10-01 10:00:00", "neutral", "0", "Réseau", 5, "c0"),  # 2 h after c0: not the first
+    ("op9", "2025-10-02 08:10:00", "neutral", "0", "Facturation", 0, "c2"),  # 10 min after c2
+]
+
+
+def write_hand_counted(services, analyst, finish):
+    """Add a dataset, then store ``HAND_COUNTED`` as its analysed file (what the worker would have written)."""
+    ids = {key: str(1790000000000000000 + i) for i, (key, *_) in enumerate(HAND_COUNTED)}
+    rows = []
+    for key, created_at, sentiment, priority, topic, engagement, reply_to in HAND_COUNTED:
+        operator = key.startswith("op")
+        row = tweet_row(len(rows), id=ids[key], created_at=created_at, screen_name="free" if operator else key,
+                        in_reply_to=ids.get(reply_to, ""), favorite_count=str(engagement), retweet_count="0")
+        rows.append({**row, "is_retweet": "False", "is_operator": str(operator), "is_engagement_outlier": "False",
+                     "engagement": str(engagement), "sentiment": sentiment, "priority": priority,
+                     "main_topic": topic, "labelled_by": "rule:operator" if operator else "builtin"})
+    file, task = services.files.add(analyst, "compte.csv", make_csv(rows))
+    finish(task.uid)
+    path = services.storage.path(ANALYSED, file.uid)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    pd.DataFrame(rows).to_csv(path, index=False)
+    return file
+
+
+def test_kpi_cards_show_the_numbers_counted_by_hand(services, analyst, ctx, finish):
+    write_hand_counted(services, analyst, finish)
+    view = shown(ctx, analyst)
+    assert view.alert.kind == ""
+    cards = {key: (card.number, card.sub) for key, card in view.kpis.items()}
+    assert cards == {
+        # c0–c6; the 3 operator replies are left out by default but loaded (10 rows)
+        "volume": ("7", "of 10 loaded"),
+        # negative c0, c1, c2 of the 6 labelled tweets (c6 has no sentiment): 3 / 6
+        "negative_share": ("50.0 %", "of labelled tweets"),
+        # (2 positive c4, c5 − 3 negative) / (2 + 3); the neutral c3 is ignored
+        "net_sentiment": ("-0.20", "(pos − neg) / (pos + neg)"),
+        # priority 2: c0, c1; 2 / 7 tweets
+        "high_priority_count": ("2", "28.6 % of tweets"),
+        # first replies: c0 after 30 min (op7, not op8's 2 h), c2 after 10 min (op9): median of 10 and 30
+        "median_first_reply_time": ("20 min", "to the operator's first reply"),
+        # (4 + 0 + 2 + 1 + 3 + 0 + 0) / 7 customer tweets; op8's 5 interactions are the operator's
+        "engagement_rate": ("1.43", "interactions per tweet"),
+    }
+    # 3 negative, 1 neutral (c3), 2 positive: c6 is not labelled
+    assert json.loads(view.charts["sentiment"].spec)["data"][0]["values"] == [3, 1, 2]
+    view.include_operator.value = True  # with the 3 replies: 10 tweets, 3 negative of 9 labelled, 15 interactions
+    assert (view.kpis["volume"].number, view.kpis["negative_share"].number) == ("10", "33.3 %")
+    assert view.kpis["engagement_rate"].number == "1.50"
+
+
+def test_newest_dataset_is_shown_by_default_with_its_charts_and_table(services, analyst, ctx, analysed_files):
     view = shown(ctx, analyst)
     assert view.alert.kind == ""
     octobre = analysed_files[1]
@@ -90,9 +150,8 @@ def test_newest_dataset_is_shown_with_the_same_kpis_as_the_library(services, ana
     assert [label for label, _ in view.dataset_select.options][0].startswith("octobre.csv")
     frame = reference(services, analyst, [octobre])
     filtered = analytics.apply_filters(frame, analytics.Filters(tz=TZ))
-    expected = analytics.kpis(filtered, replies_from=frame)
-    assert kpi_numbers(view) == {k: v[0] for k, v in format_kpis(expected, len(frame)).items()}
-    assert expected["median_first_reply_time"] is not None  # the synthetic export has operator replies
+    assert view.kpis["volume"].number.replace("\u202f", "") == str(len(filtered))
+    assert view.kpis["median_first_reply_time"].number != "–"  # the synthetic export has operator replies
     assert int(view.frame["is_operator"].sum()) == int(frame["is_operator"].sum())  # KPIs never write to the frame
     assert is_visible(view.content) and "octobre.csv" in view.status.value and TZ in view.status.value
     assert set(view.charts) == set(CHARTS)
