@@ -9,6 +9,7 @@ import time
 import pandas as pd
 import pika
 import pytest
+from rq.job import Job, JobStatus
 
 from dallosh.events import broker_user, control_key, control_queue
 from dallosh.services import SYSTEM
@@ -23,8 +24,21 @@ def wait_progress(services, task_uid, predicate, timeout=60):
         task = services.tasks.get(SYSTEM, task_uid)
         if predicate(task):
             return task
-        time.sleep(0.05)
+        time.sleep(0.05)  # polling the database: progress is stored, not published per page
     raise AssertionError(f"progress never matched: {task.data.status} {task.data.progress}")
+
+
+def wait_job_ended(runtime, job_id: str, timeout: float = 60) -> JobStatus:
+    """Until the RQ job has ended (finished, failed, stopped or cancelled); its final status."""
+    ended = {JobStatus.FINISHED, JobStatus.FAILED, JobStatus.STOPPED, JobStatus.CANCELED}
+    deadline = time.monotonic() + timeout
+    status = None
+    while time.monotonic() < deadline:
+        status = Job.fetch(job_id, connection=runtime.queue.redis).get_status()
+        if status in ended:
+            return status
+        time.sleep(0.05)  # polling Redis: RQ publishes no event when a job ends
+    raise AssertionError(f"job {job_id} stayed {status}")
 
 
 def sent_ids(fake_llm, services, file_uid) -> list[str]:
@@ -86,7 +100,7 @@ def test_stop_ends_now_and_the_next_queued_task_starts(services, admin, analyst,
     services.tasks.request(analyst, task.uid, "start")
     wait_progress(services, task.uid, lambda t: t.data.status == "sending_to_llm")
     services.tasks.request(analyst, queued.uid, "start")
-    time.sleep(0.3)
+    wait_progress(services, queued.uid, lambda t: t.data.status == "in_queue" and t.data.job_id)  # behind the first
     stopped_at = time.monotonic()
     services.tasks.request(analyst, task.uid, "stop")
     fake_llm.set_behaviour("ok")
@@ -102,9 +116,10 @@ def test_pause_while_queued_then_resume(services, analyst, runtime, workers):
     file, task = add_dataset(services, analyst, 40, seed=31)
     services.tasks.request(analyst, task.uid, "start")  # no worker yet: the job waits in the queue
     services.tasks.request(analyst, task.uid, "pause")
+    job_id = services.tasks.get(SYSTEM, task.uid).data.job_id
     workers.start()
-    time.sleep(2)  # the stale job runs and must leave the paused task alone
-    assert services.tasks.get(SYSTEM, task.uid).data.status == "paused"
+    assert wait_job_ended(runtime, job_id) == JobStatus.FINISHED  # the stale job ran (positive control)...
+    assert services.tasks.get(SYSTEM, task.uid).data.status == "paused"  # ...and left the paused task alone
     services.tasks.request(analyst, task.uid, "resume")
     assert wait_status(services, task.uid, {"done", "on_error"}, 60) == "done"
     assert_output_matches_input(services, file.uid)
@@ -263,8 +278,10 @@ def test_rabbitmq_restart_mid_task(services, admin, analyst, runtime, workers, f
     workers.start()
     services.tasks.request(analyst, task.uid, "start")
     wait_progress(services, task.uid, lambda t: t.data.progress.get("page", 0) >= 2)
+    stored = len(services.tasks.history(SYSTEM, task.uid))
     subprocess.run(["rabbitmqctl", "stop_app"], check=True, capture_output=True, timeout=60)
-    time.sleep(2)
+    # The outage must meet the worker: wait until it stored an event it cannot publish while the broker is down.
+    wait_progress(services, task.uid, lambda t: len(services.tasks.history(SYSTEM, task.uid)) > stored)
     subprocess.run(["rabbitmqctl", "start_app"], check=True, capture_output=True, timeout=60)
     assert wait_status(services, task.uid, {"done", "on_error"}, 120) == "done", workers.logs()[-2000:]
     received = events.wait_for(lambda items: any(e["event"] == "done" for e in items), 60)

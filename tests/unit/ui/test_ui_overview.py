@@ -15,15 +15,29 @@ def test_status_bars():
 
 
 def test_ticker_skips_work_while_nobody_watches():
-    import time
+    import threading
 
     from dallosh.ui.overview import Ticker
 
-    calls, watched = [], [False]
-    ticker = Ticker(0.01, lambda: calls.append(1), lambda: watched[0]).start()
-    time.sleep(0.1)
-    assert calls == []
-    watched[0] = True
-    time.sleep(0.1)
-    ticker.stop()
-    assert calls
+    calls, polls, watched = [], [], [False]
+    five_unwatched_ticks, called = threading.Event(), threading.Event()
+
+    def is_watched() -> bool:  # asked once per tick, before the work
+        polls.append(watched[0])
+        if polls.count(False) >= 5:
+            five_unwatched_ticks.set()
+        return watched[0]
+
+    def work() -> None:
+        calls.append(watched[0])
+        called.set()
+
+    ticker = Ticker(0.01, work, is_watched).start()
+    try:
+        assert five_unwatched_ticks.wait(10)
+        assert calls == []  # five ticks while nobody watched: no work
+        watched[0] = True
+        assert called.wait(10)  # positive control: the same ticker works once watched
+    finally:
+        ticker.stop()
+    assert calls and all(calls)
