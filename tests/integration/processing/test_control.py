@@ -24,7 +24,7 @@ def wait_progress(services, task_uid, predicate, timeout=60):
         task = services.tasks.get(SYSTEM, task_uid)
         if predicate(task):
             return task
-        time.sleep(0.05)  # polling the database: progress is stored, not published per page
+        time.sleep(0.05)  # polling the database, where the worker stores its progress
     raise AssertionError(f"progress never matched: {task.data.status} {task.data.progress}")
 
 
