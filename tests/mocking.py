@@ -220,7 +220,15 @@ class _Handler(BaseHTTPRequestHandler):
         self.server.fake._handle(self, "GET")
 
     def do_POST(self) -> None:  # noqa: N802 - http.server naming
-        self.server.fake._handle(self, "POST")
+        fake = self.server.fake
+        with fake._lock:
+            fake._in_flight += 1
+            fake.max_in_flight = max(fake.max_in_flight, fake._in_flight)
+        try:
+            fake._handle(self, "POST")
+        finally:
+            with fake._lock:
+                fake._in_flight -= 1
 
 
 class _HTTPServer(ThreadingHTTPServer):
@@ -249,6 +257,9 @@ class FakeLLMServer:
         self._requests: list[RecordedRequest] = []
         #: Requests refused because their shape is wrong (a bug of the client, not a server fault).
         self.shape_errors: list[str] = []
+        #: Most POST requests handled at the same time since the last ``reset`` (concurrency seen by the server).
+        self.max_in_flight = 0
+        self._in_flight = 0
         self._httpd: _HTTPServer | None = None
         self._thread: threading.Thread | None = None
         self.set_behaviour(behaviour, **params)
@@ -323,9 +334,10 @@ class FakeLLMServer:
         return [r for r in self.requests if r.path in CHAT_PATHS]
 
     def reset(self) -> None:
-        """Forget recorded requests (behaviour unchanged)."""
+        """Forget recorded requests and the concurrency seen (behaviour unchanged)."""
         with self._lock:
             self._requests.clear()
+            self.max_in_flight = 0
 
     # request handling
 

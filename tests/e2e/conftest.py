@@ -47,7 +47,7 @@ def _wait(url: str, timeout: float = 60) -> None:
                 if response.status == 200:
                     return
         except OSError:
-            time.sleep(0.3)
+            time.sleep(0.3)  # polling: a starting server has no other way to say it listens
     raise RuntimeError(f"{url} did not answer")
 
 

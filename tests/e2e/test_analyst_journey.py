@@ -33,7 +33,8 @@ def upload(page, path) -> None:
 def select_task(page, name: str) -> None:
     page.click(f".dl-task-item button:has-text('{name}')")
     page.wait_for_selector(f".dl-task-detail:has-text('{name}')", timeout=30_000)
-    page.wait_for_timeout(1000)  # the detail's live subscriber binds its queue
+    # No wait for the view's live subscriber: once its queue is bound it re-reads the tasks and the open task's
+    # history (TasksView.start_live), so events of a Start clicked before that are shown all the same.
 
 
 def test_new_analyst_first_session(hub, page, tmp_path):
@@ -106,7 +107,7 @@ def test_new_analyst_first_session(hub, page, tmp_path):
     shot(page, "journey-dark")
     deadline = time.monotonic() + 10
     while hub.services.users.find_by_email(email).data.theme != "dark" and time.monotonic() < deadline:
-        time.sleep(0.2)
+        time.sleep(0.2)  # polling the database: saving the theme shows nothing on the page
     assert hub.services.users.find_by_email(email).data.theme == "dark"  # saved in the profile
 
     page.click("button:has-text('Profile')")

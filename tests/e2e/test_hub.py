@@ -266,7 +266,7 @@ def test_deleting_a_user_removes_them_from_the_hub(hub, page):
     hub.services.users.delete(admin, user.uid)
     deadline = time.monotonic() + 30
     while client.user(email) is not None and time.monotonic() < deadline:
-        time.sleep(0.5)
+        time.sleep(0.5)  # polling the hub's API: it tells nobody when a user is removed
     assert client.user(email) is None
     login(page, hub, email, "G0ne-pass!")
     assert page.inner_text(".login_error") == "Invalid email or password."

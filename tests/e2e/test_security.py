@@ -67,11 +67,15 @@ def test_pages_carry_a_policy_that_refuses_inline_script(hub, page):
     assert "'unsafe-inline'" not in script_src and "object-src 'none'" in policy
     page.wait_for_selector(APP, timeout=60_000)
     # an injected inline script (what any future escaping bug would produce) is refused by the browser...
-    page.evaluate("""() => { const s = document.createElement('script');
+    page.evaluate("""() => { window.__refused = [];
+        document.addEventListener('securitypolicyviolation', e => window.__refused.push(e.violatedDirective));
+        const s = document.createElement('script');
         s.textContent = "document.title = 'PWNED'"; document.body.appendChild(s);
         const i = document.createElement('img'); i.src = 'x:'; i.setAttribute('onerror', "document.title='PWNED'");
         document.body.appendChild(i); }""")
-    page.wait_for_timeout(500)  # no event tells that a refused script did not run
+    # The browser reports each script it refuses (a securitypolicyviolation event): both were refused, not late.
+    page.wait_for_function("() => window.__refused.length >= 2", timeout=10_000)
+    assert all(d.startswith("script-src") for d in page.evaluate("window.__refused"))
     assert page.title() != PWNED
     page.evaluate("document.title = 'ALLOWED'")  # positive control: the page's own code runs
     assert page.title() == "ALLOWED"

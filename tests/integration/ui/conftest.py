@@ -30,7 +30,15 @@ from dallosh.storage import DATASETS
 from dallosh.ui.base import UIContext
 from tests.conftest import wait_status
 from tests.factories import make_csv
-from tests.integration.ui.harness import CHROMIUM, ROOT, VoilaServer, dallosh_env, delete_exchange, launch_browser
+from tests.integration.ui.harness import (
+    CHROMIUM,
+    KERNEL_REPLY_MS,
+    ROOT,
+    VoilaServer,
+    dallosh_env,
+    delete_exchange,
+    launch_browser,
+)
 
 # -- view tests: handler-level, no browser ----------------------------------------------------------------------
 
@@ -212,8 +220,9 @@ def voila(ui_env: UIEnv):
 def browser():
     if not os.path.exists(CHROMIUM):
         pytest.fail("Chromium is missing: run the README's test command (it installs Debian's chromium).")
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import expect, sync_playwright
 
+    expect.set_options(timeout=KERNEL_REPLY_MS)  # what the page shows after a click is a kernel reply too
     with sync_playwright() as playwright:
         chromium = launch_browser(playwright)
         yield chromium

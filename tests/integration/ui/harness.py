@@ -24,6 +24,10 @@ JUPYTER_DIR = ROOT / "hub" / "jupyter"
 SCREENSHOTS = ROOT / "tests" / "e2e" / "screenshots"
 CHROMIUM = "/usr/bin/chromium"
 BROWSER_ARGS = ["--no-sandbox", "--disable-background-networking", "--disable-gpu"]
+#: The longest a page may take to show what its kernel sent back, on a loaded 2-core machine (a CPU burner beside
+#: the suite). Replies measured there take well under a second (a view switch ~0.2 s, a kernel start ~10 s); a page
+#: still unchanged after this means the kernel never answered.
+KERNEL_REPLY_MS = 60_000
 #: Pages and the view each one opens (admin pages for admins, home pages for analysts).
 PAGES: dict[str, str] = {"admin/overview": "overview", "admin/datasets": "datasets", "admin/tasks": "tasks",
                          "home/overview": "overview", "home/datasets": "datasets", "home/tasks": "tasks",
@@ -81,7 +85,7 @@ class VoilaServer:
             except urllib.error.HTTPError:  # answering at all is enough
                 return self
             except OSError:
-                time.sleep(0.2)
+                time.sleep(0.2)  # polling: a starting server has no other way to say it listens
         raise RuntimeError(f"voila did not answer within {timeout} s:\n{self.logs()[-3000:]}")
 
     def logs(self) -> str:
@@ -122,16 +126,55 @@ def launch_browser(playwright):
     return playwright.chromium.launch(executable_path=CHROMIUM, args=BROWSER_ARGS, headless=True)
 
 
-def wait_for_view(page, view: str, timeout_ms: int = 60_000) -> None:
+def new_page(browser, requests: list[str] | None = None, **options: Any):
+    """A browser page whose waits default to ``KERNEL_REPLY_MS``; ``requests`` collects every URL it loads."""
+    page = browser.new_page(viewport={"width": 1400, "height": 900}, **options)
+    page.set_default_timeout(KERNEL_REPLY_MS)
+    if requests is not None:
+        page.on("request", lambda r: requests.append(r.url))
+    return page
+
+
+def wait_for_view(page, view: str, timeout_ms: int = KERNEL_REPLY_MS) -> None:
     page.wait_for_selector(f".dl-app .dl-view-{view}", timeout=timeout_ms)
+
+
+#: Per view, a JavaScript condition on its root (``root``, ``text``) that holds once the view shows what its first
+#: refresh read, background checks included (the admin overview's health rows end with the built-in analyzer).
+FILLED: dict[str, str] = {
+    "overview": "root.querySelector('.dl-kpi') && ![...root.querySelectorAll('.dl-kpi-value')]"
+                ".some((e) => e.textContent.includes('…')) && !text.includes('checking…')"
+                " && (!text.includes('Health') || text.includes('Built-in analyzer'))",
+    "datasets": "text.includes('.csv')",
+    "tasks": "root.querySelector('.dl-task-item') && root.querySelector('.dl-task-detail .dl-log')",
+    "profile": "[...root.querySelectorAll('input')].some((i) => i.value.includes('@'))",
+    "users": "root.querySelector('.dl-user-row')",
+    "logs": "root.querySelector('.dl-log-table td') || text.includes('No activity')",
+    "settings": "[...root.querySelectorAll('input[type=text]')].some((i) => i.value.trim())",
+}
+
+
+def wait_until_filled(page, view: str, timeout_ms: int = KERNEL_REPLY_MS) -> None:
+    """Until ``view`` is shown with the data its kernel read for it (``FILLED``), not just its empty frame."""
+    page.wait_for_function(f"""() => {{
+        const root = document.querySelector('.dl-app .dl-view-{view}');
+        if (!root || !root.offsetParent) return false;
+        const text = root.textContent;
+        return Boolean({FILLED[view]});
+    }}""", timeout=timeout_ms)
+
+
+def painted(page) -> None:
+    """Until the browser has laid out and painted what the page holds now (two animation frames)."""
+    page.evaluate("() => new Promise((done) => requestAnimationFrame(() => requestAnimationFrame(done)))")
 
 
 def set_theme(page, theme: str) -> None:
     """Switch the App to ``theme`` with the navbar toggle (no-op when already there)."""
     if page.query_selector(f".dl-app.dl-{theme}") is None:
         page.click(".dl-theme-toggle")
-        page.wait_for_selector(f".dl-app.dl-{theme}", timeout=5000)
-        page.wait_for_timeout(500)
+        page.wait_for_selector(f".dl-app.dl-{theme}", timeout=KERNEL_REPLY_MS)
+        painted(page)
 
 
 def full_screenshot(page, path: Path) -> None:
@@ -145,7 +188,7 @@ def full_screenshot(page, path: Path) -> None:
     }""")
     width = page.viewport_size["width"]
     page.set_viewport_size({"width": width, "height": min(max(int(height), 700), 4000)})
-    page.wait_for_timeout(300)
+    painted(page)  # laid out at the new size
     path.parent.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(path), full_page=True)
     page.set_viewport_size({"width": width, "height": 900})

@@ -20,15 +20,18 @@ from dallosh.config import Config
 from dallosh.services import SYSTEM, Services
 from tests.integration.ui.conftest import ui_config
 from tests.integration.ui.harness import (
+    KERNEL_REPLY_MS,
     NOTEBOOKS,
     ROOT,
     SCREENSHOTS,
     VoilaServer,
     dallosh_env,
     full_screenshot,
+    new_page,
     set_theme,
     visible_errors,
     wait_for_view,
+    wait_until_filled,
 )
 from tests.mocking import FAKE_MODEL, FakeLLMServer
 
@@ -67,14 +70,6 @@ def admin_env(mongo_uri, tmp_path_factory) -> Iterator[AdminEnv]:
             shutil.rmtree(base / "storage", ignore_errors=True)
 
 
-def new_page(browser, requests: list[str] | None = None):
-    page = browser.new_page(viewport={"width": 1400, "height": 900})
-    if requests is not None:
-        page.on("request", lambda r: requests.append(r.url))
-    return page
-
-
-
 def shoot_both(page, stem: str) -> None:
     set_theme(page, "light")
     full_screenshot(page, SCREENSHOTS / f"{stem}-light.png")
@@ -94,8 +89,7 @@ def test_admin_page_renders_without_errors_or_internet(admin_env, browser, view)
     page = new_page(browser, requests)
     try:
         page.goto(admin_env.server.url(f"admin/{view}"))
-        wait_for_view(page, view)
-        page.wait_for_timeout(1000)
+        wait_until_filled(page, view)
         assert visible_errors(page) == []
         external = [u for u in requests if not u.startswith((admin_env.server.base, "data:", "blob:"))]
         assert external == [], "the page must not load anything from outside the server"
@@ -138,7 +132,7 @@ def test_admin_manages_users_roles_ai_settings_and_reads_the_log(admin_env, brow
         page.fill(f"{field(users, 'Description')} input", "Reads users and tasks")
         for permission in ("read_users", "read_tasks"):
             page.check(f"{users} .dl-perm:has-text('{permission}') input[type=checkbox]")
-        page.wait_for_timeout(300)  # checkbox changes reach the kernel
+        # No wait before saving: the checkboxes' changes go to the kernel before the click, on the same socket.
         shoot_both(page, "admin-users-roles-editor")
         page.click(f"{users} button:has-text('Create role')")
         expect(page.locator(f"{users} .dl-alert-success")).to_contain_text("supervisor was created")
@@ -162,8 +156,11 @@ def test_admin_manages_users_roles_ai_settings_and_reads_the_log(admin_env, brow
         # AI settings, in the same page (in-kernel navigation)
         settings = ".dl-view-settings"
         page.click(".dl-sidebar .dl-nav-item:has-text('Settings')")
-        wait_for_view(page, "settings")
+        # The view may have been built in the background (App.prefetch) and only swapped in: wait until it shows
+        # what its refresh read, then until the tab's panel is shown, each a kernel reply.
+        wait_until_filled(page, "settings")
         page.click(f"{settings} .dl-tabs button:has-text('AI configs')")
+        expect(page.locator(f"{settings} .dl-models-local")).to_be_visible(timeout=KERNEL_REPLY_MS)
         page.click(f"{settings} button:has-text('Add local model')")
         page.fill(f"{field(settings, 'Label')} input", "Fake Ollama")
         page.fill(f"{field(settings, 'Model')} input", FAKE_MODEL)

@@ -13,7 +13,14 @@ import pandas as pd
 import pytest
 from playwright.sync_api import expect
 
-from tests.integration.ui.harness import SCREENSHOTS, full_screenshot, set_theme, visible_errors, wait_for_view
+from tests.integration.ui.harness import (
+    SCREENSHOTS,
+    full_screenshot,
+    new_page,
+    set_theme,
+    visible_errors,
+    wait_for_view,
+)
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -22,9 +29,7 @@ ROWS = ".dl-analysis-grid .ag-center-cols-container .ag-row"
 
 
 def open_analysis(browser, server, area: str, requests: list[str] | None = None):
-    page = browser.new_page(viewport={"width": 1400, "height": 900}, accept_downloads=True)
-    if requests is not None:
-        page.on("request", lambda r: requests.append(r.url))
+    page = new_page(browser, requests, accept_downloads=True)
     page.goto(server.url(f"{area}/analysis"))
     wait_for_view(page, "analysis")
     page.wait_for_selector(".dl-chart-timeline .main-svg", timeout=60_000)  # plotly.js arrived and drew
@@ -51,9 +56,24 @@ def click_bar(page, chart: str, index: int) -> None:
     bar.scroll_into_view_if_needed()
     box = bar.bounding_box()
     x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+    page.evaluate("""(chart) => { window.__hovered = false;
+        document.querySelector(chart).on('plotly_hover', () => { window.__hovered = true; }); }""",
+                  f".dl-chart-{chart} .js-plotly-plot")
     page.mouse.move(x, y)
-    page.wait_for_timeout(200)
+    page.wait_for_function("() => window.__hovered")  # plotly found the point under the mouse
     page.mouse.click(x, y)
+
+
+def watch_redraw(page, chart: str) -> str:
+    """Start noting when ``chart`` is drawn again (plotly's afterplot event); returns what ``redrawn`` waits on."""
+    selector = f".dl-chart-{chart} .js-plotly-plot"
+    page.evaluate("""(sel) => { const gd = document.querySelector(sel); gd.__redrawn = false;
+        gd.on('plotly_afterplot', () => { gd.__redrawn = true; }); }""", selector)
+    return selector
+
+
+def redrawn(page, selector: str) -> None:
+    page.wait_for_function("(sel) => document.querySelector(sel).__redrawn === true", arg=selector)
 
 
 def no_row_with_id(tweet: str) -> str:
@@ -67,11 +87,11 @@ def test_analysis_renders_in_light_and_dark_without_errors(ui_env, voila, browse
     server = voila(user)
     page = open_analysis(browser, server, area, requests)
     try:
-        page.wait_for_timeout(1000)
+        expect(page.locator(".dl-view-analysis .js-plotly-plot")).to_have_count(10)  # every chart drew
+        expect(page.locator(".dl-kpi-volume .dl-kpi-value")).not_to_have_text("…")
         assert visible_errors(page) == []
         external = [u for u in requests if not u.startswith((server.base, "data:", "blob:"))]
         assert external == [], "plotly.js and the grid come from the server, never from a CDN"
-        assert len(page.query_selector_all(".dl-view-analysis .js-plotly-plot")) == 10
         assert number(kpi(page, "volume")) > 0
         ids = grid_column(page, "id")
         assert ids and all(re.fullmatch(r"\d{19}", i) for i in ids)  # 19-digit ids intact in the browser
@@ -90,13 +110,14 @@ def test_analyst_filters_clicks_a_chart_exports_and_corrects_a_label(ui_env, voi
     try:
         # 1. filter: negative tweets only (every KPI and chart follows)
         total = number(kpi(page, "volume"))
+        topics_chart = watch_redraw(page, "topics")
         page.locator(".dl-filter select").nth(1).select_option(label="negative")
         expect(page.locator(".dl-kpi-negative-share .dl-kpi-value")).to_have_text("100.0 %", timeout=15_000)
+        redrawn(page, topics_chart)  # the bars clicked below are the filtered ones
         negatives = number(kpi(page, "volume"))
         assert 0 < negatives < total
 
-        # 2. click the first topic bar: the table (only) narrows to that topic
-        page.wait_for_timeout(500)
+        # 2. click the first topic bar (redrawn for the filter): the table (only) narrows to that topic
         click_bar(page, "topics", 0)
         drill = page.locator(".dl-drill-bar")
         expect(drill).to_be_visible(timeout=15_000)
@@ -144,7 +165,7 @@ def test_analyst_filters_clicks_a_chart_exports_and_corrects_a_label(ui_env, voi
         expect(page.locator(".dl-drill-bar")).to_be_hidden(timeout=15_000)
         header = page.locator(".dl-analysis-grid .ag-header-cell[col-id='corrected']")
         header.click()
-        page.wait_for_timeout(300)
+        expect(header).to_have_class(re.compile(r"\bag-header-cell-sorted-asc\b"))
         header.click()  # descending: corrected rows first, across every filtered row (sorted by the kernel)
         expect(page.locator(ROWS).first.locator("[col-id='id']")).to_have_text(tweet, timeout=15_000)
         expect(page.locator(ROWS).first.locator("[col-id='corrected']")).to_have_text("✎")

@@ -32,7 +32,7 @@ def wait_for(predicate, timeout: float = 5.0) -> float:
     while not predicate():
         if time.monotonic() - started > timeout:
             raise AssertionError("condition not reached")
-        time.sleep(0.002)
+        time.sleep(0.002)  # polling the view's counters: plain attributes the applier thread sets
     return time.monotonic() - started
 
 

@@ -16,9 +16,11 @@ from tests.integration.ui.harness import (
     PAGES,
     SCREENSHOTS,
     full_screenshot,
+    new_page,
     set_theme,
     visible_errors,
     wait_for_view,
+    wait_until_filled,
 )
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
@@ -28,13 +30,6 @@ ADMIN, ANALYST = "admin@free.com", "analyst@free.com"
 
 def user_for(page_name: str) -> str:
     return ADMIN if page_name.startswith("admin/") else ANALYST
-
-
-def new_page(browser, requests: list[str] | None = None):
-    page = browser.new_page(viewport={"width": 1400, "height": 900})
-    if requests is not None:
-        page.on("request", lambda r: requests.append(r.url))
-    return page
 
 
 @contextmanager
@@ -54,7 +49,7 @@ def test_notebook_renders_without_errors_or_internet(ui_env, voila, browser, pag
     server = voila(user_for(page_name))
     requests: list[str] = []
     with opened(browser, server, page_name, PAGES[page_name], requests) as page:
-        page.wait_for_timeout(1500)  # let late widgets (grids, health probes) render
+        wait_until_filled(page, PAGES[page_name])  # late widgets too (health probes)
         assert visible_errors(page) == []
         external = [u for u in requests if not u.startswith((server.base, "data:", "blob:"))]
         assert external == [], "the page must not load anything from outside the server"
@@ -117,7 +112,6 @@ def test_upload_preview_add_and_download(ui_env, voila, browser, tmp_path):
         page.set_input_files(".dl-uploader input[type=file]", str(csv))
         page.wait_for_selector(".dl-view-datasets .ag-root", timeout=30_000)
         page.wait_for_selector(".dl-view-datasets :text('Detected columns')")
-        page.wait_for_timeout(800)
         full_screenshot(page, SCREENSHOTS / "home-datasets-preview-light.png")
         set_theme(page, "dark")
         full_screenshot(page, SCREENSHOTS / "home-datasets-preview-dark.png")
@@ -145,7 +139,8 @@ def test_two_tabs_follow_the_same_task_live(ui_env, voila, browser):
             wait_for_view(tab, "tasks")
             tab.click(".dl-task-item button:has-text('decembre.csv')")
             tab.wait_for_selector(".dl-task-detail:has-text('decembre.csv')")
-        tabs[0].wait_for_timeout(1000)  # the subscribers bind their queues
+        # No wait for the views' live subscribers: once its queue is bound each re-reads the tasks and the open
+        # task's history (TasksView.start_live), so a Start clicked before that is followed all the same.
         tabs[0].click(".dl-action:has-text('Start')")
         for tab in tabs:  # both kernels receive the events and re-read the task
             tab.wait_for_selector(".dl-task-detail .dl-log:has-text('Done:')", timeout=60_000)
