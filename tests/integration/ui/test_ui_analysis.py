@@ -132,14 +132,17 @@ def test_kpi_cards_show_the_numbers_counted_by_hand(services, analyst, ctx, fini
         "high_priority_count": ("2", "28.6 % of tweets"),
         # first replies: c0 after 30 min (op7, not op8's 2 h), c2 after 10 min (op9): median of 10 and 30
         "median_first_reply_time": ("20 min", "to the operator's first reply"),
-        # (4 + 0 + 2 + 1 + 3 + 0 + 0) / 7 customer tweets; op8's 5 interactions are the operator's
-        "engagement_rate": ("1.43", "interactions per tweet"),
+        # customer engagements 0 0 0 1 2 3 4: median 1; mean (4 + 0 + 2 + 1 + 3 + 0 + 0) / 7 = 1.43 (no viral
+        # outlier flagged); op8's 5 interactions are the operator's
+        "engagement_median": ("1", "interactions per tweet · mean 1.43"),
     }
     # 3 negative, 1 neutral (c3), 2 positive: c6 is not labelled
     assert json.loads(view.charts["sentiment"].spec)["data"][0]["values"] == [3, 1, 2]
     view.include_operator.value = True  # with the 3 replies: 10 tweets, 3 negative of 9 labelled, 15 interactions
     assert (view.kpis["volume"].number, view.kpis["negative_share"].number) == ("10", "33.3 %")
-    assert view.kpis["engagement_rate"].number == "1.50"
+    # engagements 0 0 0 0 0 1 2 3 4 5: median (0 + 1) / 2; mean 15 / 10
+    assert (view.kpis["engagement_median"].number, view.kpis["engagement_median"].sub) == (
+        "0.5", "interactions per tweet · mean 1.50")
 
 
 def test_newest_dataset_is_shown_by_default_with_its_charts_and_table(services, analyst, ctx, analysed_files):
