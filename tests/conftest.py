@@ -40,7 +40,7 @@ def wait_status(services, task_uid: str, statuses: set[str], timeout: float = 12
         status = services.tasks.get(SYSTEM, task_uid).data.status
         if status in statuses:
             return status
-        time.sleep(0.1)
+        time.sleep(0.1)  # polling the database, where the worker stores the task's status
     raise AssertionError(f"task stayed {status}, expected one of {statuses}")
 
 
