@@ -134,10 +134,15 @@ class App(w.VBox):
         if theme == self.theme:
             return
         self.remove_class(f"dl-{self.theme}")
-        self.theme = self.ctx.theme = theme
+        # A snapshot under the views' lock: the prefetch thread may be adding a view right now, and iterating
+        # the dict itself then raised "dictionary changed size" and the click did nothing (UI tests saw the
+        # toggle ignored for 60 s, ~2 runs in 10). A view still being built is in the snapshot once built.
+        with self._lock:
+            self.theme = self.ctx.theme = theme
+            views = list(self.views.values())
         self.add_class(f"dl-{theme}")
         self._paint_theme_button()
-        for view in self.views.values():
+        for view in views:
             view.on_theme(theme)
         if save:
             try:
@@ -226,6 +231,8 @@ class App(w.VBox):
         return self.views.get(self.current or "")
 
     def close(self) -> None:
-        for view in self.views.values():
+        with self._lock:
+            views = list(self.views.values())
+        for view in views:
             view.close()
         super().close()

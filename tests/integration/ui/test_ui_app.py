@@ -81,6 +81,22 @@ def test_theme_is_applied_at_start_switched_without_reload_and_saved(services, a
     assert App(services, analyst, live=False).theme == "light"
 
 
+def test_theme_switch_while_the_background_prefetch_adds_a_view(services, analyst, monkeypatch):
+    """The prefetch thread adds views while a click switches the theme: the switch must still apply."""
+    app = App(services, analyst, view="overview", live=False)
+    themed = []
+    overview = app.views["overview"]
+
+    def on_theme_while_a_view_arrives(theme: str) -> None:
+        themed.append(theme)
+        app._build("datasets")  # what the prefetch thread does, at the worst moment
+
+    monkeypatch.setattr(overview, "on_theme", on_theme_while_a_view_arrives)
+    app.toggle_theme()
+    assert themed == ["dark"] and f"dl-{app.theme}" in app._dom_classes and app.theme == "dark"
+    assert "datasets" in app.views  # positive control: a view really was added during the switch
+
+
 def test_maintenance_shows_a_banner_on_every_view(services, admin, analyst):
     app = App(services, analyst, live=False)
     assert not is_visible(app.banner)
