@@ -11,11 +11,13 @@ servers run as the hub's account. The production equivalents (DockerSpawner, Kub
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import pwd
 import sys
 import time
 from collections.abc import Callable
+from functools import lru_cache
 from pathlib import Path
 
 from jupyterhub.spawner import SimpleLocalProcessSpawner
@@ -45,9 +47,28 @@ def work_dir_for(name: str) -> str:
     return f"{WORK_DIR}/{safe}"
 
 
+def runtime_paths() -> list[Path]:
+    """What a server's account must read: the interpreter, its environment and standard library, the code."""
+    return [Path(sys.executable), Path(sys.prefix), Path(sys.base_prefix) / "lib", NOTEBOOKS_DIR,
+            Path(dallosh.__file__).parent]
+
+
+@lru_cache(maxsize=1)
 def servers_unprivileged() -> bool:
-    """True when users' servers run as their own system accounts (``DALLOSH_SYSTEM_USERS``)."""
-    return sysusers.resolve_mode(get_config().system_users)
+    """True when users' servers run as their own system accounts (``DALLOSH_SYSTEM_USERS``).
+
+    ``auto`` needs root on Linux and an interpreter and code that other accounts may read; when they may not (a
+    virtualenv under a private home), servers run as the hub's account and the hub says why in its log."""
+    mode = get_config().system_users
+    if not sysusers.resolve_mode(mode):
+        return False
+    if mode == "auto":
+        try:
+            sysusers.check_reachable(runtime_paths())
+        except sysusers.AccountError as exc:
+            logging.getLogger("dallosh.hub").warning("users' servers run as the hub's account: %s", exc)
+            return False
+    return True
 
 
 def kernels_are_clients() -> bool:
@@ -104,6 +125,8 @@ async def wait_listening(ip: str, port: int, *, alive: Callable[[], bool], timeo
 class DalloshSpawner(SimpleLocalProcessSpawner):
     #: The server's system account when servers run unprivileged (set by ``start``).
     _account: pwd.struct_passwd | None = None
+    #: Its name as saved in the hub's state (a restarted hub deletes the right account).
+    _account_name: str = ""
 
     def _actor(self):
         services = get_services()
@@ -115,8 +138,7 @@ class DalloshSpawner(SimpleLocalProcessSpawner):
 
     def _prepare_account(self, user_uid: str, storage: Storage) -> None:
         """Create (or check) the user's system account and home, and open only what its server must reach."""
-        sysusers.check_reachable([Path(sys.executable), Path(sys.prefix), Path(sys.base_prefix) / "lib",
-                                  NOTEBOOKS_DIR, Path(dallosh.__file__).parent])
+        sysusers.check_reachable(runtime_paths())
         open_tree_for_servers(storage)
         home = storage.root / "homes" / sysusers.account_name(user_uid)
         self._account = sysusers.ensure_account(user_uid, home)
@@ -173,6 +195,22 @@ class DalloshSpawner(SimpleLocalProcessSpawner):
             env["DALLOSH_KERNEL_CLIENT"] = "on"  # whatever the hub's own setting says
         env.update(getattr(self, "_dallosh_env", {}))
         return env
+
+    def get_state(self):
+        state = super().get_state()
+        if self._account is not None:
+            state["account"] = self._account.pw_name
+        return state
+
+    def load_state(self, state):
+        super().load_state(state)
+        self._account_name = state.get("account", "")
+
+    async def delete_forever(self):
+        """The hub user is deleted (the app deleted the account): its system account and home go too."""
+        name = self._account.pw_name if self._account is not None else self._account_name
+        if name:
+            sysusers.remove_account(name)
 
     def user_env(self, env):
         if self._account is None:

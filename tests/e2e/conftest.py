@@ -7,6 +7,7 @@ Screenshots go to tests/e2e/screenshots/ (git-ignored) to be looked at.
 from __future__ import annotations
 
 import os
+import pwd
 import shutil
 import subprocess
 import sys
@@ -57,11 +58,9 @@ def _wait(url: str, timeout: float = 60) -> None:
 @pytest.fixture(scope="module")
 def hub(mongo_uri) -> Iterator[Hub]:
     # Users' servers run as their own accounts when the tests run as root: they must reach the storage (a folder
-    # of /tmp they may pass through, not pytest's private one) and read the interpreter and the code.
+    # of /tmp they may pass through, not pytest's private one).
     root = Path(tempfile.mkdtemp(prefix="dallosh-e2e-"))
     root.chmod(0o711)
-    if sysusers.resolve_mode(os.environ.get("DALLOSH_SYSTEM_USERS", "auto")):
-        sysusers.check_reachable([Path(sys.executable), Path(sys.prefix), PROJECT_ROOT])
     port = free_public_port()  # the hub derives its internal ports from the public one: all three are free
     suffix = uuid.uuid4().hex[:8]
     env = {**os.environ,
@@ -87,16 +86,15 @@ def hub(mongo_uri) -> Iterator[Hub]:
         for proc in (hub_proc, worker):
             stop_tree(proc.pid)
         stop_pid_file(Storage(config.storage_root).proxy_pid_file, "configurable-http-proxy")  # if the hub died first
-        remove_server_accounts(services)
+        remove_server_accounts(config.storage_root)
         services.db.drop_database()
         shutil.rmtree(root, ignore_errors=True)
 
 
-def remove_server_accounts(services: Services) -> None:
-    """The system accounts the hub created for this run's users (their uids are this database's)."""
-    for doc in services.db.find("users", {}, projection=["uid"]):
-        name = sysusers.account_name(doc["uid"])
-        if name in sysusers.accounts():
+def remove_server_accounts(storage_root: Path) -> None:
+    """The system accounts the hub created for this run's users (their homes are in this run's storage)."""
+    for name in sysusers.accounts():
+        if Path(pwd.getpwnam(name).pw_dir).is_relative_to(storage_root):
             sysusers.remove_account(name)
 
 

@@ -21,6 +21,7 @@ import pytest
 
 from dallosh.errors import NotFound
 from hub import sysusers
+from hub.spawner import runtime_paths
 from tests.e2e.conftest import login
 from tests.factories import make_csv
 
@@ -28,6 +29,16 @@ PASSWORD = "P0wer-user-pass"
 
 pytestmark = pytest.mark.skipif(not sysusers.resolve_mode(os.environ.get("DALLOSH_SYSTEM_USERS", "auto")),
                                 reason="users' servers run as system accounts only when the hub runs as root")
+
+
+@pytest.fixture(scope="module", autouse=True)
+def readable_runtime() -> None:
+    """As root, these tests must see servers run unprivileged: not the hub's fallback when the interpreter or the
+    code sit where other accounts cannot read them (docs/security.md says how to install)."""
+    try:
+        sysusers.check_reachable(runtime_paths())
+    except sysusers.AccountError as exc:
+        pytest.fail(f"users' servers would run as root here: {exc}")
 
 #: Runs in the kernel: each attempt's outcome, as JSON on the last output line.
 ATTACK = r'''
