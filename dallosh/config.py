@@ -108,9 +108,13 @@ class Config:
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = Field(
         "INFO", description="Python logging level of the app's processes.")
     kernel_client: Literal["on", "auto", "off"] = Field(
-        "off", description="on: kernels in users' hub servers call the dallosh API with the user's token instead of "
-                           "the database; auto: the same when the API answers; off: kernels use the database "
-                           "directly.")
+        "on", description="on: kernels in users' hub servers call the dallosh API with the user's token instead of "
+                          "the database; auto: the same when the API answers; off: kernels use the database "
+                          "directly (forced on when servers run as system users).")
+    system_users: Literal["auto", "on", "off"] = Field(
+        "auto", description="on: each hub user's server runs as its own unprivileged system account (dl-<uid>, "
+                            "created by the hub; requires root); auto: on when the hub runs as root on Linux; off: "
+                            "servers run as the hub's account.")
 
     @field_validator("home")
     @classmethod
@@ -174,9 +178,11 @@ _ADAPTER = TypeAdapter(Config)
 def read_env_file(path: Path) -> dict[str, str]:
     """Parse a ``KEY=value`` file (comments and blank lines ignored, optional quotes stripped)."""
     values: dict[str, str] = {}
-    if not path.is_file():
+    try:
+        text = path.read_text(encoding="utf-8") if path.is_file() else ""
+    except PermissionError:  # a user's server running as its own account may not read the app's .env
         return values
-    for line in path.read_text(encoding="utf-8").splitlines():
+    for line in text.splitlines():
         line = line.strip()
         if not line or line.startswith("#") or "=" not in line:
             continue

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import stat
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -19,14 +20,24 @@ KINDS = (DATASETS, CLEANED, ANALYSED)
 _UID = re.compile(r"^[0-9a-f]{32}$")
 
 
+#: The storage root's mode when users' servers run as their own accounts: they may pass through to their home
+#: and the notebooks folder, not list the root; every sub-folder stays 0700.
+TRAVERSE_ONLY = 0o711
+
+
+def private_files(folder: Path) -> None:
+    """The files directly in ``folder`` are accessible to their owner only."""
+    for child in Path(folder).iterdir():
+        if child.is_file() and not child.is_symlink():
+            child.chmod(0o600)
+
+
 def private(path: Path) -> None:
     """Make ``path`` (and, for a folder, what is directly in it) accessible to its owner only."""
     path = Path(path)
     if path.is_dir():
         path.chmod(0o700)
-        for child in path.iterdir():
-            if child.is_file() and not child.is_symlink():
-                child.chmod(0o600)
+        private_files(path)
     elif path.exists():
         path.chmod(0o600)
 
@@ -53,7 +64,10 @@ class Storage:
         customers' tweets: other local accounts get nothing (0700 folders, files 0600 by :func:`private`).
         """
         self.root.mkdir(parents=True, exist_ok=True)
-        private(self.root)
+        if stat.S_IMODE(self.root.stat().st_mode) == TRAVERSE_ONLY:
+            private_files(self.root)  # opened by the hub for users' servers' accounts (hub/sysusers.py): kept
+        else:
+            private(self.root)
         for sub in (*KINDS, "db", "run", "logs", "tmp", "checkpoints"):
             (self.root / sub).mkdir(mode=0o700, exist_ok=True)
             private(self.root / sub)

@@ -92,6 +92,15 @@ class DalloshContentsManager(FileContentsManager):
         except web.HTTPError:
             return True
 
+    def is_hidden(self, path):
+        # Asked before ``get``: another user's folder must not exist (404) before the disk is looked at, which
+        # for a server running as its own account would answer "permission denied" (500).
+        self._check_visible(path)
+        try:
+            return super().is_hidden(path)
+        except PermissionError:
+            raise web.HTTPError(404, f"No such file or directory: {path}") from None
+
     def file_exists(self, path=""):
         return not self._hidden(path) and super().file_exists(path)
 

@@ -1,25 +1,33 @@
 """Per-user single-user servers: Voilà dashboards for everyone, JupyterLab for the ``use_notebooks`` permission.
 
-SimpleLocalProcessSpawner runs every server as the hub's OS user, which is fine on one machine; the production
-equivalents (DockerSpawner, KubeSpawner) take the same ``get_env``/``default_url`` logic — see
-``jupyterhub_config.py``.
+When ``DALLOSH_SYSTEM_USERS`` is on (the default when the hub runs as root on Linux) each server runs as its
+user's own unprivileged system account (hub/sysusers.py, as JupyterHub's LocalProcessSpawner with system users)
+and its kernels are API clients: no database, Redis or RabbitMQ address, no hub secret in their environment, and
+nothing under the storage they may read but their home and work folder. Otherwise (``off``, or a non-root hub)
+servers run as the hub's account. The production equivalents (DockerSpawner, KubeSpawner) take the same
+``get_env``/``default_url`` logic — see ``jupyterhub_config.py``.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
+import pwd
 import sys
 import time
 from collections.abc import Callable
+from functools import lru_cache
 from pathlib import Path
 
 from jupyterhub.spawner import SimpleLocalProcessSpawner
 
+import dallosh
 from dallosh.config import SETTINGS, get_config
 from dallosh.localservices import services_state_path
 from dallosh.services import get_services
-from dallosh.storage import Storage
+from dallosh.storage import TRAVERSE_ONLY, Storage
+from hub import sysusers
 
 #: The Voilà pages as shipped in the package (read-only in an installed app).
 NOTEBOOKS_DIR = Path(__file__).with_name("notebooks")
@@ -37,6 +45,46 @@ def work_dir_for(name: str) -> str:
     """A power user's own folder (relative to the servers' root), the only place their server may write."""
     safe = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in name)
     return f"{WORK_DIR}/{safe}"
+
+
+def runtime_paths() -> list[Path]:
+    """What a server's account must read: the interpreter, its environment and standard library, the code."""
+    return [Path(sys.executable), Path(sys.prefix), Path(sys.base_prefix) / "lib", NOTEBOOKS_DIR,
+            Path(dallosh.__file__).parent]
+
+
+@lru_cache(maxsize=1)
+def servers_unprivileged() -> bool:
+    """True when users' servers run as their own system accounts (``DALLOSH_SYSTEM_USERS``).
+
+    ``auto`` needs root on Linux and an interpreter and code that other accounts may read; when they may not (a
+    virtualenv under a private home), servers run as the hub's account and the hub says why in its log."""
+    mode = get_config().system_users
+    if not sysusers.resolve_mode(mode):
+        return False
+    if mode == "auto":
+        try:
+            sysusers.check_reachable(runtime_paths())
+        except sysusers.AccountError as exc:
+            logging.getLogger("dallosh.hub").warning("users' servers run as the hub's account: %s", exc)
+            return False
+    return True
+
+
+def kernels_are_clients() -> bool:
+    """Kernels call the API (no credentials in their environment): ``kernel_client=on``, or forced by
+    unprivileged servers, which could not read the credentials anyway."""
+    return get_config().kernel_client == "on" or servers_unprivileged()
+
+
+def open_tree_for_servers(storage: Storage) -> None:
+    """What servers running as other accounts must reach, and no more: the storage root and ``homes/`` are
+    traverse-only (nothing listed; ``datasets/``, ``db/``, ``run/``... stay 0700), the notebooks folder and
+    ``work/`` are readable (links to the shipped pages; each work folder is its account's, 0700)."""
+    sysusers.open_for_traversal(storage.root, TRAVERSE_ONLY)
+    sysusers.open_for_traversal(storage.root / "homes")
+    sysusers.open_for_traversal(storage.notebooks_dir, 0o755)
+    sysusers.open_for_traversal(storage.notebooks_dir / WORK_DIR, 0o755)
 
 
 def notebook_root(storage: Storage | None = None) -> Path:
@@ -75,19 +123,37 @@ async def wait_listening(ip: str, port: int, *, alive: Callable[[], bool], timeo
 
 
 class DalloshSpawner(SimpleLocalProcessSpawner):
-    def _permissions(self) -> set[str]:
+    #: The server's system account when servers run unprivileged (set by ``start``).
+    _account: pwd.struct_passwd | None = None
+    #: Its name as saved in the hub's state (a restarted hub deletes the right account).
+    _account_name: str = ""
+
+    def _actor(self):
         services = get_services()
         user = services.users.find_by_email(self.user.name)
         actor = services.users.actor(user.uid) if user else None
         if actor is None:
             raise RuntimeError(f"{self.user.name} has no active account; the server is not started.")
-        return set(actor.permissions)
+        return actor
+
+    def _prepare_account(self, user_uid: str, storage: Storage) -> None:
+        """Create (or check) the user's system account and home, and open only what its server must reach."""
+        sysusers.check_reachable(runtime_paths())
+        open_tree_for_servers(storage)
+        home = storage.root / "homes" / sysusers.account_name(user_uid)
+        self._account = sysusers.ensure_account(user_uid, home)
+        self.home_dir = str(home)
 
     async def start(self):
-        permissions = self._permissions()
+        actor = self._actor()
+        permissions = set(actor.permissions)
         is_admin = "manage_app" in permissions
         notebooks = "use_notebooks" in permissions
-        root = notebook_root()
+        storage = Storage.from_config()
+        root = notebook_root(storage)
+        self._account = None
+        if servers_unprivileged():
+            self._prepare_account(actor.uid, storage)
         self.notebook_dir = str(root)
         self.default_url = ADMIN_HOME if is_admin else ANALYST_HOME
         self._dallosh_env = {
@@ -96,7 +162,10 @@ class DalloshSpawner(SimpleLocalProcessSpawner):
             "DALLOSH_WORK_DIR": work_dir_for(self.user.name) if notebooks else "",
         }
         if notebooks:
-            (root / work_dir_for(self.user.name)).mkdir(parents=True, exist_ok=True)
+            work = root / work_dir_for(self.user.name)
+            work.mkdir(parents=True, exist_ok=True)
+            if self._account is not None:
+                sysusers.own_folder(work, self._account)
         address = await super().start()
         # The hub polls a new server with exponential backoff (0.2 s, 0.4, 0.8, 1.6 s…): a server ready just
         # after a poll waited up to 2 s more for the next one. Returning once it listens makes the first poll hit.
@@ -109,7 +178,7 @@ class DalloshSpawner(SimpleLocalProcessSpawner):
         # The library's configuration (database, brokers, storage) reaches the kernels through the environment —
         # except, when kernels are API clients (DALLOSH_KERNEL_CLIENT=on), the addresses and secrets they no longer
         # need: they reach the data through the dallosh API with the user's own token.
-        as_clients = get_config().kernel_client == "on"
+        as_clients = kernels_are_clients()
         for setting in SETTINGS:
             if setting.env in os.environ and not (as_clients and setting.attr in CLIENT_WITHHOLDS):
                 env[setting.env] = os.environ[setting.env]
@@ -122,13 +191,44 @@ class DalloshSpawner(SimpleLocalProcessSpawner):
         # The servers' HOME is the user's folder: point them at the hub's generated service credentials.
         if not as_clients:
             env["DALLOSH_SERVICES_STATE"] = str(services_state_path())
+        else:
+            env["DALLOSH_KERNEL_CLIENT"] = "on"  # whatever the hub's own setting says
         env.update(getattr(self, "_dallosh_env", {}))
         return env
+
+    def get_state(self):
+        state = super().get_state()
+        if self._account is not None:
+            state["account"] = self._account.pw_name
+        return state
+
+    def load_state(self, state):
+        super().load_state(state)
+        self._account_name = state.get("account", "")
+
+    async def delete_forever(self):
+        """The hub user is deleted (the app deleted the account): its system account and home go too."""
+        name = self._account.pw_name if self._account is not None else self._account_name
+        if name:
+            sysusers.remove_account(name)
+
+    def user_env(self, env):
+        if self._account is None:
+            return super().user_env(env)
+        env["USER"] = env["LOGNAME"] = self._account.pw_name
+        env["HOME"] = self._account.pw_dir
+        env["SHELL"] = "/bin/bash"  # JupyterLab terminals of admins (the account itself has no login shell)
+        return env
+
+    def make_preexec_fn(self, name):
+        if self._account is None:
+            return super().make_preexec_fn(name)
+        return sysusers.preexec_as(self._account)
 
     def get_args(self):
         args = super().get_args()
         args.append(f"--config={SINGLEUSER_CONFIG}")
-        if os.geteuid() == 0:
+        if os.geteuid() == 0 and self._account is None:
             args.append("--allow-root")
         return args
 

@@ -7,8 +7,11 @@ Screenshots go to tests/e2e/screenshots/ (git-ignored) to be looked at.
 from __future__ import annotations
 
 import os
+import pwd
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 import uuid
@@ -22,6 +25,7 @@ from dallosh.config import PROJECT_ROOT, load_config
 from dallosh.processes import stop_pid_file, stop_tree
 from dallosh.services import Services
 from dallosh.storage import Storage
+from hub import sysusers
 from hub.config import free_public_port
 
 SCREENSHOTS = Path(__file__).resolve().parent / "screenshots"
@@ -52,8 +56,11 @@ def _wait(url: str, timeout: float = 60) -> None:
 
 
 @pytest.fixture(scope="module")
-def hub(mongo_uri, tmp_path_factory) -> Iterator[Hub]:
-    root = tmp_path_factory.mktemp("hub")
+def hub(mongo_uri) -> Iterator[Hub]:
+    # Users' servers run as their own accounts when the tests run as root: they must reach the storage (a folder
+    # of /tmp they may pass through, not pytest's private one).
+    root = Path(tempfile.mkdtemp(prefix="dallosh-e2e-"))
+    root.chmod(0o711)
     port = free_public_port()  # the hub derives its internal ports from the public one: all three are free
     suffix = uuid.uuid4().hex[:8]
     env = {**os.environ,
@@ -79,7 +86,16 @@ def hub(mongo_uri, tmp_path_factory) -> Iterator[Hub]:
         for proc in (hub_proc, worker):
             stop_tree(proc.pid)
         stop_pid_file(Storage(config.storage_root).proxy_pid_file, "configurable-http-proxy")  # if the hub died first
+        remove_server_accounts(config.storage_root)
         services.db.drop_database()
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def remove_server_accounts(storage_root: Path) -> None:
+    """The system accounts the hub created for this run's users (their homes are in this run's storage)."""
+    for name in sysusers.accounts():
+        if Path(pwd.getpwnam(name).pw_dir).is_relative_to(storage_root):
+            sysusers.remove_account(name)
 
 
 @pytest.fixture(scope="module")
