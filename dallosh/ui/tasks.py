@@ -128,7 +128,7 @@ def describe_event(event: str, details: dict[str, Any]) -> str:
     label = STEP_LABELS.get(event, status_label(event).capitalize())
     if event in STEPS:
         if phase == "started":
-            return f"{label} started" + (f" on {details['worker']}" if details.get("worker") else "")
+            return f"{label} started"  # which worker (a host name) is for admins' logs, not analysts
         if phase == "done":
             return f"{label} done: {_done_note(event, details)}"
         if details.get("fallback_to"):
@@ -194,6 +194,8 @@ class TasksView(View):
         self.tasks: dict[str, Record[TaskData]] = {}
         self.items: dict[str, TaskItem] = {}
         self.selected: str | None = None
+        #: The task the user asked for last: a reload that started earlier must not bring another one back.
+        self._wanted: str | None = None
         self.maintenance = False
         self.log_lines: list[tuple[str, str, bool]] = []  # (time, text, live)
         self.log_truncated = False  # older events exist than the LOG_LIMIT lines shown
@@ -281,7 +283,7 @@ class TasksView(View):
             if self.selected and self.selected in self.tasks:
                 self.render_detail(self.tasks[self.selected])
             elif self.selected:
-                self.selected = None
+                self.selected = self._wanted = None
                 set_visible(self.detail, False)
                 set_visible(self.placeholder, True)
 
@@ -321,14 +323,25 @@ class TasksView(View):
         self.visible = False
         self.stop_live()
 
-    def select(self, uid: str) -> None:
-        """Open a task: its document, then its stored history (live events follow)."""
+    def select(self, uid: str, *, reload: bool = False) -> None:
+        """Open a task: its document, then its stored history (live events follow).
+
+        ``reload``: re-read the open task (the live resync) without choosing it: if the user clicks another task
+        while this runs, their choice wins (the resync once brought the previous task back over a click).
+        """
+        with self._lock:
+            if not reload:
+                self._wanted = uid
+            elif self._wanted != uid:
+                return
         with self.guard() as g:
             task = self.services.tasks.get(self.actor, uid)
             history = self.services.tasks.history(self.actor, uid, limit=LOG_LIMIT + 1)
         if g.failed:
             return
         with self._lock:
+            if self._wanted != uid:
+                return  # a later click chose another task meanwhile
             self.selected = uid
             self.tasks[uid] = task
             if uid not in self.items:
@@ -463,8 +476,8 @@ class TasksView(View):
                     changed.append(uid)
         if resync:
             self.refresh()
-            if self.selected:
-                self.select(self.selected)
+            if self._wanted:
+                self.select(self._wanted, reload=True)
         for uid in changed:
             with self.guard(clear=False) as g:
                 task = self.services.tasks.get(self.actor, uid)

@@ -105,6 +105,27 @@ def test_events_append_once_and_reread_the_task(services, analyst, ctx, added):
     assert [text for _, text, live in view.log_lines] == ["Start requested: waiting for a worker"]
 
 
+def test_a_click_during_the_live_resync_is_not_undone(services, analyst, ctx, added, monkeypatch):
+    """The resync after the subscriber connects re-reads the open task; a click meanwhile must win."""
+    from tests.factories import make_csv
+
+    _, first = added
+    _, second = services.files.add(analyst, "novembre.csv", make_csv(3))
+    view = opened(ctx, analyst, first.uid)
+    real_history = services.tasks.history
+
+    def history_while_the_user_clicks(actor, uid, **kwargs):
+        if uid == first.uid and view._wanted == first.uid:
+            view.select(second.uid)  # the click arrives while the resync reads the first task's history
+        return real_history(actor, uid, **kwargs)
+
+    monkeypatch.setattr(services.tasks, "history", history_while_the_user_clicks)
+    view.handle_events([{"_resync": True}])
+    assert view.selected == second.uid and "novembre.csv" in view.d_title.value
+    view.handle_events([{"_resync": True}])  # positive control: a resync alone keeps (and re-reads) the choice
+    assert view.selected == second.uid and "novembre.csv" in view.d_title.value
+
+
 def test_two_tabs_converge_on_the_database(services, analyst, ctx, added):
     _, task = added
     tab_a, tab_b = opened(ctx, analyst, task.uid), opened(ctx, analyst, task.uid)
