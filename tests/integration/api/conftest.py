@@ -106,9 +106,12 @@ def start_hub(mongo_uri: str, root: Path, name: str = "api") -> tuple[ApiHub, su
 
 
 def stop_hub(hub: ApiHub, proc: subprocess.Popen) -> None:
+    from tests.e2e.conftest import remove_server_accounts
+
     stop_tree(proc.pid)
     stop_pid_file(Storage(hub.config.storage_root).proxy_pid_file, "configurable-http-proxy")
     hub.services.db.drop_database()
+    remove_server_accounts(hub.config.storage_root)  # the system accounts its users' servers ran as
 
 
 @pytest.fixture(scope="module")

@@ -18,6 +18,7 @@ from dallosh.client import Client
 from dallosh.config import PROJECT_ROOT
 from dallosh.datasets import read_dataset
 from dallosh.errors import DuplicateDataset, NotFound, PermissionDenied
+from dallosh.processes import stop_tree
 from dallosh.storage import ANALYSED
 from tests.conftest import wait_status
 from tests.integration.api.conftest import POWER_PERMISSIONS, ApiHub
@@ -57,8 +58,9 @@ def seeded(api_hub: ApiHub, tmp_path_factory: pytest.TempPathFactory):
         yield {"admin_file": admin_file, "admin_task": admin_task, "analyst_file": analyst_file,
                "analyst_task": analyst_task, "base": base}
     finally:
-        worker.terminate()
-        worker.wait(15)
+        # A warm shutdown waits for the job in hand (a task a test started may still run under load): SIGTERM,
+        # then SIGKILL after 30 s, the worker's process group included.
+        stop_tree(worker.pid, 30)
         dispatcher.events.publisher.close()
 
 
