@@ -119,6 +119,14 @@ def save_json(sections: list[Section], path: Path, extra: dict[str, Any] | None 
     return path
 
 
+def report(sections: list[Section], name: str) -> Path:
+    """Print the sections and save them as ``bench/results/<name>``; says where (the tail of every benchmark)."""
+    print_sections(sections)
+    path = save_json(sections, RESULTS_DIR / name)
+    print(f"results: {path.relative_to(PROJECT_ROOT)}")
+    return path
+
+
 def pace_events(publisher: Any, file_id: str, count: int, rate: float, phase: str) -> list[float]:
     """Publish ``count`` events at ``rate``/s; returns how long each publish call took (s)."""
     from dallosh.events import make_message

@@ -29,7 +29,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from _common import PROJECT_ROOT, PYTHON, RESULTS_DIR, Section, child_env, print_sections, save_json
+from _common import PROJECT_ROOT, PYTHON, Section, child_env, report
 
 sys.path.insert(0, str(PROJECT_ROOT))
 
@@ -285,9 +285,7 @@ def main(argv: list[str] | None = None) -> int:
             sections.append(big)
         finally:
             terminate(proc.pid)
-    print_sections(sections)
-    path = save_json(sections, RESULTS_DIR / "analysis_view.json")
-    print(f"results: {path.relative_to(PROJECT_ROOT)}")
+    report(sections, "analysis_view.json")
     return 0
 
 

@@ -27,7 +27,7 @@ import time
 from pathlib import Path
 
 import numpy as np
-from _common import PROJECT_ROOT, RESULTS_DIR, Section, pace_events, print_sections, save_json
+from _common import PROJECT_ROOT, Section, pace_events, report
 
 sys.path.insert(0, str(PROJECT_ROOT))
 
@@ -188,9 +188,7 @@ def main(argv: list[str] | None = None) -> int:
             if hub is not None and proc is not None:
                 stop_hub(hub, proc)
             terminate(db.pid)
-    print_sections(sections)
-    path = save_json(sections, RESULTS_DIR / "api.json")
-    print(f"results: {path.relative_to(PROJECT_ROOT)}")
+    report(sections, "api.json")
     return 0
 
 

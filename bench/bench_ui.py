@@ -29,7 +29,7 @@ import time
 import uuid
 from pathlib import Path
 
-from _common import PROJECT_ROOT, RESULTS_DIR, Section, print_sections, save_json
+from _common import PROJECT_ROOT, Section, report
 
 sys.path.insert(0, str(PROJECT_ROOT))
 
@@ -313,8 +313,7 @@ def main() -> None:
         delete_exchange(config)
         terminate(proc.pid)
         shutil.rmtree(workdir, ignore_errors=True)
-    print_sections(sections)
-    print("saved", save_json(sections, RESULTS_DIR / "ui.json"))
+    report(sections, "ui.json")
 
 
 if __name__ == "__main__":
