@@ -51,11 +51,13 @@ def test_the_app_name_setting_reaches_the_sign_in_page(hub, page):
     before = hub.services.settings.general().appName
     page.goto(hub.url + "/hub/login")
     assert page.title() == f"Sign in · {before}"  # positive control: today's name is shown
-    hub.services.settings.update_general(admin, appName="Écoute Clients <b>")
+    name = "Écoute <img src=x onerror=\"document.title='PWNED'\">"
+    hub.services.settings.update_general(admin, appName=name)
     try:
         page.goto(hub.url + "/hub/login")
-        assert page.title() == "Sign in · Écoute Clients <b>"  # as text: the name is escaped, never markup
-        assert page.inner_text(".dl-brand").endswith("Écoute Clients <b>")
+        page.wait_for_load_state("load")
+        assert page.title() == f"Sign in · {name}"  # as text: the name is escaped, never markup or script
+        assert page.inner_text(".dl-brand").endswith(name) and page.locator(".dl-brand img").count() == 0
     finally:
         hub.services.settings.update_general(admin, appName=before)
 
