@@ -12,8 +12,9 @@ from dallosh.db.embedded import ensure_database
 from dallosh.localservices import services_state_path
 from dallosh.storage import Storage
 from hub.csp import HUB_POLICY
+from hub.firewall import guard_services
 from hub.secrets import cookie_secret_file, service_token
-from hub.spawner import DalloshSpawner, singleuser_cmd
+from hub.spawner import DalloshSpawner, servers_unprivileged, singleuser_cmd
 
 HUB_DIR = Path(__file__).resolve().parent
 #: The file ``jupyterhub -f`` reads (``python -m hub`` passes it); shipped inside the package.
@@ -112,6 +113,8 @@ def configure(c, config: Config | None = None) -> None:
     run_dir = storage.run_dir
     run_dir.mkdir(parents=True, exist_ok=True)
     ensure_database(config)
+    if servers_unprivileged():
+        guard_services(config)  # their accounts may not connect to the database, Redis or RabbitMQ
     os.environ["JUPYTER_PATH"] = with_dallosh_templates(os.environ.get("JUPYTER_PATH", ""))
 
     c.JupyterHub.ip = config.hub_ip

@@ -14,6 +14,7 @@ shipped pages, ``work/``), and a power user's own ``work/<user>`` folder is owne
 
 from __future__ import annotations
 
+import grp
 import os
 import pwd
 import re
@@ -28,6 +29,8 @@ from pathlib import Path
 ACCOUNT_PREFIX = "dl-"
 #: The accounts' comment field: how the spawner recognises its own accounts.
 COMMENT_PREFIX = "dallosh user "
+#: Every server account is also in this group: the hub's netfilter rules match it (hub/firewall.py).
+GROUP = "dallosh-servers"
 NOLOGIN = next((s for s in ("/usr/sbin/nologin", "/sbin/nologin") if Path(s).exists()), "/bin/false")
 _UID = re.compile(r"^[0-9a-f]{8,}$")
 
@@ -43,6 +46,17 @@ def resolve_mode(mode: str) -> bool:
     return sys.platform.startswith("linux") and os.geteuid() == 0 and shutil.which("useradd") is not None
 
 
+def ensure_group() -> int:
+    """The gid of ``dallosh-servers`` (a system group, created when missing)."""
+    try:
+        return grp.getgrnam(GROUP).gr_gid
+    except KeyError:
+        result = subprocess.run(["groupadd", "--system", GROUP], capture_output=True, text=True, check=False)
+        if result.returncode != 0 and "already exists" not in result.stderr:
+            raise AccountError(f"groupadd {GROUP} failed: {result.stderr.strip()}") from None
+        return grp.getgrnam(GROUP).gr_gid
+
+
 def account_name(user_uid: str) -> str:
     """``dl-`` + the first 8 hex digits of the dallosh uid (uids are generated hex: nothing a user chose)."""
     if not _UID.match(user_uid or ""):
@@ -54,13 +68,15 @@ def ensure_account(user_uid: str, home: Path) -> pwd.struct_passwd:
     """The server account of ``user_uid`` (created if missing) with its home ``home`` (0700, its own)."""
     name = account_name(user_uid)
     comment = COMMENT_PREFIX + user_uid
+    ensure_group()
     try:
         entry = pwd.getpwnam(name)
     except KeyError:
         home.parent.mkdir(parents=True, exist_ok=True)
         result = subprocess.run(
-            ["useradd", "--system", "--user-group", "--no-create-home", "--home-dir", str(home),
-             "--shell", NOLOGIN, "--comment", comment, name], capture_output=True, text=True, check=False)
+            ["useradd", "--system", "--user-group", "--groups", GROUP, "--no-create-home",
+             "--home-dir", str(home), "--shell", NOLOGIN, "--comment", comment, name],
+            capture_output=True, text=True, check=False)
         if result.returncode != 0:
             raise AccountError(f"useradd {name} failed: {result.stderr.strip()}") from None
         entry = pwd.getpwnam(name)
@@ -70,6 +86,8 @@ def ensure_account(user_uid: str, home: Path) -> pwd.struct_passwd:
         raise AccountError(f"the system account {name} has root's uid or gid")
     if Path(entry.pw_dir) != home:
         raise AccountError(f"the system account {name} has home {entry.pw_dir}, expected {home}")
+    if name not in grp.getgrnam(GROUP).gr_mem:  # an account made before the group existed
+        subprocess.run(["usermod", "--append", "--groups", GROUP, name], capture_output=True, check=True)
     own_folder(home, entry)
     return entry
 

@@ -17,6 +17,7 @@ import uuid
 from pathlib import Path
 from urllib.parse import quote, urlparse
 
+import pymongo
 import pytest
 
 from dallosh.errors import NotFound
@@ -221,11 +222,11 @@ ALWAYS_REFUSED = (
     "read the hub database", "list storage/db", "read a stored dataset file", "list storage/homes",
     "list another user's home", "list another user's work folder", "read the Redis/RabbitMQ passwords",
     "Redis without the password", "RabbitMQ as guest: publish a control message",
-    "hub API: list all users with the server's token",
+    "hub API: list all users with the server's token", "MongoDB at the configured port, no credentials",
 )
-#: The embedded database has no authentication and listens on loopback: any local process can connect
-#: (docs/security.md, "Remaining risks"). Recorded, not hidden; see test_embedded_database_is_still_reachable.
-KNOWN_OPEN = "MongoDB at the configured port, no credentials"
+#: The embedded database has no authentication: what stops a server's account is the hub's netfilter chain
+#: (hub/firewall.py), which resets its connections to the database, Redis and RabbitMQ ports.
+DATABASE = "MongoDB at the configured port, no credentials"
 
 
 def test_a_power_users_kernel_gets_its_roles_rights_and_nothing_more(hub, sessions):
@@ -263,11 +264,21 @@ def test_the_admins_kernel_holds_no_secret_and_acts_through_the_api(hub, session
     assert results["API: read the datasets (positive control)"] == "SUCCEEDED: (1, 5)"
 
 
-@pytest.mark.xfail(strict=True, reason="nx-27017 has no authentication and no unix socket: any local account "
-                                       "reaches it on loopback (docs/security.md, Remaining risks)")
-def test_embedded_database_is_still_reachable(hub, sessions):
+def test_users_servers_cannot_even_connect_to_the_database_redis_or_rabbitmq(hub, sessions):
     power = sessions["power"]
     results = run_attack(sessions["pages"][power], hub, power, {
         **sessions["common"], "other_home": sessions["admin_home"], "other_work": sessions["admin_work"],
         "delete": sessions["dataset"].uid})
-    assert results[KNOWN_OPEN].startswith("refused"), results[KNOWN_OPEN]
+    # refused at the connection (reset by the firewall), not later for a missing password
+    assert "Connection refused" in results[DATABASE], results[DATABASE]
+    for name in ("Redis without the password", "RabbitMQ as guest: publish a control message"):
+        assert re.search(r"refused: (ConnectionError|AMQPConnectionError|StreamLostError)", results[name]) and \
+            "Authentication" not in results[name], (name, results[name])
+    # positive controls: the hub's account reaches the same database at the same address, and the kernel reaches
+    # the data through the API
+    client = pymongo.MongoClient(sessions["common"]["mongodb_uri"], serverSelectionTimeoutMS=5000)
+    try:
+        assert client[sessions["common"]["database"]]["users"].find_one({}) is not None
+    finally:
+        client.close()
+    assert results["API: read the datasets (positive control)"] == "SUCCEEDED: (1, 5)"
