@@ -10,7 +10,12 @@ user token obtained through the hub's login form — the same setup as ``tests/i
   and caches on the API side, the others are served from that cache; the client's cache is emptied every time
   so each run really transfers), and against the API's CSV (download + the same ``load_analysed``);
 - **event → client** p50/p95: events published as the worker does, paced, received at the same time by a direct
-  RabbitMQ ``Subscriber`` and by the API's server-sent event stream (``Client.event_subscriber``).
+  RabbitMQ ``Subscriber`` and by the API's server-sent event stream (``Client.event_subscriber``);
+- **the views themselves**, each on the real services and on the API client: the Analysis view choosing the 100k
+  dataset (target ≤ 2 s) and filtering a ``--large-rows`` one (target ≤ 1 s), the App's view switch (≤ 300 ms p95)
+  and a worker's event → the Tasks view's widgets (≤ 100 ms p95), measured in the kernel process (the browser
+  adds the same websocket and rendering either way: ``bench_ui.py --browser`` / ``bench_analysis_view.py
+  --browser`` measure that part).
 
     PYTHONPATH=. .venv/bin/python bench/bench_api.py [--rows 100000] [--calls 200] [--events 300]
 """
@@ -141,6 +146,76 @@ def bench_events(section: Section, config, client, count: int, rate: float) -> N
                        p95 <= EVENT_TARGET_MS and len(got["api"]) == count)
 
 
+def bench_analysis(section: Section, services, client, uid: str, large_uid: str | None, repeat: int) -> None:
+    """The Analysis view itself on the real services (today's kernel) and on the API client: choose a dataset →
+    every KPI, chart and the table's first page updated; then the sentiment filter and a search on what it holds."""
+    from bench_analysis_view import CHOOSE_TARGET_S, FILTER_TARGET_S, choose
+
+    from dallosh.ui.analysis import AnalysisView
+    from dallosh.ui.base import UIContext
+
+    admin = services.auth.login("admin@free.com", "123456")
+
+    def view_on(backend, actor):
+        view = AnalysisView(UIContext(backend, actor, live=False))
+        view.on_show()
+        return view
+
+    def filters(view) -> dict[str, float]:
+        took = {}
+        for name, widget, value in (("sentiment", view.sentiment, "negative"), ("search", view.search, "panne")):
+            started = time.perf_counter()
+            widget.value = value
+            took[name] = time.perf_counter() - started
+        view.reset_filters()
+        return took
+
+    chosen: dict[str, list[float]] = {"direct": [], "api": []}
+    for _ in range(repeat):
+        for where, backend, actor in (("direct", services, admin), ("api", client, client.actor())):
+            if where == "api":
+                shutil.rmtree(client.cache_dir, ignore_errors=True)  # each choice really transfers
+            view = view_on(backend, actor)
+            chosen[where].append(choose(view, uid))
+            view.close()
+    for where in chosen:
+        section.add(f"choose_{where}_s", f"choose 100k → page updated, {where} (median of {repeat})",
+                    round(statistics.median(chosen[where]), 3), "{} s")
+    worst = max(chosen["api"])
+    section.target(f"choose a 100k-row dataset ≤ {CHOOSE_TARGET_S:.0f} s through the API (worst of {repeat})",
+                   f"{worst:.2f} s", worst <= CHOOSE_TARGET_S)
+    if large_uid is None:
+        return
+    for where, backend, actor in (("direct", services, admin), ("api", client, client.actor())):
+        view = view_on(backend, actor)
+        load = choose(view, large_uid)
+        runs = [filters(view) for _ in range(repeat)]
+        rows = len(view.frame)
+        view.close()
+        section.add(f"large_choose_{where}_s", f"choose {rows:,} rows, {where}", round(load, 2), "{} s")
+        for name in ("sentiment", "search"):
+            section.add(f"large_{name}_{where}_s", f"{name} filter on {rows:,} rows, {where} (worst of {repeat})",
+                        round(max(r[name] for r in runs), 3), "{} s")
+        if where == "api":
+            worst = max(max(r.values()) for r in runs)
+            section.target(f"filter on {rows:,} rows ≤ {FILTER_TARGET_S:.0f} s through the API", f"{worst:.2f} s",
+                           worst <= FILTER_TARGET_S)
+
+
+def bench_views(section: Section, hub, client_for, events: int) -> None:
+    """The App's view switch and the Tasks view's event → widgets, on the API client (bench_ui.py's measures,
+    which also print today's direct numbers when run on their own; here both run for comparison)."""
+    from bench_ui import bench_event_latency, bench_kernel_switch, make_big_csv, seed
+
+    seed(hub.services, make_big_csv(hub.config.storage_root / "small.csv", 1))
+    analyst = client_for("analyst@free.com", "123456")
+    bench_kernel_switch(hub.services, section)
+    bench_kernel_switch(analyst, section, actor=analyst.actor(), where="API")
+    bench_event_latency(hub.services, section, events)
+    bench_event_latency(analyst, section, events, actor=analyst.actor(), emitter=hub.services, where="API")
+    analyst.close()
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=100_000)
@@ -148,6 +223,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--events", type=int, default=300)
     parser.add_argument("--rate", type=float, default=50.0)
+    parser.add_argument("--large-rows", type=int, default=1_000_000, help="0: skip the filter on a large dataset")
+    parser.add_argument("--view-events", type=int, default=50, help="events for the Tasks view's latency")
     args = parser.parse_args(argv)
 
     from bench_analysis_view import make_analysed, register
@@ -183,6 +260,19 @@ def main(argv: list[str] | None = None) -> int:
             events = Section("api_events", f"Event → client ({args.events} events at {args.rate:g}/s)")
             bench_events(events, hub.config, client, args.events, args.rate)
             sections.append(events)
+            if args.large_rows:
+                large = base / "analysed-large.csv"
+                print(f"  analysed csv of {args.large_rows:,} rows: {make_analysed(args.large_rows, large, 3):.1f} s")
+                large_uid = register(services, "tweets-large.csv", large)
+            else:
+                large_uid = None
+            analysis = Section("api_analysis", "Analysis view, direct vs API")
+            bench_analysis(analysis, services, client, uid, large_uid, args.repeat)
+            sections.append(analysis)
+            views = Section("api_views", "View switch and event → widgets, direct vs API")
+            bench_views(views, hub, lambda email, password: Client(
+                hub.api_url, hub.token_for(email, password), cache_dir=base / email), args.view_events)
+            sections.append(views)
             client.close()
         finally:
             if hub is not None and proc is not None:

@@ -111,6 +111,18 @@ class Config:
         "on", description="on: kernels in users' hub servers call the dallosh API with the user's token instead of "
                           "the database; auto: the same when the API answers; off: kernels use the database "
                           "directly (forced on when servers run as system users).")
+    spawner: Literal["local", "docker", "kubernetes"] = Field(
+        "local", description="local: users' servers are processes on the hub's machine (their own system accounts "
+                             "when the hub is root); docker: each in its own container of DALLOSH_SERVER_IMAGE on "
+                             "the DALLOSH_USERS_NETWORK network, which has no route to the database, Redis or "
+                             "RabbitMQ (docker-compose.yaml); kubernetes: pods of KubeSpawner, configured by "
+                             "docs/scaling.md's values.yaml.")
+    server_image: str = Field("dallosh-analysis:local", description="Image of users' server containers "
+                                                                    "(spawner=docker).")
+    api_listen: str = Field("", description="Address the dallosh API binds to; empty: the host of its service URL "
+                                            "(on Kubernetes 0.0.0.0, since its URL names the hub's Service).")
+    users_network: str = Field("dallosh-users", description="Docker network of users' server containers "
+                                                            "(spawner=docker): the hub only, no backend service.")
     system_users: Literal["auto", "on", "off"] = Field(
         "auto", description="on: each hub user's server runs as its own unprivileged system account (dl-<uid>, "
                             "created by the hub; requires root); auto: on when the hub runs as root on Linux; off: "

@@ -113,7 +113,7 @@ def configure(c, config: Config | None = None) -> None:
     run_dir = storage.run_dir
     run_dir.mkdir(parents=True, exist_ok=True)
     ensure_database(config)
-    if servers_unprivileged():
+    if config.spawner == "local" and servers_unprivileged():
         guard_services(config)  # their accounts may not connect to the database, Redis or RabbitMQ
     os.environ["JUPYTER_PATH"] = with_dallosh_templates(os.environ.get("JUPYTER_PATH", ""))
 
@@ -145,6 +145,10 @@ def configure(c, config: Config | None = None) -> None:
 
     c.JupyterHub.spawner_class = DalloshSpawner
     c.Spawner.cmd = singleuser_cmd()
+    if config.spawner == "docker":
+        from hub.containers import configure_docker  # dockerspawner: the app image has it
+
+        configure_docker(c)
     c.Spawner.http_timeout = 60
     c.Spawner.start_timeout = 90
     c.SimpleLocalProcessSpawner.home_dir_template = str(config.storage_root / "homes" / "{username}")
@@ -166,8 +170,5 @@ def configure(c, config: Config | None = None) -> None:
     # A server's own token ($JUPYTERHUB_API_TOKEN, which its kernels inherit) may call the API as its user.
     c.Spawner.server_token_scopes = ["users:activity!user", "access:servers!server", api_access]
     c.Spawner.environment = {"DALLOSH_API_URL": f"{api_url(config)}/services/{API_SERVICE_NAME}/"}
-    # Production on Kubernetes or Docker keeps the same authenticator and pages; only the spawner changes:
-    #   c.JupyterHub.spawner_class = "kubespawner.KubeSpawner"   (Zero to JupyterHub; see docs/scaling.md)
-    #   c.KubeSpawner.image = "dallosh/singleuser:latest"; c.KubeSpawner.volumes = [<storage PVC>]
-    #   c.JupyterHub.spawner_class = "dockerspawner.DockerSpawner"; c.DockerSpawner.image = "dallosh/singleuser"
-    #   c.DockerSpawner.volumes = {"dallosh-storage": "/srv/dallosh/storage"}
+    # Kubernetes keeps the same authenticator and pages; KubeSpawner with the same rules in a pre-spawn hook
+    # (docs/scaling.md's values.yaml).

@@ -10,11 +10,25 @@ the import is refused (jsonschema then simply does not check them).
 
 from __future__ import annotations
 
+import os
 import sys
+
+
+def prepare_container_root() -> None:
+    """In a server container or pod (``DALLOSH_SPAWNER`` docker or kubernetes), the links to the shipped pages
+    and the user's work folder; on the hub's machine the hub makes them before the server starts."""
+    from hub.spawner import notebook_root
+
+    root = notebook_root()
+    work = os.environ.get("DALLOSH_WORK_DIR", "")
+    if work:
+        (root / work).mkdir(parents=True, exist_ok=True)
 
 
 def main() -> int:
     sys.modules.setdefault("rfc3987_syntax", None)  # a None entry makes the import raise ImportError
+    if os.environ.get("DALLOSH_SPAWNER") in ("docker", "kubernetes"):
+        prepare_container_root()
     from jupyterhub.singleuser import main as singleuser_main
 
     return singleuser_main()

@@ -34,6 +34,11 @@ NOTEBOOKS_DIR = Path(__file__).with_name("notebooks")
 #: The users' private folders, relative to the servers' root (``Storage.notebooks_dir``).
 WORK_DIR = "work"
 SINGLEUSER_CONFIG = Path(__file__).with_name("singleuser_config.py")
+#: Inside a server container or pod (hub/containers.py, docs/scaling.md): the storage root. Its notebooks folder
+#: holds links to the shipped pages (made at the server's start, hub/singleuser.py) and ``work/``, the user's own
+#: volume (created by the image, owned by its account, so a new volume is too); the hub's storage is not mounted.
+SERVER_STORAGE = "/srv/dallosh/server"
+SERVER_NOTEBOOKS = f"{SERVER_STORAGE}/notebooks"
 #: The Voilà pages users land on after login, by role kind.
 ADMIN_HOME = "/voila/render/admin/overview.ipynb"
 ANALYST_HOME = "/voila/render/home/overview.ipynb"
@@ -75,6 +80,42 @@ def kernels_are_clients() -> bool:
     """Kernels call the API (no credentials in their environment): ``kernel_client=on``, or forced by
     unprivileged servers, which could not read the credentials anyway."""
     return get_config().kernel_client == "on" or servers_unprivileged()
+
+
+def home_url(actor) -> str:
+    """The page a user lands on after login, by role kind."""
+    return ADMIN_HOME if "manage_app" in actor.permissions else ANALYST_HOME
+
+
+def role_environment(actor, user_name: str) -> dict[str, str]:
+    """What a server's configuration (hub/singleuser_config.py) reads of its user's role."""
+    permissions = set(actor.permissions)
+    notebooks = "use_notebooks" in permissions
+    return {"DALLOSH_NOTEBOOKS": "1" if notebooks else "0",
+            "DALLOSH_IS_ADMIN": "1" if "manage_app" in permissions else "0",
+            "DALLOSH_WORK_DIR": work_dir_for(user_name) if notebooks else ""}
+
+
+def settings_environment(*, clients: bool, environ: dict[str, str] | None = None) -> dict[str, str]:
+    """The app's settings a server inherits from the hub's environment: all of them, except, when its kernels
+    are API clients, the service addresses and secrets (``CLIENT_WITHHOLDS``) — then ``DALLOSH_KERNEL_CLIENT=on``
+    whatever the hub's own value. One rule for every spawner (local, Docker, the Kubernetes hook)."""
+    environ = os.environ if environ is None else environ
+    env = {s.env: environ[s.env] for s in SETTINGS
+           if s.env in environ and not (clients and s.attr in CLIENT_WITHHOLDS)}
+    if clients:
+        env["DALLOSH_KERNEL_CLIENT"] = "on"
+    return env
+
+
+def actor_of(user_name: str):
+    """The dallosh actor of a hub user, or an error that keeps the server from starting."""
+    services = get_services()
+    user = services.users.find_by_email(user_name)
+    actor = services.users.actor(user.uid) if user else None
+    if actor is None:
+        raise RuntimeError(f"{user_name} has no active account; the server is not started.")
+    return actor
 
 
 def open_tree_for_servers(storage: Storage) -> None:
@@ -128,14 +169,6 @@ class DalloshSpawner(SimpleLocalProcessSpawner):
     #: Its name as saved in the hub's state (a restarted hub deletes the right account).
     _account_name: str = ""
 
-    def _actor(self):
-        services = get_services()
-        user = services.users.find_by_email(self.user.name)
-        actor = services.users.actor(user.uid) if user else None
-        if actor is None:
-            raise RuntimeError(f"{self.user.name} has no active account; the server is not started.")
-        return actor
-
     def _prepare_account(self, user_uid: str, storage: Storage) -> None:
         """Create (or check) the user's system account and home, and open only what its server must reach."""
         sysusers.check_reachable(runtime_paths())
@@ -145,22 +178,16 @@ class DalloshSpawner(SimpleLocalProcessSpawner):
         self.home_dir = str(home)
 
     async def start(self):
-        actor = self._actor()
-        permissions = set(actor.permissions)
-        is_admin = "manage_app" in permissions
-        notebooks = "use_notebooks" in permissions
+        actor = actor_of(self.user.name)
+        notebooks = "use_notebooks" in actor.permissions
         storage = Storage.from_config()
         root = notebook_root(storage)
         self._account = None
         if servers_unprivileged():
             self._prepare_account(actor.uid, storage)
         self.notebook_dir = str(root)
-        self.default_url = ADMIN_HOME if is_admin else ANALYST_HOME
-        self._dallosh_env = {
-            "DALLOSH_NOTEBOOKS": "1" if notebooks else "0",
-            "DALLOSH_IS_ADMIN": "1" if is_admin else "0",
-            "DALLOSH_WORK_DIR": work_dir_for(self.user.name) if notebooks else "",
-        }
+        self.default_url = home_url(actor)
+        self._dallosh_env = role_environment(actor, self.user.name)
         if notebooks:
             work = root / work_dir_for(self.user.name)
             work.mkdir(parents=True, exist_ok=True)
@@ -179,9 +206,7 @@ class DalloshSpawner(SimpleLocalProcessSpawner):
         # except, when kernels are API clients (DALLOSH_KERNEL_CLIENT=on), the addresses and secrets they no longer
         # need: they reach the data through the dallosh API with the user's own token.
         as_clients = kernels_are_clients()
-        for setting in SETTINGS:
-            if setting.env in os.environ and not (as_clients and setting.attr in CLIENT_WITHHOLDS):
-                env[setting.env] = os.environ[setting.env]
+        env.update(settings_environment(clients=as_clients))
         # Resolved here: the servers' HOME differs from the hub's, so their own default would differ.
         config = get_config()
         env["DALLOSH_HOME"], env["DALLOSH_STORAGE_ROOT"] = str(config.home), str(config.storage_root)
@@ -191,8 +216,6 @@ class DalloshSpawner(SimpleLocalProcessSpawner):
         # The servers' HOME is the user's folder: point them at the hub's generated service credentials.
         if not as_clients:
             env["DALLOSH_SERVICES_STATE"] = str(services_state_path())
-        else:
-            env["DALLOSH_KERNEL_CLIENT"] = "on"  # whatever the hub's own setting says
         env.update(getattr(self, "_dallosh_env", {}))
         return env
 

@@ -381,7 +381,7 @@ def main() -> None:
     app = make_app(ctx, prefix)
     # Chunks are checked by UploadHandler; other bodies (JSON calls) stay small.
     server = HTTPServer(app, max_body_size=64 << 20, idle_connection_timeout=3600)
-    server.listen(url.port or 80, url.hostname or "127.0.0.1")
+    server.listen(url.port or 80, config.api_listen or url.hostname or "127.0.0.1")
     loop = IOLoop.current()
     loop.add_callback(lambda: fanout.start(asyncio.get_running_loop()))
     log.info("dallosh API listening on %s%s", url.geturl().rstrip("/"), prefix)

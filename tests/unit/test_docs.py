@@ -147,13 +147,27 @@ def test_values_yaml_uses_the_images_and_paths_of_this_repository():
     dockerfile = (ROOT / "docker" / "Dockerfile").read_text(encoding="utf-8")
     assert "AS k8s-hub" in dockerfile and values["hub"]["image"]["name"].endswith("-k8s-hub")
     assert values["singleuser"]["cmd"] == ["python", "-m", "hub.singleuser"]
-    assert values["singleuser"]["storage"]["type"] == "none"
     storage_root = re.search(r"DALLOSH_STORAGE_ROOT=(\S+)", dockerfile).group(1)
     assert values["hub"]["extraEnv"]["DALLOSH_STORAGE_ROOT"] == storage_root
-    mounts = values["hub"]["extraVolumeMounts"] + values["singleuser"]["storage"]["extraVolumeMounts"]
-    assert {m["mountPath"] for m in mounts} == {storage_root}, "users' files live in storage/notebooks/work"
+    assert {m["mountPath"] for m in values["hub"]["extraVolumeMounts"]} == {storage_root}
     for name in values["hub"]["extraEnv"]:
         assert name in {s.env for s in SETTINGS}, f"values.yaml sets {name}, which is not a setting"
+
+
+def test_values_yaml_keeps_users_pods_away_from_the_data_and_the_backends():
+    """Issue 16: users' pods mount only their own volume, reach only the hub and the proxy, hold no credential."""
+    from hub.spawner import SERVER_NOTEBOOKS, WORK_DIR
+
+    values = _helm_values()
+    single = values["singleuser"]
+    assert single["storage"]["type"] == "dynamic" and "extraVolumes" not in single["storage"]
+    assert single["storage"]["homeMountPath"] == f"{SERVER_NOTEBOOKS}/{WORK_DIR}"
+    egress = single["networkPolicy"]["egressAllowRules"]
+    assert egress["privateIPs"] is False and egress["nonPrivateIPs"] is False
+    code = values["hub"]["extraConfig"]["dallosh"]
+    assert "settings_environment(clients=True)" in code and "SETTINGS" not in code  # the spawner's one rule
+    assert "DALLOSH_API_URL" in code and values["hub"]["extraEnv"]["DALLOSH_SPAWNER"] == "kubernetes"
+    assert {p["port"] for p in values["hub"]["service"]["extraPorts"]} == {8082}
 
 
 def test_values_yaml_hub_config_imports_only_what_exists():
