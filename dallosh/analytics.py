@@ -821,19 +821,59 @@ CRITICAL_TWEET_COLUMNS: tuple[str, ...] = (
 )
 
 
-def top_critical_tweets(df: pd.DataFrame, n: int = 10) -> pd.DataFrame:
-    """The ``n`` critical tweets (negative AND priority 2) with the most engagement; ties: newest first, then
-    id. Only the chosen rows are copied, whatever the size of ``df``."""
+#: What makes two tweets "the same text" for a top list: links and @handles aside, case and spacing aside
+#: (the operator's identical replies to ten customers are one entry, not ten).
+_LINK_OR_HANDLE = re.compile(r"https?://\S+|@\w+", re.IGNORECASE)
+
+
+def text_key(text: object) -> str:
+    """The text two tweets share when only their links, @handles, case or spacing differ."""
+    return " ".join(_LINK_OR_HANDLE.sub(" ", str(text)).casefold().split())
+
+
+def _most_engaging(df: pd.DataFrame, rows: np.ndarray, engagement: np.ndarray, n: int,
+                   texts: Callable[[np.ndarray], Sequence[object]] | None) -> np.ndarray:
+    """Of ``rows``, the first ``n`` by engagement (ties: newest, then id), skipping a text already taken."""
+    when = df["created_at"].dt.tz_localize(None).to_numpy()[rows].astype("datetime64[us]").view(np.int64)
+    when = np.where(when == np.iinfo(np.int64).min, np.iinfo(np.int64).min + 1, when)  # NaT last
+    ids = df["id"].to_numpy(dtype=object)[rows].astype(str)
+    ordered = rows[np.lexsort((ids, -when, -engagement[rows]))]
+    if texts is None:
+        return ordered[:n]
+    chosen: list[int] = []
+    seen: set[str] = set()
+    for start in range(0, len(ordered), 4 * n):  # texts are read a page at a time: usually one page
+        page = ordered[start:start + 4 * n]
+        for row, text in zip(page, texts(page), strict=True):
+            key = text_key(text)
+            if key not in seen:
+                seen.add(key)
+                chosen.append(int(row))
+                if len(chosen) == n:
+                    return np.asarray(chosen, dtype=np.int64)
+    return np.asarray(chosen, dtype=np.int64)
+
+
+def top_critical_tweets(df: pd.DataFrame, n: int = 10,
+                        texts: Callable[[np.ndarray], Sequence[object]] | None = None) -> pd.DataFrame:
+    """The ``n`` critical tweets (negative AND priority 2) with the most engagement, one per text (``text_key``:
+    the most engaging of identical texts stands for them); ties: newest first, then id. ``texts(positions)``
+    gives the texts of rows of ``df`` when it has no ``full_text`` column. Only the chosen rows are copied."""
     rows = np.flatnonzero(_critical_mask(df))
+    if texts is None and "full_text" in df.columns:
+        texts = df["full_text"].to_numpy(dtype=object).take
     if len(rows) and n > 0:
-        engagement = df["engagement"].to_numpy(dtype=np.int64)[rows]
-        if len(rows) > n:  # shortlist the rows tied with the n-th engagement before the full sort
-            nth = np.partition(engagement, len(rows) - n)[len(rows) - n]
-            rows, engagement = rows[engagement >= nth], engagement[engagement >= nth]
-        when = df["created_at"].dt.tz_localize(None).to_numpy()[rows].astype("datetime64[us]").view(np.int64)
-        when = np.where(when == np.iinfo(np.int64).min, np.iinfo(np.int64).min + 1, when)  # NaT last
-        ids = df["id"].to_numpy(dtype=object)[rows].astype(str)
-        rows = rows[np.lexsort((ids, -when, -engagement))][:n]
+        engagement = df["engagement"].to_numpy(dtype=np.int64)
+        # Shortlist the most engaging rows (a few per wanted one, for duplicates) before the full sort; all of
+        # them only if that shortlist holds fewer than n distinct texts.
+        shortlist = rows
+        if len(rows) > 8 * n:
+            nth = np.partition(engagement[rows], len(rows) - 8 * n)[len(rows) - 8 * n]
+            shortlist = rows[engagement[rows] >= nth]
+        chosen = _most_engaging(df, shortlist, engagement, n, texts)
+        if len(chosen) < n and len(shortlist) < len(rows):
+            chosen = _most_engaging(df, rows, engagement, n, texts)
+        rows = chosen
     else:
         rows = rows[:0]
     columns = [c for c in CRITICAL_TWEET_COLUMNS if c in df.columns]

@@ -516,6 +516,19 @@ def themed(figure: dict[str, Any], theme: str) -> dict[str, Any]:
     return {"data": data, "layout": layout}
 
 
+def count_axis(title: str, peak: float) -> dict[str, Any]:
+    """An axis counting tweets: whole numbers only (plotly picks 0.5 steps for small counts, "0.5 tweets"), from 0."""
+    axis: dict[str, Any] = {"title": {"text": title}, "rangemode": "tozero", "tickformat": ",d"}
+    if not peak or peak <= 8:
+        axis.update(tickmode="linear", tick0=0, dtick=1)
+    return axis
+
+
+def _peak(values: Any) -> float:
+    array = np.asarray(values, dtype=float)
+    return float(np.nanmax(array)) if array.size and not np.isnan(array).all() else 0.0
+
+
 def chart_timeline(df: pd.DataFrame, tz: str) -> tuple[dict[str, Any], list[list[Any]]]:
     daily = analytics.daily_volume_and_sentiment(df, tz)
     spikes = daily["spike"].to_numpy(dtype=bool)
@@ -532,7 +545,7 @@ def chart_timeline(df: pd.DataFrame, tz: str) -> tuple[dict[str, Any], list[list
              "hovertemplate": "%{x}: net sentiment %{y:+.2f}<extra></extra>"},
         ],
         "layout": {"title": "Tweets per day, spikes highlighted (above the 7-day mean + 2σ), and net sentiment",
-                   "xaxis": {"type": "date"}, "yaxis": {"title": {"text": "tweets"}},
+                   "xaxis": {"type": "date"}, "yaxis": count_axis("tweets", _peak(daily["volume"])),
                    "yaxis2": {"title": {"text": "net sentiment"}, "overlaying": "y", "side": "right",
                               "range": [-1.05, 1.05], "tickmode": "linear", "tick0": -1, "dtick": 0.5,
                               "tickformat": "+.1f", "showgrid": False, "zeroline": False},
@@ -558,7 +571,7 @@ def chart_priority(df: pd.DataFrame) -> tuple[dict[str, Any], list[list[Any]]]:
     figure = {"data": [{"type": "bar", "x": [f"{p} · {PRIORITY_NAMES[p]}" for p in PRIORITIES],
                         "y": counts["count"].to_numpy(), "marker": {"color": PRIORITY_COLORS},
                         "hovertemplate": "priority %{x}: %{y} tweets<extra></extra>"}],
-              "layout": {"title": "Priority", "yaxis": {"title": {"text": "tweets"}}}}
+              "layout": {"title": "Priority", "yaxis": count_axis("tweets", _peak(counts["count"]))}}
     return figure, [list(PRIORITIES)]
 
 
@@ -569,7 +582,7 @@ def chart_topics(df: pd.DataFrame) -> tuple[dict[str, Any], list[list[Any]]]:
                         "marker": {"color": BAR_COLOR},
                         "customdata": topics["share"].to_numpy(),
                         "hovertemplate": "%{x}: %{y} tweets (%{customdata:.1f} %)<extra></extra>"}],
-              "layout": {"title": "Topics", "yaxis": {"title": {"text": "tweets"}}}}
+              "layout": {"title": "Topics", "yaxis": count_axis("tweets", _peak(topics["count"]))}}
     return figure, [names]
 
 
@@ -581,7 +594,7 @@ def chart_topic_sentiment(df: pd.DataFrame) -> tuple[dict[str, Any], list[list[A
                         "hovertemplate": "%{x} · " + s + ": %{y} tweets<extra></extra>"} for s in SENTIMENTS],
               "layout": {"title": "Topic × sentiment", "barmode": "stack", "showlegend": True,
                          "legend": {"orientation": "h", "y": 1.1, "x": 1, "xanchor": "right"},
-                         "yaxis": {"title": {"text": "tweets"}}}}
+                         "yaxis": count_axis("tweets", _peak(matrix[list(SENTIMENTS)].sum(axis=1)))}}
     return figure, [names] * len(SENTIMENTS)
 
 
@@ -594,7 +607,7 @@ def chart_critical_topics(df: pd.DataFrame) -> tuple[dict[str, Any], list[list[A
                         "hovertemplate": "%{x}: %{y} critical tweets (%{customdata:.1f} % of the topic)"
                                          "<extra></extra>"}],
               "layout": {"title": "Critical topics (negative and priority 2)",
-                         "yaxis": {"title": {"text": "critical tweets"}}}}
+                         "yaxis": count_axis("critical tweets", _peak(critical["critical"]))}}
     return figure, [names]
 
 
@@ -620,7 +633,8 @@ def chart_hours(df: pd.DataFrame, tz: str) -> tuple[dict[str, Any], list[list[An
          "yaxis": "y2", "mode": "lines", "line": {"color": BAR_COLOR, "width": 2},
          "hovertemplate": "%{x} h: %{y:.0f} % negative<extra></extra>"}],
         "layout": {"title": f"Activity by hour of day ({tz})",
-                   "xaxis": {"dtick": 2, "title": {"text": "hour"}}, "yaxis": {"title": {"text": "tweets"}},
+                   "xaxis": {"dtick": 2, "title": {"text": "hour"}},
+                   "yaxis": count_axis("tweets", _peak(hours["tweets"])),
                    "yaxis2": {"title": {"text": "% negative"}, "overlaying": "y", "side": "right",
                               "range": [0, 100], "tickmode": "linear", "tick0": 0, "dtick": 25,
                               "ticksuffix": " %", "showgrid": False},
@@ -636,14 +650,18 @@ def chart_authors(df: pd.DataFrame) -> tuple[dict[str, Any], list[list[Any]]]:
                                        zip(authors["negative"], authors["engagement"], strict=True)],
                         "hovertemplate": "%{y}: %{x} tweets, %{customdata}<extra></extra>"}],
               "layout": {"title": f"Top {TOP_N} authors", "height": 360, "yaxis": {"autorange": "reversed"},
-                         "xaxis": {"title": {"text": "tweets"}}}}
+                         "xaxis": count_axis("tweets", _peak(authors["tweets"]))}}
     return figure, [authors["screen_name"].tolist()]
 
 
 def chart_critical_tweets(df: pd.DataFrame, tz: str, full: pd.DataFrame | None = None
                           ) -> tuple[dict[str, Any], list[list[Any]]]:
     """``df`` may lack the texts (the view's slim selection): they are then read from ``full`` by position."""
-    top = analytics.top_critical_tweets(df, TOP_N)
+    texts = None
+    if "full_text" not in df and full is not None and "full_text" in full:
+        column = full["full_text"]
+        texts = lambda positions: column.take(df.index.take(positions)).tolist()  # noqa: E731
+    top = analytics.top_critical_tweets(df, TOP_N, texts)
     if "full_text" in top:
         texts = top["full_text"].astype(str).tolist()
     else:

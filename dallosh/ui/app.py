@@ -81,7 +81,7 @@ class App(w.VBox):
                                                email=actor.email, role=actor.role_name or "no role"), "dl-user")
         self.theme_button = button("", self.toggle_theme, "dl-theme-toggle")
         self.profile_button = button("Profile", lambda: self.navigate("profile"), "dl-profile-link")
-        self.logout_link = html_widget(macro("link", logout_url(), "Log out", "dl-navlink"))
+        self.logout_link = html_widget(macro("link", logout_url(), "Sign out", "dl-navlink"))
         spacer = box([], "dl-nav-spacer", vertical=False)
         navbar = box([self.brand, spacer, self.user_label, self.theme_button, self.profile_button,
                       self.logout_link], "dl-navbar", vertical=False)
@@ -91,7 +91,9 @@ class App(w.VBox):
         specs = registry.sidebar_for(actor)
         for spec in specs:
             self.nav_buttons[spec.name] = button(spec.label, lambda n=spec.name: self.navigate(n), "dl-nav-item")
-        title = html_widget("Admin" if actor.is_admin else "Analyst", "dl-sidebar-title")
+        # The user's own role (an admin may create "supervisor", "auditor"…), as the navbar shows it; escaped.
+        title = html_widget(fragment("{{ role }}", role=actor.role_name or ("admin" if actor.is_admin else "no role")),
+                            "dl-sidebar-title")
         self.sidebar = box([title, *self.nav_buttons.values()], "dl-sidebar")
         self.content = box([], "dl-content-inner")
         body = box([self.sidebar, box([self.alert, self.content], "dl-content")], "dl-body", vertical=False)

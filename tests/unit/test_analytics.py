@@ -404,6 +404,26 @@ def test_top_critical_tweets_by_engagement_newest_first_on_ties():
     assert an.top_critical_tweets(load(rows), n=10)["id"].tolist() == [tid(2), tid(3), tid(1), tid(6)]
 
 
+def test_top_critical_tweets_list_a_text_once():
+    """The operator's identical reply to many customers is one entry (its most engaging copy), not ten."""
+    reply = "La messagerie privée n'est plus disponible, écrivez-nous sur https://free.fr/assistance/{}"
+    critical = {"sentiment": "negative", "priority": 2}
+    rows = [tweet(i, full_text=f"@client{i}  " + reply.format(i).upper() if i % 2 else f"@c{i} " + reply.format(i),
+                  engagement=100 - i, **critical) for i in range(1, 30)]
+    rows += [tweet(40, full_text="Plus de réseau depuis ce matin", engagement=5, **critical),
+             tweet(41, full_text="Box en panne, personne ne répond", engagement=4, **critical)]
+    frame = load(rows)
+    top = an.top_critical_tweets(frame, n=3)
+    assert top["id"].tolist() == [tid(1), tid(40), tid(41)]  # 29 copies of one reply: the first, once
+    # the view's slim selection has no text column: it passes the texts by position
+    slim = frame.drop(columns=["full_text"])
+    texts = frame["full_text"].to_numpy(dtype=object)
+    assert an.top_critical_tweets(slim, n=3, texts=texts.take)["id"].tolist() == [tid(1), tid(40), tid(41)]
+    # positive control: different texts are all listed
+    assert len(an.top_critical_tweets(load(rows[-2:] + rows[:1]), n=10)) == 3
+    assert an.text_key("@a  Hello https://x.y/1 WORLD") == an.text_key("@b hello world https://x.y/2")
+
+
 def test_hour_of_day_activity_in_a_timezone():
     rows = [
         tweet(1, created_at="2025-09-01 08:15:00", sentiment="negative"),  # 10h in Paris (UTC+2)
