@@ -120,6 +120,14 @@ body:has(.dl-app) { margin: 0; }
   border: 1px solid var(--dl-warn); }
 .dl-app .dl-banner .widget-html-content { background: var(--dl-warn-soft); color: var(--dl-warn); padding: 8px 16px;
   border-bottom: 1px solid var(--dl-warn); font-weight: 600; }
+/* The page lost its kernel (static/presence.js): outside the App, above everything, until a reload. */
+.dl-connection-lost { position: fixed; top: 0; left: 0; right: 0; z-index: 10000; display: flex; gap: 16px;
+  align-items: center; justify-content: center; padding: 10px 16px; background: #b3141c; color: #fff;
+  font: 600 14px system-ui, -apple-system, Segoe UI, Roboto, sans-serif; box-shadow: 0 2px 8px rgba(0,0,0,.3); }
+/* ipywidgets marks every widget of a dead kernel with a broken-link icon; the banner says it once instead. */
+.jupyter-widgets-disconnected::before { content: none !important; display: none !important; }
+.dl-connection-lost .dl-connection-reload { background: #fff; color: #b3141c; border: 0; border-radius: 4px;
+  padding: 6px 14px; font: inherit; cursor: pointer; }
 .dl-app .dl-badge { display: inline-block; padding: 2px 9px; border-radius: 10px; font-size: 12px; font-weight: 600;
   white-space: nowrap; line-height: 18px; }
 .dl-app .dl-b-ok { background: var(--dl-ok-soft); color: var(--dl-ok); }

@@ -13,6 +13,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.integration.ui.harness import (
+    KERNEL_REPLY_MS,
     PAGES,
     SCREENSHOTS,
     full_screenshot,
@@ -87,6 +88,35 @@ def test_address_bar_follows_views_so_reload_and_back_work(ui_env, voila, browse
         page.reload()  # a reload opens the view the address names
         wait_for_view(page, "datasets")
         assert page.url.endswith("home/datasets.ipynb")
+
+
+def newest_kernel(server):
+    """The kernel process a page just started (the server's youngest ipykernel child)."""
+    import psutil
+
+    kernels = [p for p in psutil.Process(server.proc.pid).children(recursive=True)
+               if "ipykernel_launcher" in " ".join(p.cmdline())]
+    return max(kernels, key=lambda p: p.create_time())
+
+
+def test_a_dead_kernel_shows_a_banner_and_reload_brings_the_view_back(ui_env, voila, browser):
+    server = voila(ANALYST)
+    with opened(browser, server, "home/overview", "overview") as page:
+        page.click(".dl-sidebar .dl-nav-item:has-text('Datasets')")
+        page.wait_for_url("**/home/datasets.ipynb", timeout=KERNEL_REPLY_MS)
+        # positive control: a live kernel answers the page's pings (3 answered: past the banner's 2 missed)
+        page.wait_for_function("() => Number(document.body.dataset.dlPongs || 0) >= 3", timeout=60_000)
+        assert page.locator("#dl-connection-lost").count() == 0
+        newest_kernel(server).kill()
+        banner = page.locator("#dl-connection-lost")
+        expect(banner).to_be_visible(timeout=60_000)  # two unanswered pings, 10 s apart
+        expect(banner).to_contain_text("Reload the page")
+        assert "kernel" not in banner.inner_text().lower()  # the analyst's words
+        full_screenshot(page, SCREENSHOTS / "connection-lost-light.png")
+        banner.locator("button").click()
+        wait_for_view(page, "datasets")  # the same view as before, in a new kernel
+        assert page.url.endswith("home/datasets.ipynb")
+        expect(page.locator("#dl-connection-lost")).to_have_count(0)
 
 
 def test_failed_task_explains_what_to_do(ui_env, voila, browser):
