@@ -5,18 +5,41 @@ The UI shows ``str(error)``, never a traceback.
 
 from __future__ import annotations
 
+import re
+
 
 class DalloshError(Exception):
     """Base of every error meant for a user."""
 
 
+#: How a stored field reads in a sentence, where its name alone would not do.
+FIELD_WORDS = {"password_confirm": "the password confirmation", "role_id": "the role", "tweet_id": "the tweet",
+               "new_value": "the new value", "uid": "the record's id"}
+
+
+def field_key(name: str) -> str:
+    """``data.email`` → ``email``, ``ai.local.data.retryRequests`` → ``retryRequests``, ``x.permissions[2]`` →
+    ``permissions``: the form key a ValidationError is about."""
+    return re.sub(r"\[\d+\]$", "", name.rsplit(".", 1)[-1])
+
+
+def field_words(name: str) -> str:
+    """``data.password_confirm`` → "the password confirmation", ``retryRequests`` → "the retry requests"."""
+    key = field_key(name)
+    if key in FIELD_WORDS:
+        return FIELD_WORDS[key]
+    return "the " + re.sub(r"(?<=[a-z])(?=[A-Z])", " ", key).replace("_", " ").lower()
+
+
 class ValidationError(DalloshError, ValueError):
-    """A value is not acceptable; ``field`` names it (dotted path, e.g. ``data.email``)."""
+    """A value is not acceptable; ``field`` names it (dotted path, e.g. ``data.email``). The message reads as a
+    sentence about the field ("The password confirmation does not match the password."), never the path."""
 
     def __init__(self, field: str, message: str):
         self.field = field
         self.message = message
-        super().__init__(f"{field}: {message}")
+        words = field_words(field)
+        super().__init__(f"{words[:1].upper()}{words[1:]} {message}")
 
 
 class PermissionDenied(DalloshError):

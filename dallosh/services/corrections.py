@@ -47,19 +47,19 @@ class CorrectionsService(Service):
         if field == "sentiment":
             value = str(value).strip().lower()
             if value not in SENTIMENTS:
-                raise ValidationError("new_value", f"sentiment must be one of {', '.join(SENTIMENTS)}")
+                raise ValidationError("new_value", f"must be one of the sentiments: {', '.join(SENTIMENTS)}")
         elif field == "priority":
             try:
                 value = int(value)
             except (TypeError, ValueError):
-                raise ValidationError("new_value", "priority must be 0, 1 or 2") from None
+                raise ValidationError("new_value", "must be a priority: 0, 1 or 2") from None
             if value not in PRIORITIES:
-                raise ValidationError("new_value", "priority must be 0, 1 or 2")
+                raise ValidationError("new_value", "must be a priority: 0, 1 or 2")
         else:
             topics = self.ctx.settings.topics()
             value = str(value).strip()
             if value not in topics:
-                raise ValidationError("new_value", f"topic must be one of the settings' topics: {', '.join(topics)}")
+                raise ValidationError("new_value", f"must be one of the topics in Settings: {', '.join(topics)}")
         return value
 
     @audited("corrections.correct", target=lambda a, k, r: f"files/{a[0]}/{a[1]}")

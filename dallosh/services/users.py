@@ -67,7 +67,7 @@ class UsersService(Service):
         """Create a user after every check (shared by admin creation, registration and bootstrap)."""
         email = normalise_email(email)
         if self.ctx.roles.find(role_id) is None:
-            raise ValidationError("data.role_id", f"no role has id {role_id!r}; pick one from the roles list")
+            raise ValidationError("data.role_id", f"does not exist (id {role_id!r}); pick one from the roles list")
         data = parse(UserData, {"email": email, "password": "x", "role_id": role_id, "name": name.strip(),
                                 "status": status})
         if self.find_by_email(email) is not None:
@@ -136,7 +136,7 @@ class UsersService(Service):
             if other and other.uid != uid:
                 raise Conflict("An account with this email already exists.")
         if "role_id" in changes and self.ctx.roles.find(changes["role_id"]) is None:
-            raise ValidationError("data.role_id", f"no role has id {changes['role_id']!r}")
+            raise ValidationError("data.role_id", f"does not exist (id {changes['role_id']!r}); pick one from the roles list")
         merged = parse(UserData, {**dump(user.data), **changes})
         demoted = merged.role_id != user.data.role_id or merged.status != "active"
         if demoted:

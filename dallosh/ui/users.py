@@ -12,14 +12,13 @@ views (users, settings).
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from typing import Any
 
 import ipywidgets as w
 
 from dallosh.defaults import PERMISSIONS
-from dallosh.errors import ValidationError
+from dallosh.errors import ValidationError, field_key
 from dallosh.schemas import Record, RoleData, UserData
 from dallosh.ui.base import Guard, TabbedView, UIContext, View
 from dallosh.ui.components import (
@@ -59,12 +58,6 @@ ROLE_PARTS = ("28%", "46%", "8%", "18%")  # name, permissions, users, actions
 
 
 # -- form helpers shared by the admin views -----------------------------------------------------------------
-
-
-def field_key(name: str) -> str:
-    """``data.email`` → ``email``, ``ai.local.data.retryRequests`` → ``retryRequests``, ``x.permissions[2]`` →
-    ``permissions``: the form key a service's ValidationError is about."""
-    return re.sub(r"\[\d+\]$", "", name.rsplit(".", 1)[-1])
 
 
 class Form:

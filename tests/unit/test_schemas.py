@@ -54,5 +54,18 @@ def test_record_envelope_round_trip():
            "updatedAt": None, "updatedBy": "system"}
     record = Record.from_doc(RoleData, doc)
     assert record.uid == "abc" and record.data.name == "x" and record.createdBy == "system"
-    with pytest.raises(ValidationError, match="uid"):
+    with pytest.raises(ValidationError, match="record's id"):
         Record.from_doc(RoleData, {"data": {}})
+
+
+def test_validation_errors_read_as_sentences_without_field_paths():
+    from dallosh.errors import ValidationError
+
+    assert str(ValidationError("password_confirm", "does not match the password")) == \
+        "The password confirmation does not match the password"
+    assert str(ValidationError("data.role_id", "is required")) == "The role is required"
+    assert str(ValidationError("ai.local[0].data.retryRequests", "must be a whole number")) == \
+        "The retry requests must be a whole number"
+    error = ValidationError("data.email", "is required")
+    assert (error.field, error.message) == ("data.email", "is required")  # forms still place it by field
+    assert "data." not in str(error) and "_" not in str(ValidationError("new_password", "is too short"))
