@@ -181,7 +181,8 @@ class SettingsService(Service):
             if value is None:
                 continue
             if value and value not in {m["uid"] for m in getattr(data.ai, kind)}:
-                raise ValidationError(f"ai.preferences.default_{kind}_model_id", f"names no {kind} model (id {value}); pick one from the list")
+                raise ValidationError(f"ai.preferences.default_{kind}_model_id", f"names no {kind} model (id {value}); "
+                                      "pick one from the list")
             prefs[f"default_{kind}_model_id"] = value
         if mode is not None:
             prefs["mode"] = mode

@@ -136,7 +136,8 @@ class UsersService(Service):
             if other and other.uid != uid:
                 raise Conflict("An account with this email already exists.")
         if "role_id" in changes and self.ctx.roles.find(changes["role_id"]) is None:
-            raise ValidationError("data.role_id", f"does not exist (id {changes['role_id']!r}); pick one from the roles list")
+            raise ValidationError("data.role_id",
+                                  f"does not exist (id {changes['role_id']!r}); pick one from the roles list")
         merged = parse(UserData, {**dump(user.data), **changes})
         demoted = merged.role_id != user.data.role_id or merged.status != "active"
         if demoted:

@@ -64,6 +64,8 @@ class DatasetRow:
 
     def __init__(self, view: DatasetsView):
         self.uid, self.filename, self.status, self.task_id = "", "", "", None
+        #: What tells this file from another of the same name: upload time, size, rows, owner.
+        self.identity = ""
         self.info = html_widget("", "dl-td")
         self.downloads = {kind: button(label, lambda k=kind: view.click_download(self.uid, k), "dl-small")
                           for kind, label in DOWNLOAD_LABELS.items()}
@@ -87,6 +89,8 @@ class DatasetRow:
             human_size(file.data.size), human_int(file.data.rows),
             fragment('<span title="{{ owner }}">{{ owner }}</span>', owner=item["owner"]),
             status_badge(item["status"])], TEXT_COLUMNS)
+        self.identity = (f"uploaded {human_time(file.createdAt)} by {item['owner']}, {human_size(file.data.size)}, "
+                         f"{human_int(file.data.rows)} rows")
         for kind, btn in self.downloads.items():
             available = bool(item["available"].get(kind))
             btn.disabled = not available
@@ -321,8 +325,10 @@ class DatasetsView(View):
         row = self.rows.get(uid)
         self.confirming = uid
         name = row.filename if row else uid
-        self.confirm_text.value = fragment("Delete <b>{{ name }}</b>, its task and its cleaned and analysed files? "
-                                           "This cannot be undone.", name=name)
+        # The upload time, owner and size tell two files of the same name apart.
+        self.confirm_text.value = fragment("Delete <b>{{ name }}</b> ({{ identity }}), its task and its cleaned and "
+                                           "analysed files? This cannot be undone.", name=name,
+                                           identity=row.identity if row else "")
         set_visible(self.confirm_bar, True)
 
     def cancel_delete(self) -> None:

@@ -106,6 +106,18 @@ def test_delete_asks_first(services, analyst, ctx, added):
     assert view.alert.kind == "success" and view.rows == {} and is_visible(view.empty)
 
 
+def test_two_files_of_the_same_name_are_told_apart_when_deleting(services, analyst, ctx, added):
+    first, _ = added
+    second, _ = services.files.add(analyst, "octobre.csv", make_csv(7), allow_duplicate=True)
+    view = view_for(ctx, analyst)
+    texts = []
+    for file in (first, second):
+        view.ask_delete(file.uid)
+        texts.append(view.confirm_text.value)
+        assert "octobre.csv" in texts[-1] and f"{file.data.rows} rows" in texts[-1] and "analyst@free.com" in texts[-1]
+    assert texts[0] != texts[1]  # upload time, size and rows differ
+
+
 def test_a_running_dataset_cannot_be_deleted(services, analyst, ctx, added):
     file, task = added
     services.tasks.request(analyst, task.uid, "start")
