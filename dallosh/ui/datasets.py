@@ -275,7 +275,7 @@ class DatasetsView(View):
         self.ctx.background(self._add, allow_duplicate)
 
     def _add(self, allow_duplicate: bool) -> None:
-        name, path, _ = self.pending  # type: ignore[misc]
+        name, path, inspection = self.pending  # type: ignore[misc]
         with self.guard() as g:
             file, task = self.services.files.add(self.actor, name, path, allow_duplicate=allow_duplicate)
         self.checking.value = ""
@@ -286,8 +286,11 @@ class DatasetsView(View):
             return
         self.last_added = (file, task)
         self.click_discard()
-        self.alert.success(f"{file.data.filename} was added ({human_int(file.data.rows)} rows). Its task is ready "
-                           "to start.")
+        # The list shows the stored size: say so when storing changed it (a file re-encoded to UTF-8).
+        stored = (f", stored as UTF-8: {human_size(file.data.size)}"
+                  if inspection is not None and inspection.size != file.data.size else "")
+        self.alert.success(f"{file.data.filename} was added ({human_int(file.data.rows)} rows{stored}). Its task is "
+                           "ready to start.")
         set_visible(self.open_task, True)
         self.go_to_page(0)
 

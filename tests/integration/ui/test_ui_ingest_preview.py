@@ -18,3 +18,23 @@ def test_notes_quoting_the_file_are_escaped_in_the_preview(services, analyst, ct
     assert "mixes two encodings" in problems and "header line appears again at row 5" in problems
     assert "&lt;script&gt;alert(1)&lt;/script&gt; déçu" in problems
     assert "<script>" not in problems and "<b>gras" not in problems
+
+
+def test_a_re_encoded_file_says_its_stored_size(services, analyst, ctx, upload):
+    """The list shows the stored (UTF-8) size; the message after adding says why it differs from the upload's."""
+    from tests.factories import make_csv
+
+    utf8 = make_csv(6)
+    view = DatasetsView(ctx(analyst))
+    view.on_show()
+    latin = utf8.decode().encode("cp1252", errors="replace")
+    assert len(latin) < len(utf8)  # the accents take one byte each instead of two
+    view.on_upload("latin.csv", upload(latin, "latin.csv"))
+    view.click_add()  # inline: the context is not live
+    stored = services.files.list(analyst).items[0]["file"].data.size
+    assert stored != len(latin)
+    assert "stored as UTF-8" in view.alert.message and view.alert.kind == "success"
+    # positive control: a UTF-8 upload is stored as it came, and the message says nothing of it
+    view.on_upload("utf8.csv", upload(make_csv(5), "utf8.csv"))
+    view.click_add(allow_duplicate=True)
+    assert view.alert.kind == "success" and "stored as" not in view.alert.message
