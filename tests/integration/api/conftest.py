@@ -36,6 +36,7 @@ class ApiHub:
     services: Services
     url: str
     env: dict[str, str]
+    name: str = "api"
     tokens: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -43,7 +44,7 @@ class ApiHub:
         return f"{self.url}/services/{API_SERVICE_NAME}/"
 
     def log(self) -> str:
-        path = self.config.storage_root / "logs" / "api-hub.log"
+        path = self.config.storage_root / "logs" / f"{self.name}-hub.log"
         return path.read_text(errors="replace")[-6000:] if path.exists() else ""
 
     def token_for(self, email: str, password: str, scopes: list[str] | None = None) -> str:
@@ -95,7 +96,7 @@ def start_hub(mongo_uri: str, root: Path, name: str = "api") -> tuple[ApiHub, su
     log = open(config.storage_root / "logs" / f"{name}-hub.log", "wb")  # noqa: SIM115 - closed with the process
     proc = subprocess.Popen([sys.executable, "-m", "hub"], cwd=config.storage_root / "run",
                             env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-    hub = ApiHub(config, services, f"http://127.0.0.1:{port}", env)
+    hub = ApiHub(config, services, f"http://127.0.0.1:{port}", env, name)
     try:
         wait_answers(hub.url + "/hub/health", proc)
         wait_answers(hub.api_url + "health", proc)
