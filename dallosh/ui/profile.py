@@ -6,6 +6,7 @@ Every form calls the account services (``auth.update_account``, ``auth.change_pa
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 import ipywidgets as w
@@ -47,6 +48,8 @@ class ProfileView(View):
 
         self.theme_choice = w.ToggleButtons(options=[("Light", "light"), ("Dark", "dark")], value=ctx.theme,
                                             style={"button_width": "90px"})
+        #: Set while this thread shows a theme it did not choose (refresh, the App's switch): not a user's choice.
+        self._showing = threading.local()
         self.theme_choice.observe(lambda change: self.choose_theme(change["new"]), "value")
         self.theme_card = box([card_title_widget("Theme"),
                                html_widget("Applied on every page; also switchable from the top bar.", "dl-muted"),
@@ -83,8 +86,9 @@ class ProfileView(View):
         self.email_input.value = me.data.email
         last = f" · last sign-in {human_time(me.data.last_login)}" if me.data.last_login else ""
         self.account_info.value = f"Role: {self.actor.role_name or 'none'}{last}"
-        if me.data.theme != self.theme_choice.value:
-            self.theme_choice.value = me.data.theme
+        # Inside the App, its current theme is the truth for this page (the saved one may be a moment behind a
+        # switch made while this view was built in the background).
+        self.show_theme(self.ctx.theme if self.ctx.set_theme is not None else me.data.theme)
         if default:
             self.default_password_note.warning("You still use the default password. Change it below before the app "
                                                "is used in production.")
@@ -92,8 +96,18 @@ class ProfileView(View):
             self.default_password_note.clear()
 
     def on_theme(self, theme: str) -> None:
-        if self.theme_choice.value != theme:
+        self.show_theme(theme)
+
+    def show_theme(self, theme: str) -> None:
+        """Show ``theme`` as chosen without applying it: a refresh in the background must never switch the App
+        back (it did: a user's switch made while this view was being built was undone by the stale value)."""
+        if self.theme_choice.value == theme:
+            return
+        self._showing.active = True
+        try:
             self.theme_choice.value = theme
+        finally:
+            self._showing.active = False
 
     # -- forms ----------------------------------------------------------------------------------------------
 
@@ -126,6 +140,8 @@ class ProfileView(View):
 
     def choose_theme(self, theme: str) -> None:
         """The profile's choice applies to the whole app at once (the App saves it)."""
+        if getattr(self._showing, "active", False):
+            return
         if self.ctx.set_theme is not None:
             self.ctx.set_theme(theme)
             return

@@ -56,6 +56,27 @@ def test_theme_choice_applies_to_the_app(services, analyst):
     assert app.view.theme_choice.value == "light"
 
 
+def test_a_background_refresh_never_undoes_a_theme_switch(services, analyst):
+    """The race the UI tests caught (1 run in 3): the top-bar switch to dark while the prefetch thread was still
+    building the profile, whose refresh then set its toggle to the saved (older) "light", which applied it."""
+    import threading
+
+    app = App(services, analyst, view="overview", live=False)
+    profile = app._build("profile")
+    app.toggle_theme()  # the user's click
+    assert app.theme == "dark"
+    stale = threading.Thread(target=profile.show_theme, args=("light",))  # what the prefetch's refresh did
+    stale.start()
+    stale.join()
+    assert app.theme == "dark" and "dl-dark" in app._dom_classes
+    assert services.auth.me(analyst).data.theme == "dark"
+    profile.refresh()  # inside the App, the profile shows the App's theme, not a saved one a moment behind
+    assert profile.theme_choice.value == "dark"
+    # positive control: the user's own choice on the profile still applies at once
+    profile.theme_choice.value = "light"
+    assert app.theme == "light" and services.auth.me(analyst).data.theme == "light"
+
+
 def test_delete_needs_confirmation_and_password(services, analyst, ctx):
     view = view_for(ctx, analyst)
     assert view.delete_button.disabled
