@@ -118,6 +118,13 @@ class View:
 
     def on_hide(self) -> None:
         self.visible = False
+        self.clear_success()
+
+    def clear_success(self) -> None:
+        """A success message is about what was just done: coming back to the view later must not show it again
+        (errors and warnings stay until dealt with)."""
+        if self.alert.kind == "success":
+            self.alert.clear()
 
     def on_theme(self, theme: str) -> None:
         """Views with charts restyle them here; CSS handles everything else."""

@@ -163,7 +163,7 @@ class OverviewView(View):
                 self.tickers.append(Ticker(HEALTH_EVERY_S, self.refresh_health, self.ctx.watched).start())
 
     def on_hide(self) -> None:
-        self.visible = False
+        super().on_hide()
         for ticker in self.tickers:
             ticker.stop()
         self.tickers = []

@@ -320,7 +320,7 @@ class TasksView(View):
             self.start_live()
 
     def on_hide(self) -> None:
-        self.visible = False
+        super().on_hide()
         self.stop_live()
 
     def select(self, uid: str, *, reload: bool = False) -> None:

@@ -175,3 +175,19 @@ def test_prefetch_builds_the_other_views_hidden(services, admin):
     assert shown == ["tasks"]
     assert app.views["datasets"].page_label.value == "0–0 of 0"  # filled, not just built
     assert app.navigate("datasets").visible and not app.views["tasks"].visible
+
+
+def test_a_success_message_does_not_follow_the_user_back_to_a_view(services, analyst):
+    from dallosh.ui.app import App
+
+    app = App(services, analyst, view="datasets", live=False)
+    datasets = app.view
+    datasets.alert.success("lot.csv was added (3 rows).")
+    app.navigate("tasks")
+    app.navigate("datasets")
+    assert datasets.alert.kind == "" and datasets.alert.message == ""
+    # positive control: an error stays until dealt with
+    datasets.alert.error("The file could not be read.")
+    app.navigate("tasks")
+    app.navigate("datasets")
+    assert datasets.alert.kind == "error"
