@@ -73,7 +73,9 @@ class TasksService(Service):
         """Rows labelled by every finished task (the overview's figure), counted over all of them."""
         self.authorize(actor, "read_tasks", "manage_tasks", "view_overview")
         docs = self.db.find(COLLECTION, {"data.status": "done"}, projection=["data.stats.appending_columns.rows"])
-        return sum(int(((d["data"].get("stats") or {}).get("appending_columns") or {}).get("rows") or 0)
+        # A done task without the step's stats (finished by an older version, or marked done by hand) has no
+        # "data" at all in the projection: it counts 0 instead of breaking the overview.
+        return sum(int((((d.get("data") or {}).get("stats") or {}).get("appending_columns") or {}).get("rows") or 0)
                    for d in docs)
 
     def transition(self, actor: Actor, uid: str, new_status: str, *, expect: str | None = None,
