@@ -9,6 +9,7 @@ The theme is a class on this widget's root (``dl-light``/``dl-dark``), saved per
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import threading
@@ -36,11 +37,24 @@ from dallosh.ui.theme import ROOT_CLASS, normalise_theme, style_html
 
 log = logging.getLogger(__name__)
 
-#: Seconds after the first view before the others are built in the background.
+#: Seconds after the first view before the others are built, and between two of them (a click waiting in the
+#: kernel's queue runs in between).
 PREFETCH_DELAY_S = 1.0
+PREFETCH_STEP_S = 0.05
 
 MAINTENANCE_TEXT = ("Maintenance mode: an administrator has paused processing. You can browse, but starting "
                     "tasks and adding datasets is blocked until maintenance ends.")
+
+
+def kernel_loop() -> Any:
+    """The kernel's running message loop (tornado's, on this thread), or None outside one."""
+    from tornado.ioloop import IOLoop
+
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return None
+    return IOLoop.current()
 
 
 def logout_url() -> str:
@@ -102,11 +116,32 @@ class App(w.VBox):
         self.refresh_chrome()
         self.navigate(view, **params)
         if live:
-            self.ctx.background(self._prefetch_later)
+            self._schedule_prefetch()
 
-    def _prefetch_later(self) -> None:
-        time.sleep(PREFETCH_DELAY_S)  # the first view's widgets go out first
-        self.prefetch()
+    def _schedule_prefetch(self) -> None:
+        """Build the other views on the kernel's own message loop, one per turn, never in a thread.
+
+        They used to be built in a background thread. Widgets created there raced the page under load (about one
+        CI run in three): a switch of theme was undone by the profile view's first refresh, and a view built in
+        the thread sometimes never showed when opened (its messages and the main thread's reached the browser in
+        an order the widget manager could not use). On the loop, a user's click waits at most for one view.
+        """
+        loop = kernel_loop()
+        if loop is None:  # no running loop (a script): build them now, in order
+            self.prefetch()
+            return
+        pending = [*self.allowed_views(), "profile"]
+
+        def step() -> None:
+            while pending:
+                name = pending.pop(0)
+                if name not in self.views:
+                    self._prefetch_one(name)
+                    break
+            if pending:
+                loop.call_later(PREFETCH_STEP_S, step)
+
+        loop.call_later(PREFETCH_DELAY_S, step)
 
     # -- chrome ---------------------------------------------------------------------------------------------
 
@@ -219,14 +254,16 @@ class App(w.VBox):
         the user reads the first page makes every later click cost only the swap.
         """
         for name in [*self.allowed_views(), "profile"]:
-            if name in self.views:
-                continue
-            view = self._build(name)
-            if view is not None and not view.visible:
-                try:
-                    view.refresh()
-                except Exception:  # noqa: BLE001 - a failed prefetch is retried by the real visit
-                    log.exception("prefetching the %s view failed", name)
+            if name not in self.views:
+                self._prefetch_one(name)
+
+    def _prefetch_one(self, name: str) -> None:
+        view = self._build(name)
+        if view is not None and not view.visible:
+            try:
+                view.refresh()
+            except Exception:  # noqa: BLE001 - a failed prefetch is retried by the real visit
+                log.exception("prefetching the %s view failed", name)
 
     @property
     def view(self) -> View | None:
