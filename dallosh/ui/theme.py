@@ -284,6 +284,9 @@ body:has(.dl-app) { margin: 0; }
 .dl-app .dl-field-input > .widget-text, .dl-app .dl-field-input > .widget-textarea,
 .dl-app .dl-field-input > .widget-dropdown, .dl-app .dl-field-input > .widget-inline-hbox {
   width: 100%; max-width: none; margin: 0; }
+/* Checkboxes, radios and ranges in the app's red instead of the browser's blue (both themes). */
+.dl-app input[type=checkbox], .dl-app input[type=radio], .dl-app input[type=range] {
+  accent-color: var(--dl-primary); }
 .dl-app .dl-field-input > .widget-checkbox { width: auto; margin: 0; height: 32px; }
 .dl-app .dl-field-input textarea { border-radius: 6px; font-family: inherit; font-size: 14px; }
 .dl-app .widget-textarea textarea, .dl-app .widget-text input, .dl-app .widget-dropdown select,
