@@ -54,13 +54,17 @@ def service_ports(config: Config) -> list[int]:
     return sorted(ports)
 
 
+def jump_rule(chain: str) -> list[str]:
+    """The OUTPUT rule (without ``-I OUTPUT 1`` / ``-D OUTPUT``) that sends the group's new connections to ``chain``."""
+    return ["-p", "tcp", "--syn", "-m", "owner", "--gid-owner", GROUP, "--suppl-groups", "-j", chain]
+
+
 def chain_rules(chain: str, ports: Iterable[int]) -> list[list[str]]:
     """The arguments of each command that builds ``chain`` and sends the group's new connections through it."""
     rules = [["-N", chain]]
     for port in sorted(set(ports)):
         rules.append(["-A", chain, "-p", "tcp", "--dport", str(port), "-j", "REJECT", "--reject-with", "tcp-reset"])
-    rules.append(["-I", "OUTPUT", "1", "-p", "tcp", "--syn", "-m", "owner", "--gid-owner", GROUP, "--suppl-groups",
-                  "-j", chain])
+    rules.append(["-I", "OUTPUT", "1", *jump_rule(chain)])
     return rules
 
 
@@ -87,9 +91,9 @@ class Firewall:
             raise FirewallError(f"{tool} {' '.join(args)}: {result.stderr.strip() or result.returncode}")
         return result
 
-    def _drop_chain(self, tool: str, chain: str, jump: str | None = None) -> None:
+    def _drop_chain(self, tool: str, chain: str, jump: list[str] | None = None) -> None:
         if jump is not None:
-            self._run(tool, ["-D", "OUTPUT", *jump.split()], check=False)
+            self._run(tool, ["-D", "OUTPUT", *jump], check=False)
         self._run(tool, ["-F", chain], check=False)
         self._run(tool, ["-X", chain], check=False)
 
@@ -99,7 +103,7 @@ class Firewall:
         for line in listing.splitlines():
             match = _JUMP.match(line)
             if match and (int(match["pid"]) == os.getpid() or not _pid_alive(int(match["pid"]))):
-                self._drop_chain(tool, match["chain"], match["rule"])
+                self._drop_chain(tool, match["chain"], match["rule"].split())
 
     def install(self, ports: Iterable[int]) -> None:
         """Add the chain for ``ports`` with every available tool; raise ``FirewallError`` if IPv4 failed."""
@@ -115,7 +119,7 @@ class Firewall:
                 for args in chain_rules(self.chain, ports):
                     self._run(tool, args)
             except FirewallError:
-                self._drop_chain(tool, self.chain, self._jump())
+                self._drop_chain(tool, self.chain, jump_rule(self.chain))
                 if tool == "iptables":
                     raise
                 log.warning("ip6tables rules not installed; IPv4 ones are", exc_info=True)
@@ -123,12 +127,9 @@ class Firewall:
             self.tools.append(tool)
         atexit.register(self.remove)
 
-    def _jump(self) -> str:
-        return " ".join(chain_rules(self.chain, [])[-1][3:])
-
     def remove(self) -> None:
         for tool in self.tools:
-            self._drop_chain(tool, self.chain, self._jump())
+            self._drop_chain(tool, self.chain, jump_rule(self.chain))
         self.tools = []
 
 
@@ -140,9 +141,9 @@ def guard_services(config: Config) -> bool:
     global _installed
     if _installed is not None:
         return True
-    firewall = Firewall()
+    firewall, ports = Firewall(), service_ports(config)
     try:
-        firewall.install(service_ports(config))
+        firewall.install(ports)
     except (FirewallError, AccountError, OSError) as exc:
         log.warning("users' servers can still open connections to the database, Redis and RabbitMQ (the "
                     "embedded database has no password): %s. Install iptables and run the hub as root with "
@@ -150,5 +151,5 @@ def guard_services(config: Config) -> bool:
         return False
     _installed = firewall
     log.info("users' servers cannot connect to ports %s (netfilter chain %s)",
-             ", ".join(map(str, service_ports(config))), firewall.chain)
+             ", ".join(map(str, ports)), firewall.chain)
     return True

@@ -87,7 +87,7 @@ body:has(.dl-app) { margin: 0; }
   color: var(--dl-accent);
   font-weight: 600; box-shadow: inset 3px 0 0 var(--dl-primary); }
 .dl-app .dl-sidebar-title .widget-html-content { font-size: 11px; text-transform: uppercase; letter-spacing: .8px;
-  color: var(--dl-muted); padding: 0 14px 6px 14px; }
+  color: var(--dl-muted); padding: 0 14px 6px 14px; overflow-wrap: anywhere; }
 .dl-app .dl-content { flex: 1 1 auto; padding: 20px 28px 40px 28px; min-width: 0; gap: 14px; overflow: visible; }
 .dl-app .dl-view { gap: 14px; width: 100%; overflow: visible; }
 .dl-app .dl-h1 .widget-html-content h1 { font-size: 22px; font-weight: 700; margin: 0; line-height: 1.3; }

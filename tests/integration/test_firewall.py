@@ -92,4 +92,4 @@ def test_a_dead_hubs_chain_is_removed_by_the_next_hub(account, listener):
         assert connect_as(account, listener) == "connected"
     finally:
         wall.remove()
-        stale._drop_chain("iptables", stale.chain, stale._jump())
+        stale._drop_chain("iptables", stale.chain, firewall.jump_rule(stale.chain))
