@@ -104,10 +104,10 @@ def load_gold(path: str | Path, *, split: str | None = None, texts: str | Path |
     gold = _read_csv(path)
     missing = [c for c in ("id", *(g for _, g in FIELDS)) if c not in gold.columns]
     if missing:
-        raise ValidationError("columns", f"{path} lacks gold column(s): {', '.join(missing)}")
+        raise ValidationError("columns", f"are missing from {path}: {', '.join(missing)}")
     if split is not None:
         if "split" not in gold.columns:
-            raise ValidationError("split", f"{path} has no 'split' column; drop --split")
+            raise ValidationError("split", f"column is missing from {path}; drop --split")
         gold = gold[gold["split"] == split]
     for _, column in FIELDS:
         gold[column] = _label_value(column, gold[column])
@@ -169,7 +169,7 @@ def evaluate_model(gold: pd.DataFrame, providers: Sequence[Provider], topics: Se
                    operator_accounts: Sequence[str] = DEFAULT_OPERATOR_ACCOUNTS) -> Report:
     """Label the gold rows' texts with ``providers`` and score them; rows without a text are not scored."""
     if "full_text" not in gold.columns:
-        raise ValidationError("full_text", "the gold file has no full_text column: pass --texts FILE")
+        raise ValidationError("full_text", "column is missing from the gold file: pass --texts FILE")
     has_text = gold["full_text"].notna() & (gold["full_text"].astype("str").str.strip() != "")
     scored = gold[has_text].reset_index(drop=True)
     labels, names = predict(rows_for(scored, operator_accounts), providers, topics, progress)
@@ -189,7 +189,7 @@ def evaluate_predictions(gold: pd.DataFrame, predictions: str | Path, topics: Se
     columns = [prefix + c for _, c in FIELDS]
     missing = [c for c in ("id", *columns) if c not in pred.columns]
     if missing:
-        raise ValidationError("columns", f"{predictions} lacks column(s): {', '.join(missing)}")
+        raise ValidationError("columns", f"are missing from {predictions}: {', '.join(missing)}")
     keys = ["id"] + (["dataset"] if "dataset" in pred.columns and "dataset" in gold.columns else [])
     extra = ["labelled_by"] if "labelled_by" in pred.columns else []
     pred = pred[keys + columns + extra].drop_duplicates(keys)

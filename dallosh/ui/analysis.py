@@ -1327,7 +1327,7 @@ class AnalysisView(View):
             if rows.empty:
                 raise ValidationError("tweet_id", f"{tweet_id} is not a tweet of the chosen datasets")
             if value is None:
-                raise ValidationError("new_value", "choose the new value")
+                raise ValidationError("new_value", "is required: choose it in the list")
             label_to_uid = {self.choices[u].label: u for u in self.loaded if u in self.choices}
             old = rows.iloc[0][field]
             old = int(old) if field == "priority" else (None if old != old else str(old))
