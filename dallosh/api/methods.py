@@ -29,7 +29,8 @@ ACTOR_METHODS: frozenset[tuple[str, str]] = frozenset({
     ("settings", "update_model"), ("settings", "delete_model"), ("settings", "set_preferences"),
     ("settings", "check_models"), ("settings", "check_model"),
     ("logs", "list"),
-    ("corrections", "correct"), ("corrections", "history"), ("corrections", "effective"), ("corrections", "revert"),
+    ("corrections", "correct"), ("corrections", "correct_many"), ("corrections", "history"),
+    ("corrections", "effective"), ("corrections", "revert"),
     ("results", "headline"),
     ("auth", "me"), ("auth", "change_password"), ("auth", "update_account"), ("auth", "delete_account"),
 })

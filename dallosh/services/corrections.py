@@ -79,6 +79,38 @@ class CorrectionsService(Service):
                 "old_value": None if old_value is None else str(old_value), "by_email": actor.email}
         return self.db.insert(COLLECTION, data, by=actor.uid)
 
+    #: Tweets one bulk correction may change (a page of the table holds 25; more is a mistake, not a workflow).
+    BULK_MAX = 500
+
+    @audited("corrections.correct_many", target=lambda a, k, r: f"files/{a[0]}")
+    def correct_many(self, actor: Actor, file_id: str, changes: list[tuple[str, Any]], field: str,
+                     new_value: Any) -> int:
+        """Give ``field`` the value ``new_value`` on several tweets at once; ``changes`` is ``[(tweet id, old
+        value), …]``. All or nothing: one unknown id refuses the whole batch. Returns how many were recorded
+        (tweets that already had the value are skipped)."""
+        actor = self.authorize(actor, "manage_datasets")
+        if self.db.get("files", file_id) is None:
+            raise NotFound(f"No dataset with id {file_id}.")
+        if not changes:
+            raise ValidationError("tweet_id", "is required: select at least one tweet")
+        if len(changes) > self.BULK_MAX:
+            raise ValidationError("tweet_id", f"must name at most {self.BULK_MAX} tweets at once")
+        value = self._check_value(field, new_value)
+        known = self._tweet_ids(file_id)
+        items = []
+        for tweet_id, old_value in changes:
+            tweet_id = str(tweet_id).strip()
+            if tweet_id not in known:
+                raise ValidationError("tweet_id", f"{tweet_id} is not a tweet of this dataset")
+            old = None if old_value is None else str(old_value)
+            if old == str(value):
+                continue
+            items.append({"file_id": file_id, "tweet_id": tweet_id, "field": field, "new_value": value,
+                          "old_value": old, "by_email": actor.email})
+        if items:
+            self.db.insert_many(COLLECTION, items, by=actor.uid)
+        return len(items)
+
     def history(self, actor: Actor, file_ids: list[str] | str) -> list[dict[str, Any]]:
         """Every correction of these datasets, oldest first (who, when, old → new); none left out, however many."""
         self.authorize(actor, "read_datasets", "manage_datasets")

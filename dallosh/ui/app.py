@@ -31,7 +31,7 @@ from dallosh.ui.components import (
     set_visible,
 )
 from dallosh.ui.html import fragment, macro
-from dallosh.ui.location import PageLocation
+from dallosh.ui.location import PageLocation, share_link
 from dallosh.ui.presence import Presence
 from dallosh.ui.theme import ROOT_CLASS, normalise_theme, style_html
 
@@ -70,9 +70,10 @@ class App(w.VBox):
                  **params: Any):
         super().__init__()
         self.services, self.actor = services, actor
-        self.ctx = UIContext(services, actor, live=live, navigate=self.navigate, set_theme=self.set_theme)
+        self.location = PageLocation(self.navigate, on_state=self._on_address_state)
+        self.ctx = UIContext(services, actor, live=live, navigate=self.navigate, set_theme=self.set_theme,
+                             set_address_state=self._set_address_state, share_link=self._share_link)
         self.presence = Presence()
-        self.location = PageLocation(self.navigate)
         if live:
             self.ctx.watched = self.presence.watched
         self.views: dict[str, View] = {}
@@ -224,6 +225,19 @@ class App(w.VBox):
         view.on_show(**params)
         self.last_switch_ms = (time.perf_counter() - started) * 1000
         return view
+
+    def _set_address_state(self, fragment: str) -> None:
+        self.location.state = fragment
+
+    def _share_link(self, fragment: str) -> str:
+        return share_link(self.location.opened, self.location.path, fragment) if self.location.opened else ""
+
+    def _on_address_state(self, fragment: str) -> None:
+        """The address carries a view's state (a shared link, a reload): the view that has state applies it."""
+        view = self.views.get(self.current or "")
+        apply = getattr(view, "apply_address_state", None)
+        if apply is not None:
+            apply(fragment)
 
     def _build(self, name: str) -> View | None:
         """The view ``name``, built once and kept in the page (hidden while another view shows).

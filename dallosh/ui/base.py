@@ -39,6 +39,10 @@ class UIContext:
     set_theme: Callable[[str], None] | None = None
     #: False once the page stopped pinging (tab closed): periodic work pauses (see ``dallosh.ui.presence``).
     watched: Callable[[], bool] = lambda: True
+    #: Puts the shown view's state in the address bar's fragment (a reload or a shared link restores it).
+    set_address_state: Callable[[str], None] = lambda fragment: None
+    #: The address that opens the shown view with ``fragment`` for whoever follows it ("" outside a page).
+    share_link: Callable[[str], str] = lambda fragment: ""
     threads: list[threading.Thread] = field(default_factory=list)
 
     def background(self, fn: Callable[..., Any], *args: Any) -> None:

@@ -169,19 +169,22 @@ def button(description: str, on_click: Callable[[], None] | None = None, *classe
 
 
 class KPI(HTML):
-    """One headline number in a card."""
+    """One headline number in a card; ``help`` (how it is computed) shows as its tooltip."""
 
-    def __init__(self, label: str, value: str = "…", sub: str = ""):
-        super().__init__(macro("kpi", label, value, sub))
+    def __init__(self, label: str, value: str = "…", sub: str = "", *, help: str = ""):
+        super().__init__(macro("kpi", label, value, sub, help))
         self.label = label
+        self.help = help
         self.add_class("dl-card")
         self.add_class("dl-kpi")
         self.number = value
         self.sub = sub
+        self.change: dict[str, str] | None = None
 
-    def set(self, value: str, sub: str = "") -> None:
-        self.number, self.sub = value, sub
-        self.value = macro("kpi", self.label, value, sub)
+    def set(self, value: str, sub: str = "", change: dict[str, str] | None = None) -> None:
+        """``change``: ``{"arrow", "text", "tone" (good/bad/neutral), "title"}``, the comparison line (or None)."""
+        self.number, self.sub, self.change = value, sub, change
+        self.value = macro("kpi", self.label, value, sub, self.help, change)
 
 
 class Alert(HTML):

@@ -11,9 +11,11 @@ directory. Where there is none (nbval, a notebook opened elsewhere) the address 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+from urllib.parse import urljoin, urlsplit, urlunsplit
 
 import anywidget
 import traitlets as t
@@ -21,12 +23,22 @@ import traitlets as t
 LOCATION_JS = r"""
 function render({ model, el }) {
   // Paths are relative to the notebook the page opened with, whatever address it shows now.
-  const opened = location.href;
+  const opened = location.href.split("#")[0];
   const absolute = (path) => new URL(path, opened).pathname;
+  // The view's state (the Analysis filters) rides in the fragment: it never reaches a server.
+  const withState = (pathname) => {
+    const state = model.get("state");
+    return pathname + location.search + (state ? "#" + state : "");
+  };
   const follow = () => {
     const path = model.get("path");
     if (path && absolute(path) !== location.pathname) {
-      history.pushState({ dallosh: path }, "", absolute(path));
+      history.pushState({ dallosh: path }, "", withState(absolute(path)));
+    }
+  };
+  const keep = () => {
+    if ("#" + model.get("state") !== (location.hash || "#")) {
+      history.replaceState(history.state, "", withState(location.pathname));
     }
   };
   history.replaceState({ dallosh: model.get("path") }, "");
@@ -34,16 +46,41 @@ function render({ model, el }) {
     const path = event.state && event.state.dallosh;
     if (path) model.send({ type: "navigate", path });
   };
+  const pasted = () => model.send({ type: "state", state: location.hash.slice(1) });
   window.addEventListener("popstate", back);
+  window.addEventListener("hashchange", pasted);
   model.on("change:path", follow);
+  model.on("change:state", keep);
+  model.send({ type: "opened", href: opened, state: location.hash.slice(1) });
   follow();
   return () => {
     window.removeEventListener("popstate", back);
+    window.removeEventListener("hashchange", pasted);
     model.off("change:path", follow);
+    model.off("change:state", keep);
   };
 }
 export default { render };
 """
+
+
+#: A user's server lives under ``/user/<name>/``; the hub's ``user-redirect`` sends whoever opens a link to
+#: their OWN server, where the same notebook exists.
+_USER_PREFIX = re.compile(r"^(?P<base>.*?/)user/[^/]+/(?P<rest>.*)$")
+
+
+def share_link(opened: str, notebook: str, fragment: str) -> str:
+    """The address to share: the same notebook on whoever opens it's own server (through the hub), same state.
+
+    ``opened`` is the address the page was opened with (its query string is dropped: it may carry a token),
+    ``notebook`` the Analysis notebook relative to it.
+    """
+    parts = urlsplit(urljoin(opened, notebook or ""))
+    path = parts.path
+    match = _USER_PREFIX.match(path)
+    if match:
+        path = f"{match['base']}hub/user-redirect/{match['rest']}"
+    return urlunsplit((parts.scheme, parts.netloc, path, "", fragment))
 
 
 def notebook_for(view: str, folder: Path | None = None) -> str:
@@ -60,16 +97,23 @@ class PageLocation(anywidget.AnyWidget):
 
     _esm = LOCATION_JS
     path = t.Unicode("").tag(sync=True)
+    #: The current view's state as an address fragment ("" for none), kept in the address bar.
+    state = t.Unicode("").tag(sync=True)
 
-    def __init__(self, on_navigate: Callable[[str], Any], folder: Path | None = None, **kwargs: Any):
+    def __init__(self, on_navigate: Callable[[str], Any], folder: Path | None = None,
+                 on_state: Callable[[str], Any] | None = None, **kwargs: Any):
         super().__init__(**kwargs)
         self.layout.display = "none"
         self.folder = Path.cwd() if folder is None else folder
         self.on_navigate = on_navigate
+        self.on_state = on_state
+        #: The address the page was opened with (no fragment): shared links are built from it.
+        self.opened = ""
         self.on_msg(lambda _w, content, _buffers: self.handle(content))
 
     def show(self, view: str) -> None:
         """The app now shows ``view``: point the address at its notebook (no change if it has none)."""
+        self.state = ""  # the view sets its own state, if it has one, once shown
         path = notebook_for(view, self.folder)
         if path:
             self.path = path
@@ -82,8 +126,17 @@ class PageLocation(anywidget.AnyWidget):
         return name[:-len(".ipynb")]
 
     def handle(self, content: dict[str, Any]) -> None:
-        """Back/Forward in the browser: switch to the view of the address it went to."""
-        if content.get("type") != "navigate":
+        """Back/Forward in the browser: switch to the view of the address it went to; a state in the address
+        (a shared link, or one pasted in the address bar): hand it to the view."""
+        kind = content.get("type")
+        if kind in ("opened", "state"):
+            if kind == "opened":
+                self.opened = str(content.get("href", ""))[:4000]
+            state = str(content.get("state", ""))
+            if state and state != self.state and self.on_state is not None:
+                self.on_state(state)
+            return
+        if kind != "navigate":
             return
         view = self.view_at(str(content.get("path", "")))
         if view is not None:

@@ -350,6 +350,50 @@ body:has(.dl-app) { margin: 0; }
 .dl-app .dl-analysis-grid a.dl-tweet-link { color: var(--dl-accent); font-variant-numeric: tabular-nums; }
 .dl-app .dl-selected .widget-html-content { white-space: normal; line-height: 1.5; }
 .dl-app .dl-analysis-corrections table.dl-htable td:nth-child(4) { font-variant-numeric: tabular-nums; }
+/* analysis: cross-filter chips, KPI comparison and glossary */
+.dl-app .dl-chips { flex-wrap: wrap; gap: 6px; }
+.dl-app .dl-chips .widget-button.dl-chip-button { background: var(--dl-accent-soft); color: var(--dl-accent);
+  border: 1px solid var(--dl-primary); border-radius: 14px; font-weight: 600; font-size: 13px; height: 28px;
+  padding: 0 12px; }
+.dl-app .dl-kpi .dl-kpi-help { font-size: 11px; color: var(--dl-muted); cursor: help; }
+.dl-app .dl-kpi .dl-kpi-inner { cursor: help; }
+.dl-app .dl-kpi .dl-kpi-change { font-size: 12px; font-weight: 600; margin-top: 2px; }
+.dl-app .dl-kpi .dl-change-good { color: var(--dl-ok); }
+.dl-app .dl-kpi .dl-change-bad { color: var(--dl-error); }
+.dl-app .dl-kpi .dl-change-neutral { color: var(--dl-muted); }
+.dl-app .dl-glossary .widget-html-content { white-space: normal; line-height: 1.45; }
+.dl-app .dl-glossary dt { font-weight: 600; margin-top: 6px; }
+.dl-app .dl-glossary dd { margin: 0 0 0 12px; color: var(--dl-muted); }
+.dl-app .dl-glossary-button { align-self: flex-start; }
+.dl-app .dl-share-link input { width: min(100%, 900px); font-size: 13px; padding: 4px 6px; margin-top: 6px;
+  border: 1px solid var(--dl-border); border-radius: 6px; background: var(--dl-surface); color: var(--dl-text); }
+/* analysis: terms */
+.dl-app .dl-terms-line { gap: 8px; flex-wrap: wrap; padding: 2px 0; }
+.dl-app .dl-terms-group { min-width: 120px; font-weight: 600; }
+.dl-app .dl-terms-chips { flex-wrap: wrap; gap: 6px; }
+.dl-app .widget-button.dl-term { background: var(--dl-surface-2); color: var(--dl-text); border: 1px solid
+  var(--dl-border); border-radius: 14px; height: 26px; font-size: 13px; padding: 0 10px; }
+.dl-app .widget-button.dl-term:hover { border-color: var(--dl-primary); color: var(--dl-accent); }
+.dl-app .widget-button.dl-term.dl-term-chosen { background: var(--dl-accent-soft); color: var(--dl-accent);
+  border-color: var(--dl-primary); font-weight: 600; }
+/* analysis: table tools and the tweet side panel */
+.dl-app .dl-columns { flex-wrap: wrap; gap: 4px 14px; padding: 4px 0; }
+.dl-app .dl-bulk-bar { gap: 8px; padding: 6px 8px; background: var(--dl-accent-soft); border-radius: 6px; }
+.dl-app .dl-tweet-panel { position: fixed; top: 64px; right: 12px; bottom: 12px; width: 420px;
+  max-width: calc(100vw - 24px); overflow-y: auto; z-index: 40; box-shadow: 0 8px 28px rgba(0,0,0,.25);
+  gap: 8px; }
+.dl-app .dl-tweet-details .widget-html-content { white-space: normal; line-height: 1.45; }
+.dl-app .dl-tweet-text { font-size: 15px; margin: 8px 0; white-space: pre-wrap; overflow-wrap: anywhere; }
+.dl-app table.dl-tweet-labels { margin: 6px 0; border-collapse: collapse; }
+.dl-app table.dl-tweet-labels th { text-align: left; padding: 2px 12px 2px 0; color: var(--dl-muted);
+  font-weight: 500; }
+.dl-app table.dl-tweet-labels td { padding: 2px 12px 2px 0; }
+.dl-app .dl-thread { margin-top: 10px; }
+.dl-app .dl-thread-title { font-weight: 600; margin-bottom: 4px; }
+.dl-app .dl-thread-item { padding: 6px 8px; border-left: 3px solid var(--dl-border); margin-bottom: 6px;
+  overflow-wrap: anywhere; }
+.dl-app .dl-thread-reply { border-left-color: var(--dl-primary); }
+.dl-app .dl-panel-form .widget-dropdown { max-width: 100%; }
 """
 
 #: ipywidgets' dropdown arrow is a dark SVG; dark mode needs a light one.
