@@ -31,7 +31,7 @@ Modules (everything is re-exported here, so ``from dallosh import analytics; ana
 * :mod:`~dallosh.analytics.load` — :func:`load_analysed`, :func:`parse_created_at`;
 * :mod:`~dallosh.analytics.filters` — :class:`Filters`, :func:`apply_filters`, the accent-insensitive search;
 * :mod:`~dallosh.analytics.kpi` — the headline KPIs (:func:`kpis`);
-* :mod:`~dallosh.analytics.series` — volume and sentiment over time, hour of day;
+* :mod:`~dallosh.analytics.series` — volume and sentiment over time (:func:`timeline`), hour of day;
 * :mod:`~dallosh.analytics.charts` — distributions, topic × sentiment, top authors and critical tweets;
 * :mod:`~dallosh.analytics.corrections` — :func:`apply_corrections`;
 * :mod:`~dallosh.analytics.export` — spreadsheet-safe CSV and XLSX bytes.
@@ -82,21 +82,26 @@ from dallosh.analytics.load import (
     parse_created_at,
 )
 from dallosh.analytics.series import (
+    GRAIN_MAX_DAYS,
+    GRAINS,
     SPIKE_SIGMAS,
     SPIKE_WINDOW_DAYS,
+    SPIKE_WINDOWS,
+    choose_grain,
     daily_volume_and_sentiment,
     hour_of_day_activity,
+    timeline,
 )
 
 __all__ = [
     "CATEGORY_COLUMNS", "CORRECTABLE_FIELDS", "COUNT_COLUMNS", "CREATED_AT_FORMAT", "CRITICAL_PRIORITY",
-    "CRITICAL_TWEET_COLUMNS", "FALLBACK_FORMATS", "FLAG_COLUMNS", "ID_COLUMNS", "LOAD_CHUNK_ROWS",
-    "REFERENCE_ID_COLUMNS", "SPIKE_SIGMAS", "SPIKE_WINDOW_DAYS", "XLSX_DATE_FORMAT", "XLSX_MAX_ROWS",
-    "DateLike", "Filters", "Source", "apply_corrections", "apply_filters",
+    "CRITICAL_TWEET_COLUMNS", "FALLBACK_FORMATS", "FLAG_COLUMNS", "GRAINS", "GRAIN_MAX_DAYS", "ID_COLUMNS",
+    "LOAD_CHUNK_ROWS", "REFERENCE_ID_COLUMNS", "SPIKE_SIGMAS", "SPIKE_WINDOWS", "SPIKE_WINDOW_DAYS", "XLSX_DATE_FORMAT",
+    "XLSX_MAX_ROWS", "DateLike", "Filters", "Source", "apply_corrections", "apply_filters", "choose_grain",
     "critical_topics", "daily_volume_and_sentiment", "engagement_by_sentiment", "engagement_median",
     "engagement_outlier_count", "engagement_rate", "export_frame", "first_reply_delays", "fold_text",
-    "high_priority_count", "hour_of_day_activity", "kpis", "load_analysed",
-    "median_first_reply_time", "negative_share", "net_sentiment", "parse_created_at", "priority_counts",
-    "search_mask", "search_pattern", "sentiment_counts", "text_key", "to_csv_bytes", "to_xlsx_bytes",
-    "top_authors", "top_critical_tweets", "topic_counts", "topic_sentiment_matrix", "volume",
+    "high_priority_count", "hour_of_day_activity", "kpis", "load_analysed", "median_first_reply_time", "negative_share",
+    "net_sentiment", "parse_created_at", "priority_counts", "search_mask", "search_pattern", "sentiment_counts",
+    "text_key", "timeline", "to_csv_bytes", "to_xlsx_bytes", "top_authors", "top_critical_tweets", "topic_counts",
+    "topic_sentiment_matrix", "volume"
 ]
