@@ -33,6 +33,7 @@ Modules (everything is re-exported here, so ``from dallosh import analytics; ana
 * :mod:`~dallosh.analytics.kpi` — the headline KPIs (:func:`kpis`);
 * :mod:`~dallosh.analytics.series` — volume and sentiment over time (:func:`timeline`), hour of day;
 * :mod:`~dallosh.analytics.charts` — distributions, topic × sentiment, top authors and critical tweets;
+* :mod:`~dallosh.analytics.periods` — date presets, the previous period and how each KPI moved;
 * :mod:`~dallosh.analytics.corrections` — :func:`apply_corrections`;
 * :mod:`~dallosh.analytics.export` — spreadsheet-safe CSV and XLSX bytes.
 """
@@ -81,6 +82,17 @@ from dallosh.analytics.load import (
     load_analysed,
     parse_created_at,
 )
+from dallosh.analytics.periods import (
+    HIGHER_IS_BETTER,
+    PRESETS,
+    Change,
+    compare,
+    data_range,
+    kpi_changes,
+    preset_range,
+    previous_range,
+    with_dates,
+)
 from dallosh.analytics.series import (
     GRAIN_MAX_DAYS,
     GRAINS,
@@ -95,13 +107,14 @@ from dallosh.analytics.series import (
 
 __all__ = [
     "CATEGORY_COLUMNS", "CORRECTABLE_FIELDS", "COUNT_COLUMNS", "CREATED_AT_FORMAT", "CRITICAL_PRIORITY",
-    "CRITICAL_TWEET_COLUMNS", "FALLBACK_FORMATS", "FLAG_COLUMNS", "GRAINS", "GRAIN_MAX_DAYS", "ID_COLUMNS",
-    "LOAD_CHUNK_ROWS", "REFERENCE_ID_COLUMNS", "SPIKE_SIGMAS", "SPIKE_WINDOWS", "SPIKE_WINDOW_DAYS", "XLSX_DATE_FORMAT",
-    "XLSX_MAX_ROWS", "DateLike", "Filters", "Source", "apply_corrections", "apply_filters", "choose_grain",
-    "critical_topics", "daily_volume_and_sentiment", "engagement_by_sentiment", "engagement_median",
-    "engagement_outlier_count", "engagement_rate", "export_frame", "first_reply_delays", "fold_text",
-    "high_priority_count", "hour_of_day_activity", "kpis", "load_analysed", "median_first_reply_time", "negative_share",
-    "net_sentiment", "parse_created_at", "priority_counts", "search_mask", "search_pattern", "sentiment_counts",
+    "CRITICAL_TWEET_COLUMNS", "FALLBACK_FORMATS", "FLAG_COLUMNS", "GRAINS", "GRAIN_MAX_DAYS", "HIGHER_IS_BETTER",
+    "ID_COLUMNS", "LOAD_CHUNK_ROWS", "PRESETS", "REFERENCE_ID_COLUMNS", "SPIKE_SIGMAS", "SPIKE_WINDOWS",
+    "SPIKE_WINDOW_DAYS", "XLSX_DATE_FORMAT", "XLSX_MAX_ROWS", "Change", "DateLike", "Filters", "Source",
+    "apply_corrections", "apply_filters", "choose_grain", "compare", "critical_topics", "daily_volume_and_sentiment",
+    "data_range", "engagement_by_sentiment", "engagement_median", "engagement_outlier_count", "engagement_rate",
+    "export_frame", "first_reply_delays", "fold_text", "high_priority_count", "hour_of_day_activity", "kpi_changes",
+    "kpis", "load_analysed", "median_first_reply_time", "negative_share", "net_sentiment", "parse_created_at",
+    "preset_range", "previous_range", "priority_counts", "search_mask", "search_pattern", "sentiment_counts",
     "text_key", "timeline", "to_csv_bytes", "to_xlsx_bytes", "top_authors", "top_critical_tweets", "topic_counts",
-    "topic_sentiment_matrix", "volume"
+    "topic_sentiment_matrix", "volume", "with_dates"
 ]
