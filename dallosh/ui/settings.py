@@ -38,8 +38,8 @@ from dallosh.ui.components import (
     set_display_timezone,
     set_visible,
 )
+from dallosh.ui.forms import ConfirmBar, Form, InlineTable, Tabs
 from dallosh.ui.html import Markup, fragment, render
-from dallosh.ui.users import ConfirmBar, Form, InlineTable, Tabs
 
 KINDS = ("local", "external")
 KIND_TITLES = {"local": "Local models (Ollama)", "external": "External models (OpenAI-compatible)"}

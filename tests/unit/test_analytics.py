@@ -147,8 +147,12 @@ def test_load_reads_in_chunks_without_changing_the_result(tmp_path: Path, monkey
     topics = ["Réseau", "Offres", "Autre", "Réseau", "Facturation"]
     raw([tweet(i, main_topic=t, screen_name=f"u{i % 2}") for i, t in enumerate(topics)]).to_csv(path, index=False)
     whole = an.load_analysed(path)
-    monkeypatch.setattr(an, "LOAD_CHUNK_ROWS", 2)
+    typed: list[int] = []
+    type_frame = an.load._type_frame
+    monkeypatch.setattr(an.load, "_type_frame", lambda raw, name: typed.append(len(raw)) or type_frame(raw, name))
+    monkeypatch.setattr(an.load, "LOAD_CHUNK_ROWS", 2)  # the module that reads it, not the package's re-export
     chunked = an.load_analysed(path)
+    assert typed == [2, 2, 1]
     assert chunked.index.tolist() == [0, 1, 2, 3, 4]
     assert chunked["main_topic"].astype("str").tolist() == topics
     assert list(chunked["main_topic"].cat.categories) == ["Autre", "Facturation", "Offres", "Réseau"]

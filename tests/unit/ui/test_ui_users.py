@@ -6,7 +6,8 @@ The view itself, on the real services, is tested in ``tests/integration/ui/test_
 from __future__ import annotations
 
 from dallosh.defaults import PERMISSIONS
-from dallosh.ui.users import PERMISSION_HELP, field_key
+from dallosh.errors import field_key
+from dallosh.ui.users import PERMISSION_HELP
 
 
 def test_every_permission_has_a_help_text():
