@@ -58,6 +58,11 @@ def peak_rss_mb() -> float:
 
 def analysed_csv(rows: int, seed: int, path: Path) -> None:
     """Write an analysed CSV: generate, clean (real step), then random labels skewed like real ones."""
+    analysed_frame(rows, seed).to_csv(path, index=False)
+
+
+def analysed_frame(rows: int, seed: int) -> pd.DataFrame:
+    """The analysed rows as strings and numbers (before typing): generated, cleaned, labelled at random."""
     raw = generate_tweets(rows, seed)
     frame = clean_tweets(raw, DEFAULT_OPERATOR_ACCOUNTS).frame
     del raw
@@ -69,7 +74,7 @@ def analysed_csv(rows: int, seed: int, path: Path) -> None:
         rng.choice(len(DEFAULT_TOPICS), n, p=[0.4, 0.15, 0.18, 0.14, 0.08, 0.05])
     ]
     frame["labelled_by"] = "builtin"
-    frame.to_csv(path, index=False)
+    return frame
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,0 +1,370 @@
+"""What customers actually say: the most frequent terms and hashtags of a selection of tweets, fast enough to
+recompute on every filter click on 1M rows.
+
+Texts repeat a lot (retweets, copies, the operator's templates), so :func:`build_term_index` (once per load)
+tokenises each distinct text once into a sparse matrix distinct text → term ids (CSR, numpy arrays). Counting the
+terms of a selection is then a few ``bincount`` over the distinct texts it contains, whatever its size.
+
+Tokenisation (one function, shared by the index and :func:`term_mask`): links, @handles, literal ``\\n``
+escapes and numbers standing alone are removed; tokens are hashtags (``#panne``) and words (letters and digits; a
+hyphenated compound stays whole: ``wi-fi``), each folded like the search folds text
+(:func:`~dallosh.analytics.fold_text`: lower case, accents removed). A word is dropped when it is a stopword
+(``dallosh/data/stopwords.txt``), shorter than 3 characters or starts with a digit (``10h``, ``2eme``), unless
+``dallosh/data/kept_terms.txt`` keeps it (``4g``, ``tv``, ``wi-fi``); a compound when each of its parts would be
+dropped (``est-ce``); a hashtag only when its body has no letter (``#1``). A term counts once per tweet, however
+often the tweet repeats it.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+import unicodedata
+from array import array
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from functools import cache
+from itertools import groupby
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from dallosh.analytics.load import _codes
+
+DATA = Path(__file__).resolve().parents[1] / "data"
+STOPWORDS_FILE = DATA / "stopwords.txt"
+KEPT_TERMS_FILE = DATA / "kept_terms.txt"
+#: Shortest word kept (unless listed in kept_terms.txt).
+MIN_WORD_LENGTH = 3
+#: Above this many cells, (group × distinct text) and (group × term) counts are aggregated by sorting instead of
+#: a dense bincount (groups with many values, e.g. authors).
+DENSE_CELLS = 8_000_000
+
+#: Blanked before folding: links, @handles and the two-character escapes scrapers write for line breaks…
+_LINKS = re.compile(r"https?://[^\s\x00]+|www\.[^\s\x00]+|pic\.twitter\.com/[^\s\x00]+|@\w+|\\[nrt]")
+#: … and numbers standing alone, which would be dropped as tokens anyway: blanking them first lets "depuis 3
+#: jours" and "depuis 4 jours" share one tokenisation. (The digit is matched first: a regex starting with a
+#: look-behind is tried at every position, 3× slower.)
+_NUMBER = re.compile(r"\d(?<![\w-]\d)\d*(?:[.,]\d+)*(?![\w-])")
+#: A hashtag, a word or hyphenated compound, or the separator of a batch (its own token, to find text ends).
+_TOKEN = re.compile(r"#\w+|\w+(?:-\w+)*|\x00")
+_LETTER = re.compile(r"[^\W\d_]")
+#: Astral characters that may be combining marks (they all lie below the emoji blocks).
+_ASTRAL = re.compile("[\U00010000-\U0001efff]")
+#: Texts processed per regex call, joined by a separator no step changes, crosses or keeps inside a text.
+_BATCH = 4096
+_SEPARATOR = "\x00"
+
+
+def _word_list(path: Path) -> frozenset[str]:
+    lines = path.read_text(encoding="utf-8").splitlines()
+    return frozenset(_fold(line.strip()) for line in lines if line.strip() and not line.lstrip().startswith("#"))
+
+
+@cache
+def stopwords() -> frozenset[str]:
+    """The folded stopwords of ``dallosh/data/stopwords.txt`` (read once per process)."""
+    return _word_list(STOPWORDS_FILE)
+
+
+@cache
+def kept_terms() -> frozenset[str]:
+    """The folded terms of ``dallosh/data/kept_terms.txt``, kept although short, numeric or made of such parts."""
+    return _word_list(KEPT_TERMS_FILE)
+
+
+@cache
+def _combining() -> tuple[re.Pattern[str], dict[int, None]]:
+    """Every combining character (what :func:`fold_text` drops after NFKD): the Basic Multilingual Plane's as one
+    regex class (one C-level substitution per text), the few others as a ``str.translate`` table (a regex class
+    of astral ranges is tested range by range, 10× slower), used only on texts with astral characters."""
+    marks = [cp for cp in range(sys.maxunicode + 1) if unicodedata.combining(chr(cp))]
+    ranges = []
+    for _, run in groupby(enumerate(cp for cp in marks if cp <= 0xFFFF), lambda item: item[1] - item[0]):
+        first, *rest = (cp for _, cp in run)
+        ranges.append(re.escape(chr(first)) + ("-" + re.escape(chr(rest[-1])) if rest else ""))
+    table: dict[int, None] = dict.fromkeys(cp for cp in marks if cp > 0xFFFF)
+    return re.compile("[" + "".join(ranges) + "]"), table
+
+
+def _fold(text: str) -> str:
+    """:func:`fold_text` (lower case, accents removed), faster: "Réseau ÉTÉ" → "reseau ete"."""
+    marks, astral_marks = _combining()
+    decomposed = marks.sub("", unicodedata.normalize("NFKD", text))
+    if _ASTRAL.search(decomposed):
+        decomposed = decomposed.translate(astral_marks)
+    return decomposed.casefold()
+
+
+def _strip(text: str) -> str:
+    """``text`` with links, handles, escapes and lone numbers blanked (the separator too, if a text holds it)."""
+    return _strip_joined(text.replace(_SEPARATOR, " "))
+
+
+def _strip_joined(text: str) -> str:
+    return _NUMBER.sub(" ", _LINKS.sub(" ", text))
+
+
+def _prepare(text: str) -> str:
+    """The string the tokens of ``text`` are read from: stripped (:func:`_strip`), composed (NFC: an accent typed
+    as a combining mark stays inside its word). Tokens are folded one by one, once per distinct token."""
+    return unicodedata.normalize("NFC", _strip(text))
+
+
+def _prepare_joined(text: str) -> str:
+    return unicodedata.normalize("NFC", _strip_joined(text))
+
+
+def _batched(texts: Sequence[object], step: Callable[[str], str], single: Callable[[str], str]) -> list[str]:
+    """``single`` of each text, computed as ``step`` of a batch of texts joined by the separator (one C-level
+    pass instead of thousands of small calls); a batch holding the separator itself is done text by text."""
+    out: list[str] = []
+    for start in range(0, len(texts), _BATCH):
+        chunk = [str(text) for text in texts[start:start + _BATCH]]
+        joined = _SEPARATOR.join(chunk)
+        if joined.count(_SEPARATOR) == len(chunk) - 1:
+            out.extend(step(joined).split(_SEPARATOR))
+        else:
+            out.extend(map(single, chunk))
+    return out
+
+
+def _prepared(values: pd.Series | pd.Index) -> tuple[np.ndarray, np.ndarray]:
+    """(code of each value, distinct prepared strings): values that strip alike (the same reply to another
+    @handle, another amount) are tokenised once; on 1M synthetic rows, 625k distinct texts → 368k."""
+    codes, distinct = pd.factorize(pd.Series(_batched(np.asarray(values, dtype=object), _prepare_joined, _prepare),
+                                             dtype=object))
+    return codes, np.asarray(distinct, dtype=object)
+
+
+def _keep_word(word: str) -> bool:
+    if len(word) < MIN_WORD_LENGTH or word[0].isdigit() or word in stopwords():
+        return word in kept_terms()
+    return _LETTER.search(word) is not None
+
+
+def _keep(token: str) -> bool:
+    """Whether a folded token is a term (module docstring)."""
+    if token.startswith("#"):
+        return _LETTER.search(token, 1) is not None
+    if token in kept_terms():
+        return True
+    if "-" in token:
+        return token not in stopwords() and any(_keep_word(part) for part in token.split("-"))
+    return _keep_word(token)
+
+
+def terms_of(text: str) -> set[str]:
+    """The terms one text contributes (each once), e.g. to explain a count or to test the rules."""
+    folded = (_fold(token) for token in _TOKEN.findall(_prepare(str(text))))
+    return {token for token in folded if _keep(token)}
+
+
+class _Vocabulary(dict[str, int]):
+    """token as written → term id (-1 when its folded form is not a term), deciding each token the first time
+    it is seen: folding and the rules run once per distinct token, not once per text."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.terms: list[str] = []
+        self.ids: dict[str, int] = {}  # folded form → term id
+
+    def __missing__(self, token: str) -> int:
+        folded = _fold(token)
+        term_id = self.ids.get(folded)
+        if term_id is None:
+            term_id = -1
+            if _keep(folded):
+                term_id = len(self.terms)
+                self.terms.append(folded)
+            self.ids[folded] = term_id
+        self[token] = term_id
+        return term_id
+
+
+@dataclass(frozen=True, eq=False)
+class TermIndex:
+    """The terms of every row of a frame, by distinct text.
+
+    ``codes[row]`` is the row's distinct text (a missing text is the last, empty one); the terms of distinct text
+    ``t`` are ``indices[indptr[t]:indptr[t + 1]]`` (each once), ids into ``terms`` (sorted, so that a smaller id
+    is alphabetically first); ``is_hashtag`` flags the ``#…`` terms.
+    """
+
+    codes: np.ndarray
+    indptr: np.ndarray
+    indices: np.ndarray
+    terms: np.ndarray
+    is_hashtag: np.ndarray
+
+    @property
+    def rows(self) -> int:
+        return len(self.codes)
+
+    @property
+    def texts(self) -> int:
+        return len(self.indptr) - 1
+
+
+def build_term_index(texts: pd.Series) -> TermIndex:
+    """Tokenise each distinct text of ``texts`` once (the frame's ``full_text``); the index then answers
+    :func:`top_terms` and :func:`terms_by` for any selection of its rows.
+
+    Links, handles and lone numbers are blanked first and the index's distinct texts are the texts left: the
+    same reply to two @handles is tokenised once. Each distinct token is folded once.
+    """
+    codes, uniques = _codes(texts)
+    prepared, keys = _prepared(uniques)
+    vocabulary = _Vocabulary()
+    vocabulary[_SEPARATOR] = -2
+    pairs: list[np.ndarray] = []
+    for start in range(0, len(keys), _BATCH):
+        chunk = keys[start:start + _BATCH]
+        ids = np.frombuffer(array("i", map(vocabulary.__getitem__, _TOKEN.findall(_SEPARATOR.join(chunk)))),
+                            dtype=np.int32)
+        text = start + np.cumsum(ids == -2)  # the separator ends a text
+        kept = ids >= 0
+        key = (text[kept].astype(np.int64) << 32) | ids[kept].astype(np.int64)
+        key.sort()  # then each (text, term) once: sort + compare is 7× faster than np.unique here
+        pairs.append(key[np.concatenate(([True], key[1:] != key[:-1]))] if len(key) else key)
+    pair = np.concatenate(pairs) if pairs else np.zeros(0, dtype=np.int64)
+    terms = np.array(vocabulary.terms, dtype=object)
+    order = np.argsort(terms, kind="stable") if len(terms) else np.zeros(0, dtype=np.int64)
+    new_id = np.empty(len(terms), dtype=np.int32)
+    new_id[order] = np.arange(len(terms), dtype=np.int32)
+    terms = terms[order]
+    indptr = np.zeros(len(keys) + 2, dtype=np.int64)  # + the empty text of missing values
+    np.cumsum(np.bincount(pair >> 32, minlength=len(keys) + 1), out=indptr[1:])
+    return TermIndex(
+        codes=np.append(prepared, len(keys))[codes].astype(np.int32),  # code -1 (missing) → the empty text
+        indptr=indptr,
+        indices=new_id[(pair & 0xFFFFFFFF).astype(np.int64)],
+        terms=terms,
+        is_hashtag=np.fromiter((t.startswith("#") for t in terms), dtype=bool, count=len(terms)),
+    )
+
+
+def _positions(index: TermIndex, rows: np.ndarray | None) -> np.ndarray:
+    """``rows`` as positions into the indexed frame (a boolean mask is accepted too); None → every row."""
+    if rows is None:
+        return np.arange(index.rows)
+    rows = np.asarray(rows)
+    if rows.dtype == bool:
+        if len(rows) != index.rows:
+            raise ValueError(f"a mask of {len(rows)} rows for an index of {index.rows}")
+        return np.flatnonzero(rows)
+    return rows.astype(np.int64, copy=False)
+
+
+def _aggregate(keys: np.ndarray, weights: np.ndarray | None, cells: int) -> tuple[np.ndarray, np.ndarray]:
+    """(distinct keys, summed weights) of integer ``keys`` < ``cells``, keys ascending: a dense bincount when
+    the cells are few (:data:`DENSE_CELLS`), a sort otherwise."""
+    if cells <= DENSE_CELLS:
+        totals = np.bincount(keys, weights=weights, minlength=cells)
+        present = np.flatnonzero(totals)
+        return present, totals[present].astype(np.int64)
+    present, inverse = np.unique(keys, return_inverse=True)
+    return present, np.bincount(inverse, weights=weights, minlength=len(present)).astype(np.int64)
+
+
+def _counts(index: TermIndex, rows: np.ndarray, groups: np.ndarray | None, n_groups: int,
+            allowed: np.ndarray | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(group, term, tweets) of every (group, term) present among ``rows``; ``groups`` are the rows' group codes
+    (None: one group), ``allowed`` a mask over the terms."""
+    texts = index.texts
+    group_of_row = np.zeros(len(rows), dtype=np.int64) if groups is None else groups.astype(np.int64)
+    cells, tweets = _aggregate(group_of_row * texts + index.codes[rows], None, n_groups * texts)
+    text, group = cells % texts, cells // texts
+    starts = index.indptr[text]
+    lengths = index.indptr[text + 1] - starts
+    total = int(lengths.sum())
+    # The terms of every (group, text) cell, laid end to end: positions starts[k] … starts[k] + lengths[k] - 1.
+    offsets = np.cumsum(lengths) - lengths
+    positions = np.repeat(starts - offsets, lengths) + np.arange(total)
+    term = index.indices[positions].astype(np.int64)
+    weight = np.repeat(tweets, lengths).astype(np.float64)
+    key = np.repeat(group, lengths) * len(index.terms) + term
+    if allowed is not None:
+        keep = allowed[term]
+        key, weight = key[keep], weight[keep]
+    cells, counts = _aggregate(key, weight, n_groups * len(index.terms))
+    return cells // max(len(index.terms), 1), cells % max(len(index.terms), 1), counts
+
+
+def _allowed(index: TermIndex, hashtags: bool | None) -> np.ndarray | None:
+    if hashtags is None:
+        return None
+    return index.is_hashtag if hashtags else ~index.is_hashtag
+
+
+def _table(index: TermIndex, term: np.ndarray, tweets: np.ndarray, selected: int, n: int) -> pd.DataFrame:
+    """The ``n`` most frequent of these terms (ties: alphabetical, i.e. smaller id) as the result frame."""
+    if n > 0 and len(term) > n:  # shortlist: every term tied with the n-th, then sort those only
+        nth = np.partition(tweets, len(tweets) - n)[len(tweets) - n]
+        shortlist = tweets >= nth
+        term, tweets = term[shortlist], tweets[shortlist]
+    order = np.lexsort((term, -tweets))[: max(n, 0)]
+    term, tweets = term[order], tweets[order]
+    return pd.DataFrame({
+        "term": pd.Series(index.terms[term], dtype="str"),
+        "tweets": tweets.astype(np.int64),
+        "share": tweets * 100.0 / selected if selected else np.zeros(len(tweets)),
+    })
+
+
+def top_terms(index: TermIndex, rows: np.ndarray | None = None, n: int = 15, *,
+              hashtags: bool | None = None) -> pd.DataFrame:
+    """The ``n`` terms most tweets of the selection contain: ``term``, ``tweets`` (selected tweets containing it)
+    and ``share`` (% of the selected tweets); most frequent first, ties alphabetical.
+
+    ``rows`` are positions into the indexed frame (None: all of them; a boolean mask works too);
+    ``hashtags=True`` counts only hashtags, False only words, None both.
+    """
+    positions = _positions(index, rows)
+    _, term, tweets = _counts(index, positions, None, 1, _allowed(index, hashtags))
+    return _table(index, term, tweets, len(positions), n)
+
+
+def terms_by(index: TermIndex, groups: pd.Series, rows: np.ndarray | None = None, n: int = 5, *,
+             hashtags: bool | None = None) -> dict[str, pd.DataFrame]:
+    """The top ``n`` terms (as :func:`top_terms`, shares of the group's selected tweets) per value of ``groups``,
+    a column of the indexed frame such as ``main_topic`` or ``sentiment``: the biggest group first (then by
+    name); rows without a value and groups without a selected row are left out."""
+    if len(groups) != index.rows:
+        raise ValueError(f"groups has {len(groups)} rows, the index {index.rows}")
+    positions = _positions(index, rows)
+    codes, names = _codes(groups)
+    codes = codes[positions].astype(np.int64)
+    valued = codes >= 0
+    positions, codes = positions[valued], codes[valued]
+    sizes = np.bincount(codes, minlength=len(names))
+    group, term, tweets = _counts(index, positions, codes, len(names), _allowed(index, hashtags))
+    labels = names.astype("str").to_numpy()
+    present = np.flatnonzero(sizes)
+    order = present[np.lexsort((labels[present], -sizes[present]))]
+    bounds = np.searchsorted(group, np.arange(len(names) + 1))  # _aggregate returns cells sorted by group
+    return {str(labels[g]): _table(index, term[bounds[g]:bounds[g + 1]], tweets[bounds[g]:bounds[g + 1]],
+                                   int(sizes[g]), n)
+            for g in order}
+
+
+def term_mask(texts: pd.Series, term: str, *, index: TermIndex | None = None) -> np.ndarray:
+    """True for the rows whose text contains ``term`` as :func:`top_terms` counts it (click-to-filter): its
+    ``tweets`` count is this mask's sum on the same rows.
+
+    ``term`` is folded like the texts ("Fibre" finds "fibre"). Pass the ``index`` built from ``texts``: the
+    answer is then a lookup (milliseconds); without it the index is built first (seconds on 1M rows).
+    """
+    wanted = _fold(term.strip())
+    if index is not None:
+        if index.rows != len(texts):
+            raise ValueError(f"texts has {len(texts)} rows, the index {index.rows}")
+        found = np.searchsorted(index.terms, wanted) if len(index.terms) else 0
+        if found >= len(index.terms) or index.terms[found] != wanted:
+            return np.zeros(index.rows, dtype=bool)
+        pairs = np.flatnonzero(index.indices == found)
+        has = np.zeros(index.texts, dtype=bool)
+        has[np.searchsorted(index.indptr, pairs, side="right") - 1] = True
+        return has[index.codes]
+    return term_mask(texts, wanted, index=build_term_index(texts))
