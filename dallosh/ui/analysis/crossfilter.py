@@ -20,9 +20,9 @@ from dallosh.defaults import PRIORITIES, SENTIMENTS
 PRIORITY_NAMES = {0: "low", 1: "medium", 2: "high"}
 #: Chips at most (a longer list is refused: it cannot be read, and a crafted link must stay cheap).
 MAX_DRILLS = 12
-#: Kinds a drill can have, and the type of their value once decoded from a link.
-KINDS = ("at_hour", "day", "week", "month", "hour", "sentiment", "priority", "topic", "topic_sentiment", "critical_topic",
-         "author", "ids", "term")
+#: Kinds a drill can have (what a shared link may ask for).
+KINDS = ("at_hour", "day", "week", "month", "hour", "sentiment", "priority", "topic", "topic_sentiment",
+         "critical_topic", "author", "ids", "term")
 #: A function giving, for a term, which rows of the loaded frame contain it (boolean, by frame position).
 TermRows = Callable[[str], np.ndarray]
 
@@ -85,7 +85,7 @@ def _grain_start(local: pd.Series, kind: str) -> pd.Series:
     if kind == "day":
         return local.dt.floor("D")
     if kind == "week":
-        return (local - pd.to_timedelta(local.dt.weekday, unit="D")).dt.floor("D")
+        return (local - pd.to_timedelta(local.dt.day_of_week, unit="D")).dt.floor("D")
     return local.dt.to_period("M").dt.start_time
 
 

@@ -58,12 +58,12 @@ class TweetPanel(w.VBox):
         self.details = html_widget("", "dl-tweet-details")
         self.close_button = button("Close ✕", on_close, "dl-small", "dl-panel-close",
                                    tooltip="Close the tweet panel")
-        form = box([correct_field, correct_value, save_button], "dl-col", "dl-panel-form")
-        set_visible(form, can_correct)
+        self.form = box([correct_field, correct_value, save_button], "dl-col", "dl-panel-form")
+        set_visible(self.form, can_correct)
         header = box([html_widget("<b>Tweet</b>", "dl-panel-title"), self.close_button], "dl-row",
                      vertical=False, justify_content="space-between", align_items="center")
         self.form_title = html_widget("<b>Correct a label</b>" if can_correct else "", "dl-panel-subtitle")
-        super().__init__([header, self.details, self.form_title, form])
+        super().__init__([header, self.details, self.form_title, self.form])
         self.add_class("dl-card")
         self.add_class("dl-tweet-panel")
         self.tweet_id = ""

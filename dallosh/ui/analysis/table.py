@@ -6,6 +6,7 @@ the kernel (``grid.js``), which sorts every filtered row, not just the page.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -91,3 +92,45 @@ def local_time(value: Any, tz: str) -> str:
     stamp = pd.Timestamp(value)
     stamp = stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp
     return stamp.tz_convert(tz).strftime("%Y-%m-%d %H:%M")
+
+
+def build_grid(empty: pd.DataFrame, on_event: Callable[[dict[str, Any]], None]) -> Any:
+    """The ipyaggrid grid of the tweets (checkbox column for bulk corrections, sorts and clicks sent back)."""
+    from ipyaggrid import Grid
+
+    def col(field: str, header: str, width: int, **extra: Any) -> dict[str, Any]:
+        return {"field": field, "headerName": header, "width": width, "sortable": True, "resizable": True,
+                "comparator": KEEP_ORDER, **extra}
+
+    defs = [
+        {"colId": "check", "headerName": "", "width": 44, "checkboxSelection": True,
+         "headerCheckboxSelection": True, "sortable": False, "resizable": False, "pinned": "left",
+         "headerTooltip": "Tick tweets to correct them together"},
+        col("date", "Date", 126, sort="desc"),
+        col("author", "Author", 116, tooltipField="author"),
+        col("text", "Tweet", 300, tooltipField="text", flex=1, minWidth=200),
+        col("sentiment", "Sentiment", 104,
+            cellClassRules={"dl-cell-neg": "x === 'negative'", "dl-cell-pos": "x === 'positive'"}),
+        col("priority", "Priority", 96),
+        col("topic", "Topic", 112, tooltipField="topic"),
+        col("engagement", "Eng.", 72, type="numericColumn",
+            headerTooltip="Engagement: likes + retweets + replies + quotes"),
+        col("corrected", "✎", 64, cellClass="dl-cell-corrected",
+            headerTooltip="Corrected: an analyst changed a label of this tweet"),
+        col("dataset", "Dataset", 110, tooltipField="dataset"),
+        col("model", "Labelled by", 140, tooltipField="model",
+            headerTooltip="Who gave this tweet its labels: the built-in analyzer, an AI model, or a rule"),
+        col("id", "Tweet id ↗", 172, cellRenderer=LINK_RENDERER, headerTooltip="Click an id to open the tweet"),
+    ]
+    options = {"columnDefs": defs, "rowHeight": ROW_HEIGHT, "headerHeight": 34, "rowSelection": "multiple",
+               "suppressRowClickSelection": True,
+               "enableCellTextSelection": True, "tooltipShowDelay": 400, "suppressMovableColumns": True}
+    grid = Grid(grid_data=empty, grid_options=options, theme="ag-theme-balham",
+                height=PAGE_SIZE * ROW_HEIGHT + 40, columns_fit="", quick_filter=False, export_mode="disabled",
+                index=False, sync_grid=False, js_post_grid=[GRID_JS],
+                license="community")  # "" would load (and watermark) the enterprise build
+    grid.add_class("dl-grid")
+    grid.add_class("dl-analysis-grid")
+    grid.observe(on_event, "user_params")
+    return grid
+

@@ -4,10 +4,8 @@ sentiment; a click on a term filters every number by it (a chip, see ``crossfilt
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any
 
 import ipywidgets as w
-import numpy as np
 import pandas as pd
 
 from dallosh.analytics import terms
@@ -45,17 +43,19 @@ class TermsCard(w.VBox):
             self.body, self.note])
         self.add_class("dl-card")
         self.add_class("dl-terms")
-        self._last: tuple[Any, pd.DataFrame, Sequence[Drill]] | None = None
+        self._last: tuple[terms.TermIndex, pd.DataFrame, Sequence[Drill], pd.DataFrame] | None = None
 
-    def show(self, index: Any, selection: pd.DataFrame, drills: Sequence[Drill]) -> None:
-        """Terms of ``selection`` (the view's slim selection: its index holds the loaded frame's positions)."""
-        self._last = (index, selection, drills)
+    def show(self, index: terms.TermIndex, selection: pd.DataFrame, drills: Sequence[Drill],
+             frame: pd.DataFrame) -> None:
+        """Terms of ``selection`` (the view's slim selection: its index holds positions in ``frame``, the loaded
+        tweets the term index was built from)."""
+        self._last = (index, selection, drills, frame)
         self.repaint()
 
     def repaint(self) -> None:
         if self._last is None:
             return
-        index, selection, drills = self._last
+        index, selection, drills, frame = self._last
         rows = selection.index.to_numpy()
         hashtags = bool(self.kind.value)
         chosen = {d.value for d in drills if d.kind == "term"}
@@ -64,8 +64,7 @@ class TermsCard(w.VBox):
             top = terms.top_terms(index, rows, TOP_TERMS, hashtags=hashtags)
             lines = [self._line("", top, None, chosen)]
         else:
-            groups = terms.terms_by(index, _full_column(selection, column, index), rows, TOP_PER_GROUP,
-                                    hashtags=hashtags)
+            groups = terms.terms_by(index, frame[column], rows, TOP_PER_GROUP, hashtags=hashtags)
             lines = [self._line(str(name), top, (_kind(column), str(name)), chosen)
                      for name, top in list(groups.items())[:MAX_GROUPS]]
         lines = [line for line in lines if line is not None]
@@ -93,9 +92,3 @@ class TermsCard(w.VBox):
 def _kind(column: str) -> str:
     return "topic" if column == "main_topic" else "sentiment"
 
-
-def _full_column(selection: pd.DataFrame, column: str, index: Any) -> pd.Series:
-    """``column`` of the selection laid out by loaded-frame position (the term index's rows); others empty."""
-    values = np.full(terms.row_count(index), None, dtype=object)
-    values[selection.index.to_numpy()] = selection[column].astype("str").to_numpy(dtype=object)
-    return pd.Series(values)

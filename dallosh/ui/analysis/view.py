@@ -25,8 +25,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -38,25 +37,23 @@ import pandas as pd
 from dallosh import analytics
 from dallosh.analytics import periods, terms
 from dallosh.defaults import PRIORITIES, SENTIMENTS
-from dallosh.errors import DalloshError, ValidationError
+from dallosh.errors import DalloshError
 from dallosh.storage import ANALYSED
-from dallosh.ui.analysis.charts import CHARTS, short, themed
-from dallosh.ui.analysis.crossfilter import Drill, cross_mask, make_drill, toggle
-from dallosh.ui.analysis.exports import export_name, labelled_corrections
+from dallosh.ui.analysis.address import AddressPart
+from dallosh.ui.analysis.charts import CHARTS, themed
+from dallosh.ui.analysis.chips import ChipsPart
+from dallosh.ui.analysis.corrections import CorrectionsPart
+from dallosh.ui.analysis.crossfilter import Drill, cross_mask
+from dallosh.ui.analysis.exports import ExportsPart
 from dallosh.ui.analysis.kpis import KPI_LABELS, change_line, format_kpis, kpi_help
-from dallosh.ui.analysis.panel import TweetPanel, builtin_confidence, thread_of
 from dallosh.ui.analysis.plotly_chart import PlotlyChart, figure_json
-from dallosh.ui.analysis.state import ViewState, from_fragment
+from dallosh.ui.analysis.state import ViewState
 from dallosh.ui.analysis.table import (
     DEFAULT_SORT,
-    GRID_JS,
-    KEEP_ORDER,
-    LINK_RENDERER,
     PAGE_SIZE,
     PRIORITY_NAMES,
-    ROW_HEIGHT,
     SORT_COLUMNS,
-    local_time,
+    build_grid,
     sort_order,
     table_page,
 )
@@ -83,9 +80,6 @@ log = logging.getLogger(__name__)
 LIST_LIMIT = 200
 #: Frames at least this long give the heap they needed for parsing back to the OS after loading.
 BIG_FRAME_ROWS = 200_000
-#: Corrections listed under the correction form (newest first).
-HISTORY_SHOWN = 8
-FIELD_LABELS = {"sentiment": "Sentiment", "priority": "Priority", "main_topic": "Topic"}
 #: Table columns the analyst may hide (the tweet's text always shows).
 CHOOSABLE_COLUMNS = {"date": "Date", "author": "Author", "sentiment": "Sentiment", "priority": "Priority",
                      "topic": "Topic", "engagement": "Engagement", "corrected": "Corrected", "dataset": "Dataset",
@@ -130,7 +124,7 @@ class DatasetChoice:
     status: str
 
 
-class AnalysisView(View):
+class AnalysisView(ChipsPart, CorrectionsPart, AddressPart, ExportsPart, View):
     name = "analysis"
     title = "Analysis"
 
@@ -248,7 +242,7 @@ class AnalysisView(View):
         self.terms = TermsCard(self.add_term)
 
         # -- table
-        self.grid = self._grid()
+        self.grid = build_grid(table_page(self._empty_frame(), "UTC"), self._on_grid_event)
         self.hidden_columns: list[str] = []
         self.columns_button = button("Columns ▾", self.toggle_columns, "dl-small", "dl-columns-button",
                                      tooltip="Choose the table's columns")
@@ -268,30 +262,7 @@ class AnalysisView(View):
                                   tooltip="Download the rows of the table (every column) as an Excel workbook")
         self.downloader = Downloader()
 
-        # -- corrections: one tweet (the side panel) or the ticked rows (bulk)
-        self.correct_id = w.Text(description="Tweet id", placeholder="Paste a tweet id to open it",
-                                 continuous_update=False, layout=w.Layout(width="360px"))
-        self.correct_id.observe(lambda _c: self.show_selected(), "value")
-        self.correct_field = w.Dropdown(description="Field", options=[(v, k) for k, v in FIELD_LABELS.items()],
-                                        layout=w.Layout(width="100%"))
-        self.correct_field.observe(lambda _c: self._paint_values(), "value")
-        self.correct_value = w.Dropdown(description="New value", options=[], layout=w.Layout(width="100%"))
-        for control in (self.correct_id, self.correct_field, self.correct_value):
-            control.style.description_width = "80px"
-        self.save_button = button("Save correction", self.save_correction, style="primary",
-                                  tooltip="Store the new label (who, when, old → new); every KPI reflects it")
-        self.selected_info = html_widget("", "dl-muted", "dl-selected")
-        self.panel = TweetPanel(self.correct_field, self.correct_value, self.save_button, self.can_correct,
-                                self.close_panel)
-        self.bulk_field = w.Dropdown(options=[(v, k) for k, v in FIELD_LABELS.items()],
-                                     layout=w.Layout(width="150px"))
-        self.bulk_field.observe(lambda _c: self._paint_values(), "value")
-        self.bulk_value = w.Dropdown(options=[], layout=w.Layout(width="200px"))
-        self.bulk_label = html_widget("", "dl-bulk-label")
-        self.bulk_button = button("Apply to the selected tweets", self.save_bulk, "dl-small", style="primary")
-        self.bulk_bar = box([self.bulk_label, self.bulk_field, self.bulk_value, self.bulk_button], "dl-row",
-                            "dl-bulk-bar", vertical=False, align_items="center")
-        set_visible(self.bulk_bar, False)
+        self._build_corrections()
         self.table_card = box([
             box([card_title_widget("Tweets", "(click a row to read it; tick rows to correct several; headers sort "
                                              "every filtered row)"),
@@ -303,21 +274,6 @@ class AnalysisView(View):
             self.downloader,
         ], "dl-card", "dl-analysis-table")
 
-        self.history_html = html_widget("")
-        self.corrections_button = button("Export corrections (labelled CSV)", self.export_corrections, "dl-small",
-                                         tooltip="Every corrected tweet with its text, the model's labels and the "
-                                                 "corrected ones")
-        intro = ("Fix a tweet's sentiment, priority or topic from its panel (click a row), or several at once (tick "
-                 "rows): corrections are kept with who and when, survive reprocessing, and appear in every KPI, "
-                 "chart and export." if self.can_correct else
-                 "Corrections made by the team (you can read them; correcting needs the manage datasets "
-                 "permission).")
-        self.corrections_card = box([
-            box([card_title_widget("Label corrections"), self.corrections_button], "dl-row",
-                vertical=False, justify_content="space-between", align_items="center"),
-            html_widget(muted(intro)), box([self.correct_id, self.selected_info], "dl-col"), self.history_html,
-        ], "dl-card", "dl-analysis-corrections")
-
         self.content = box([self.chips, self.kpi_row, self.glossary_button, self.glossary, self.charts_box,
                             self.terms, self.table_card, self.corrections_card], "dl-col")
         set_visible(self.content, False)
@@ -326,45 +282,6 @@ class AnalysisView(View):
         self._paint_page()
 
     # -- widgets --------------------------------------------------------------------------------------------
-
-    def _grid(self) -> w.Widget:
-        from ipyaggrid import Grid
-
-        def col(field: str, header: str, width: int, **extra: Any) -> dict[str, Any]:
-            return {"field": field, "headerName": header, "width": width, "sortable": True, "resizable": True,
-                    "comparator": KEEP_ORDER, **extra}
-
-        defs = [
-            {"colId": "check", "headerName": "", "width": 44, "checkboxSelection": True,
-             "headerCheckboxSelection": True, "sortable": False, "resizable": False, "pinned": "left",
-             "headerTooltip": "Tick tweets to correct them together"},
-            col("date", "Date", 126, sort="desc"),
-            col("author", "Author", 116, tooltipField="author"),
-            col("text", "Tweet", 300, tooltipField="text", flex=1, minWidth=200),
-            col("sentiment", "Sentiment", 104,
-                cellClassRules={"dl-cell-neg": "x === 'negative'", "dl-cell-pos": "x === 'positive'"}),
-            col("priority", "Priority", 96),
-            col("topic", "Topic", 112, tooltipField="topic"),
-            col("engagement", "Eng.", 72, type="numericColumn",
-                headerTooltip="Engagement: likes + retweets + replies + quotes"),
-            col("corrected", "✎", 64, cellClass="dl-cell-corrected",
-                headerTooltip="Corrected: an analyst changed a label of this tweet"),
-            col("dataset", "Dataset", 110, tooltipField="dataset"),
-            col("model", "Labelled by", 140, tooltipField="model",
-                headerTooltip="Who gave this tweet its labels: the built-in analyzer, an AI model, or a rule"),
-            col("id", "Tweet id ↗", 172, cellRenderer=LINK_RENDERER, headerTooltip="Click an id to open the tweet"),
-        ]
-        options = {"columnDefs": defs, "rowHeight": ROW_HEIGHT, "headerHeight": 34, "rowSelection": "multiple",
-                   "suppressRowClickSelection": True,
-                   "enableCellTextSelection": True, "tooltipShowDelay": 400, "suppressMovableColumns": True}
-        grid = Grid(grid_data=table_page(self._empty_frame(), "UTC"), grid_options=options, theme="ag-theme-balham",
-                    height=PAGE_SIZE * ROW_HEIGHT + 40, columns_fit="", quick_filter=False, export_mode="disabled",
-                    index=False, sync_grid=False, js_post_grid=[GRID_JS],
-                    license="community")  # "" would load (and watermark) the enterprise build
-        grid.add_class("dl-grid")
-        grid.add_class("dl-analysis-grid")
-        grid.observe(self._on_grid_event, "user_params")
-        return grid
 
     @staticmethod
     def _empty_frame() -> pd.DataFrame:
@@ -626,134 +543,6 @@ class AnalysisView(View):
         if not self._quiet:
             self.request("load")
 
-    # -- cross-filter chips -----------------------------------------------------------------------------------
-
-    def set_drill(self, drill: Drill | None) -> None:
-        """Add a chip (or remove it when it is already there); None removes every chip."""
-        self.drills = () if drill is None else toggle(self.drills, drill)
-        self.page = 0
-        self.request("compute")
-
-    def remove_drill(self, drill: Drill) -> None:
-        self.drills = tuple(d for d in self.drills if d != drill)
-        self.page = 0
-        self.request("compute")
-
-    def clear_drill(self) -> None:
-        self.set_drill(None)
-
-    def add_term(self, term: str, group: tuple[str, str] | None = None) -> None:
-        """A term clicked in "What customers say" (within a topic or sentiment group: that group too)."""
-        drills = list(self.drills)
-        if group is not None:
-            drill = make_drill(group[0], group[1], self.tz)
-            if drill not in drills:
-                drills.append(drill)
-        term_drill = make_drill("term", term, self.tz)
-        self.drills = toggle(drills, term_drill)
-        self.page = 0
-        self.request("compute")
-
-    def _term_rows(self, term: str) -> np.ndarray:
-        if self.term_index is None:
-            return np.zeros(0 if self.frame is None else len(self.frame), dtype=bool)
-        return terms.term_rows(self.term_index, term)
-
-    def _paint_chips(self) -> None:
-        chips: list[w.Widget] = []
-        for drill in self.drills:
-            chip = button(f"{drill.label}  ✕", lambda d=drill: self.remove_drill(d), "dl-chip-button",
-                          tooltip="Remove this filter")
-            chips.append(chip)
-        if chips:
-            chips = [html_widget("Filtered by:", "dl-muted"), *chips,
-                     button("Clear all", self.clear_drill, "dl-small", "dl-chips-clear")]
-        self.chips.children = chips
-        set_visible(self.chips, bool(chips))
-
-    def _on_chart_click(self, name: str, trace: int, point: int) -> None:
-        """A click on point ``point`` of trace ``trace`` of chart ``name``: a chip for that segment."""
-        chart = self.charts[name]
-        keys = chart.point_keys[trace] if 0 <= trace < len(chart.point_keys) else []
-        if not 0 <= point < len(keys):
-            return
-        key = keys[point]
-        kinds = {"sentiment": "sentiment", "engagement": "sentiment", "priority": "priority", "topics": "topic",
-                 "critical_topics": "critical_topic", "hours": "hour", "authors": "author", "terms": "term"}
-        if name == "timeline":
-            self.set_drill(make_drill(self.timeline_grain, key, self.tz))
-        elif name == "topic_sentiment":
-            self.set_drill(make_drill("topic_sentiment", (key, SENTIMENTS[trace]), self.tz))
-        elif name == "critical_tweets":
-            self.set_drill(make_drill("ids", (key,), self.tz))
-        elif name in kinds:
-            self.set_drill(make_drill(kinds[name], key, self.tz))
-
-    # -- the address: reload and share ------------------------------------------------------------------------
-
-    def state(self) -> ViewState:
-        return ViewState(
-            datasets=self.loaded, date_from=self.date_from.value, date_to=self.date_to.value,
-            topic=self.topic.value, sentiment=self.sentiment.value, priority=self.priority.value,
-            include_retweets=self.include_retweets.value, include_operator=self.include_operator.value,
-            search=self.search.value, drills=self.drills)
-
-    def _publish_state(self) -> None:
-        if self.visible:
-            self.ctx.set_address_state(self.state().to_fragment() if self.loaded else "")
-
-    def share(self) -> None:
-        link = self.ctx.share_link(self.state().to_fragment())
-        if not link:
-            self.alert.info("This page has no address to share (it is not open in a browser).")
-            return
-        self.alert.show("info", "Anyone who opens this link sees this view with the datasets they may read:",
-                        fragment('<div class="dl-share-link"><input readonly value="{{ link }}"></div>', link=link))
-
-    def apply_address_state(self, fragment_text: str) -> None:
-        """A state from the address (a shared link, a reload): choose its datasets, then its filters once loaded.
-
-        The datasets are checked against what this user may read (the picker lists only those).
-        """
-        wanted, ignored = from_fragment(fragment_text, self.tz)
-        readable = tuple(u for u in wanted.datasets if u in self.choices)
-        missing = len(wanted.datasets) - len(readable)
-        notes = []
-        if missing:
-            notes.append(f"{missing} dataset{'s' if missing > 1 else ''} of this link "
-                         f"{'are' if missing > 1 else 'is'} not available to you (deleted, not analysed yet, or "
-                         "not readable with your role).")
-        if ignored:
-            notes.append("Some filters of this link were not understood and were left out.")
-        if notes:
-            self.alert.info(" ".join(notes))
-        if not readable:
-            return
-        self._wanted = ViewState(**{**wanted.__dict__, "datasets": readable})
-        if set(readable) == set(self.loaded):
-            self._wanted = None
-            self._show_state(ViewState(**{**wanted.__dict__, "datasets": readable}))
-            self.request("compute")
-        else:
-            self._set_quietly(self.dataset_select, readable)
-            self.request("load")
-
-    def _show_state(self, state: ViewState) -> None:
-        """Put a state's filters and chips on the page (the datasets are already loaded)."""
-        self._quiet = True
-        try:
-            self.date_from.value, self.date_to.value = state.date_from, state.date_to
-            self.period.value = "custom" if state.date_from or state.date_to else ""
-            topics = [v for _, v in self.topic.options]
-            self.topic.value = state.topic if state.topic in topics else ""
-            self.sentiment.value, self.priority.value = state.sentiment, state.priority
-            self.include_retweets.value, self.include_operator.value = (state.include_retweets,
-                                                                        state.include_operator)
-            self.search.value = state.search
-        finally:
-            self._quiet = False
-        self.drills = state.drills
-
     def toggle_glossary(self) -> None:
         set_visible(self.glossary, not is_visible(self.glossary))
 
@@ -825,7 +614,7 @@ class AnalysisView(View):
             self.raw_figures[name] = figure
             self.charts[name].show(themed(figure, self.ctx.theme), keys)
         if self.term_index is not None:
-            self.terms.show(self.term_index, df, self.drills)
+            self.terms.show(self.term_index, df, self.drills, self.frame)
 
     # -- table ----------------------------------------------------------------------------------------------
 
@@ -921,176 +710,4 @@ class AnalysisView(View):
             finally:
                 self._quiet = False
         self._paint_values()
-
-    # -- corrections ----------------------------------------------------------------------------------------
-
-    def _values_for(self, field: str) -> list[tuple[str, Any]]:
-        if field == "sentiment":
-            return [(s, s) for s in SENTIMENTS]
-        if field == "priority":
-            return [(f"{p} · {PRIORITY_NAMES[p]}", p) for p in PRIORITIES]
-        return [(t, t) for t in self.topics]
-
-    def _paint_values(self) -> None:
-        for field, value in ((self.correct_field, self.correct_value), (self.bulk_field, self.bulk_value)):
-            options = self._values_for(field.value)
-            if options != list(value.options):
-                value.options = options
-            if options and value.value not in [v for _, v in options]:
-                value.value = options[0][1]
-
-    def tweet_rows(self, tweet_id: str) -> pd.DataFrame:
-        if self.frame is None or not tweet_id:
-            return pd.DataFrame()
-        return self.frame[self.frame["id"] == tweet_id]
-
-    def show_selected(self) -> None:
-        """Describe the tweet whose id is in the form (its current labels, and whether they were corrected)."""
-        tweet_id = self.correct_id.value.strip()
-        rows = self.tweet_rows(tweet_id)
-        if not tweet_id:
-            self.selected_info.value = ""
-            self.panel.hide()
-            return
-        if rows.empty:
-            self.selected_info.value = f"No tweet with id {tweet_id} in the chosen datasets."
-            self.panel.hide()
-            return
-        row = rows.iloc[0]
-        labelled_by = str(row.get("labelled_by") or "")
-        confidence = (builtin_confidence(str(row["full_text"]), "customer", self.topics)
-                      if labelled_by == "builtin" and not bool(row.get("corrected", False)) else None)
-        self.panel.show(row, thread_of(self.frame, row), self.tz, confidence)
-        self.selected_info.value = render(
-            "analysis_selected.html", author=row["screen_name"], text=short(row["full_text"], 140),
-            sentiment=row["sentiment"], priority=int(row["priority"]), topic=row["main_topic"],
-            corrected=bool(row.get("corrected", False)))
-        current = row[self.correct_field.value]
-        values = [v for _, v in self.correct_value.options]
-        if self.correct_field.value == "priority":
-            current = int(current)
-        if current in values:
-            self.correct_value.value = current
-
-    def save_correction(self) -> None:
-        """Store the correction for every chosen dataset holding the tweet, then refresh every number."""
-        with self.guard() as g:
-            tweet_id, field, value = self.correct_id.value.strip(), self.correct_field.value, self.correct_value.value
-            if not tweet_id:
-                raise ValidationError("tweet_id", "is required: click a row of the table or paste a tweet id")
-            rows = self.tweet_rows(tweet_id)
-            if rows.empty:
-                raise ValidationError("tweet_id", f"{tweet_id} is not a tweet of the chosen datasets")
-            if value is None:
-                raise ValidationError("new_value", "is required: choose it in the list")
-            label_to_uid = {self.choices[u].label: u for u in self.loaded if u in self.choices}
-            old = rows.iloc[0][field]
-            old = int(old) if field == "priority" else (None if old != old else str(old))
-            if old == value:
-                self.alert.info(f"Tweet {tweet_id} already has {FIELD_LABELS[field].lower()} {value}.")
-                return
-            for label in dict.fromkeys(rows["dataset"].astype(str)):
-                self.services.corrections.correct(self.actor, label_to_uid[label], tweet_id, field, value,
-                                                  old_value=old)
-        if g.failed:
-            return
-        self.alert.success(f"Tweet {tweet_id}: {FIELD_LABELS[field].lower()} {old} → {value}. Every KPI, chart "
-                           "and export now includes the correction.")
-        self.request("corrections")
-
-    def save_bulk(self) -> None:
-        """Give the ticked tweets one value of one field, per dataset holding them, then refresh every number."""
-        with self.guard() as g:
-            field, value = self.bulk_field.value, self.bulk_value.value
-            if not self.checked:
-                raise ValidationError("tweet_id", "is required: tick the tweets to correct in the table")
-            if value is None:
-                raise ValidationError("new_value", "is required: choose it in the list")
-            rows = self.frame[self.frame["id"].isin(set(self.checked)).to_numpy(dtype=bool)]
-            label_to_uid = {self.choices[u].label: u for u in self.loaded if u in self.choices}
-            changed = 0
-            for label, group in rows.groupby(rows["dataset"].astype(str), sort=False):
-                olds = group[field].astype("Int64" if field == "priority" else "string")
-                changes = [(str(i), None if pd.isna(o) else str(o)) for i, o in zip(group["id"], olds, strict=True)]
-                changed += self.services.corrections.correct_many(self.actor, label_to_uid[label], changes, field,
-                                                                  value)
-        if g.failed:
-            return
-        self.alert.success(f"{changed} tweet{'s' if changed != 1 else ''}: {FIELD_LABELS[field].lower()} → {value}"
-                           f"{'' if changed == len(self.checked) else ' (the others already had it)'}. Every KPI, "
-                           "chart and export now includes the correction.")
-        self.check([])
-        self.request("corrections")
-
-    def _paint_history(self) -> None:
-        labels = {u: c.label for u, c in self.choices.items()}
-        rows = [(local_time(item["when"], self.tz), item["by"], labels.get(item["file_id"], item["file_id"]),
-                 item["tweet_id"], FIELD_LABELS.get(item["field"], item["field"]),
-                 "–" if item["old_value"] is None else item["old_value"], item["new_value"])
-                for item in reversed(self.history[-HISTORY_SHOWN:])]
-        self.history_html.value = render("analysis_history.html", rows=rows, total=len(self.history),
-                                         more=len(self.history) - HISTORY_SHOWN)
-
-    # -- exports --------------------------------------------------------------------------------------------
-
-    def export(self, kind: str) -> None:
-        """The table's rows (filters + drill, corrections applied, every column) as CSV or XLSX."""
-        rows = self.rows
-        if rows is None or rows.empty:
-            self.alert.info("Nothing to export: no tweet matches the filters.")
-            return
-        if kind == "xlsx" and len(rows) >= analytics.XLSX_MAX_ROWS:
-            self.alert.error(f"{human_int(len(rows))} rows do not fit in one Excel sheet; export CSV instead, or "
-                             "narrow the filters.")
-            return
-        labels = [self.choices[u].label for u in self.loaded if u in self.choices]
-        name = export_name(labels, "tweets", kind)
-        frame, positions, tz = self.frame, rows.index.to_numpy(), self.tz
-
-        def build() -> bytes:
-            full = frame.take(positions)  # every column of the table's rows
-            if kind == "xlsx":
-                return analytics.to_xlsx_bytes(full, tz=tz)
-            return analytics.to_csv_bytes(full, tz=tz)
-
-        self._start_export(build, name, kind, len(rows))
-
-    def export_corrections(self) -> None:
-        if self.raw is None or self.frame is None or not self.history:
-            self.alert.info("No corrections to export in the chosen datasets.")
-            return
-        raw, frame, history, tz = self.raw, self.frame, list(self.history), self.tz
-        labels = {u: c.label for u, c in self.choices.items() if u in self.loaded}
-        name = export_name(labels.values(), "corrections", "csv")
-        self._start_export(lambda: analytics.to_csv_bytes(labelled_corrections(raw, frame, history, labels), tz=tz),
-                           name, "csv", None)
-
-    def _start_export(self, build: Callable[[], bytes], filename: str, kind: str, rows: int | None) -> None:
-        self._exporting = True
-        self._paint_page()
-        self.downloader.status = (f"Preparing {filename} ({human_int(rows)} rows)…" if rows is not None
-                                  else f"Preparing {filename}…")
-        self.ctx.background(self._export, build, filename, kind)
-
-    def _export(self, build: Callable[[], bytes], filename: str, kind: str) -> None:
-        mime = ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet" if kind == "xlsx"
-                else "text/csv")
-        try:
-            with self.guard() as g:
-                data = build()
-                path = self.services.storage.tmp_dir / f"export-{uuid.uuid4().hex}.{kind}"
-                path.parent.mkdir(parents=True, exist_ok=True)
-                path.write_bytes(data)
-                try:
-                    self.downloader.start(path, filename, mime)
-                finally:
-                    # The downloader holds the file open; unlinking now means nothing is left behind even if the
-                    # tab closes mid-download (POSIX keeps an open file readable after unlink).
-                    path.unlink(missing_ok=True)
-                self.last_export = (filename, data)
-            if g.failed:
-                self.downloader.status = ""
-        finally:
-            self._exporting = False
-            self._paint_page()
 

@@ -210,28 +210,48 @@ def test_filters_apply_to_kpis_charts_and_table(services, analyst, ctx, analysed
     assert view.filters() == analytics.Filters(tz=TZ)
 
 
-def test_chart_clicks_filter_the_table_only(services, analyst, ctx, analysed_files):
+def test_chart_clicks_cross_filter_every_kpi_chart_and_the_table(services, analyst, ctx, analysed_files):
     view = shown(ctx, analyst)
-    before = kpi_numbers(view)
     total = len(view.rows)
+    frame = reference(services, analyst, [analysed_files[1]])
+    customers = analytics.apply_filters(frame, analytics.Filters(tz=TZ))
     topics = view.charts["topics"].point_keys[0]
     click(view, "topics", 1)
-    assert view.drill == Drill("topic", topics[1], f"Topic = {topics[1]}")
+    assert view.drills == (Drill("topic", topics[1], f"Topic = {topics[1]}"),)
     assert set(view.rows["main_topic"].astype(str)) == {topics[1]} and len(view.rows) < total
-    assert is_visible(view.drill_bar) and topics[1] in view.drill_label.value
-    assert kpi_numbers(view) == before  # KPIs and charts keep showing every filtered row
-    click(view, "topic_sentiment", 0, trace=0)  # first topic, negative part of the stack
+    in_topic = customers[customers["main_topic"] == topics[1]]
+    # every number follows the click: the KPIs, the charts, the table
+    assert view.kpis["volume"].number.replace("\u202f", "") == str(len(in_topic))
+    assert json.loads(view.charts["topics"].spec)["data"][0]["y"] == [len(in_topic)]
+    assert sum(json.loads(view.charts["sentiment"].spec)["data"][0]["values"]) == in_topic["sentiment"].notna().sum()
+    assert is_visible(view.chips) and any(topics[1] in c.description for c in view.chips.children)
+    # a second topic is an alternative; a sentiment must hold as well
+    click(view, "topics", 0)  # the topics chart now shows only topics[1]: its bar 0 is that topic → removed
+    assert view.drills == ()
+    click(view, "topics", 1)
+    view.set_drill(Drill("topic", topics[0], f"Topic = {topics[0]}"))
+    assert set(view.rows["main_topic"].astype(str)) == {topics[0], topics[1]}
+    click(view, "sentiment", 0)  # negative
     assert set(view.rows["sentiment"].astype(str)) == {"negative"}
-    click(view, "sentiment", 2)
-    assert set(view.rows["sentiment"].astype(str)) == {"positive"}
+    assert set(view.rows["main_topic"].astype(str)) <= {topics[0], topics[1]}
+    both = customers[customers["main_topic"].isin(topics[:2]) & (customers["sentiment"] == "negative")]
+    assert view.kpis["volume"].number.replace("\u202f", "") == str(len(both))
+    # a chip's ✕ removes it alone; "Clear all" removes every chip
+    chip = next(c for c in view.chips.children if "Sentiment = negative" in getattr(c, "description", ""))
+    chip.click()
+    assert [d.kind for d in view.drills] == ["topic", "topic"]
+    view.clear_drill()
+    assert len(view.rows) == total and not is_visible(view.chips)
     click(view, "critical_tweets", 0)
     assert len(view.rows) == 1 and view.rows["priority"].iloc[0] == 2
-    click(view, "timeline", 0, trace=1)
-    assert view.drill.kind == "day" and len(view.rows) >= 1
-    click(view, "hours", 30)  # a point that does not exist is ignored
-    assert view.drill.kind == "day"
     view.clear_drill()
-    assert len(view.rows) == total and not is_visible(view.drill_bar)
+    grain = view.timeline_grain  # a bar is a day, a week… (chosen from the range shown)
+    click(view, "timeline", 0, trace=1)
+    assert view.drills[0].kind == grain and len(view.rows) >= 1
+    click(view, "hours", 30)  # a point that does not exist is ignored
+    assert len(view.drills) == 1
+    view.reset_filters()
+    assert view.drills == () and len(view.rows) == total
 
 
 def test_table_pages_and_sorts_every_filtered_row(services, analyst, ctx, analysed_files):
@@ -257,8 +277,9 @@ def test_correcting_a_label_changes_kpis_marks_the_row_and_survives_reprocessing
     frame = view.frame
     target = frame[(frame["sentiment"] == "positive") & ~frame["is_operator"]]["id"].iloc[0]
     before = view.kpis["negative_share"].number
-    view.grid.user_params = {**view.grid.user_params, "selected": target, "seq": 1}  # a row clicked in the grid
+    view.grid.user_params = {**view.grid.user_params, "opened": target, "seq": 1}  # a row clicked in the grid
     assert view.correct_id.value == target and "positive" in view.selected_info.value
+    assert is_visible(view.panel) and view.panel.tweet_id == target
     view.correct_field.value = "sentiment"
     assert [v for _, v in view.correct_value.options] == ["negative", "neutral", "positive"]
     view.correct_value.value = "negative"
@@ -303,11 +324,11 @@ def test_readers_see_corrections_but_cannot_correct(services, analyst, ctx, anal
     services.corrections.correct(analyst, analysed_files[1].uid, first_id, "sentiment", "neutral")
     reader = make_actor("read_datasets")
     view = shown(ctx, reader)
-    form = view.corrections_card.children[2]
-    assert not is_visible(form) and "1 correction(s)" in view.history_html.value
+    assert not is_visible(view.panel.form) and "1 correction(s)" in view.history_html.value
     tweet = view.frame["id"].iloc[0]
     view.correct_id.value = tweet
     view.correct_value.value = "neutral" if view.frame["sentiment"].iloc[0] != "neutral" else "negative"
+    assert is_visible(view.panel)  # a reader reads the tweet, without the form
     view.save_correction()  # the service checks the permission even if the form is bypassed
     assert view.alert.kind == "error"
     with pytest.raises(PermissionDenied):
@@ -390,9 +411,9 @@ def test_the_page_asks_plotly_js_once_and_clicks_reach_the_kernel(services, anal
     ((content, buffers),) = sent
     assert content == {"type": "plotly-js"} and buffers[0][:200].find(b"plotly.js") >= 0
     chart.handle({"type": "click", "curve": 0, "point": 2})
-    assert view.drill == Drill("priority", 2, "Priority = 2 · high")
+    assert view.drills == (Drill("priority", 2, "Priority = 2 · high"),)
     chart.handle({"type": "click", "curve": "x"})  # malformed messages are ignored
-    assert view.drill.kind == "priority"
+    assert [d.kind for d in view.drills] == ["priority"]
 
 
 def test_registry_lists_analysis_for_dataset_readers(services, admin, analyst, make_actor):
@@ -402,3 +423,153 @@ def test_registry_lists_analysis_for_dataset_readers(services, admin, analyst, m
     assert spec is not None and spec.order == 50
     assert spec.allowed(admin) and spec.allowed(analyst) and spec.allowed(make_actor("read_datasets"))
     assert not spec.allowed(make_actor("read_tasks", email="tasks@free.com"))
+
+
+# -- comparing periods, sharing, reading and correcting tweets ------------------------------------------------
+
+
+def test_kpis_compare_with_the_previous_period_of_the_same_length(services, analyst, ctx, finish):
+    write_hand_counted(services, analyst, finish)
+    view = shown(ctx, analyst)
+    assert all(card.change is None for card in view.kpis.values())  # no date range: nothing to compare
+    view.date_from.value = view.date_to.value = pd.Timestamp("2025-10-03").date()
+    assert view.period.value == "custom"
+    # 3 Oct: c4, c5 (positive), c6 (unlabelled); the previous day, 2 Oct: c2 (negative), c3 (neutral)
+    cards = {key: (card.number, card.change) for key, card in view.kpis.items()}
+    assert cards["volume"][0] == "3"
+    assert cards["volume"][1]["text"] == "+1 (+50 %) vs the previous 1 day"
+    assert cards["volume"][1]["arrow"] == "▲" and cards["volume"][1]["tone"] == "neutral"
+    assert cards["negative_share"][0] == "0.0 %"
+    assert cards["negative_share"][1]["text"] == "-50.0 pts vs the previous 1 day"
+    assert cards["negative_share"][1]["tone"] == "good"  # fewer negative tweets is better
+    assert cards["high_priority_count"][1]["arrow"] == "＝"  # none on either day
+    assert "▲ +1 (+50 %)" in view.kpis["volume"].value  # the card shows it
+    # a preset ends on the last day of the loaded tweets (3 Oct), not today
+    view.period.value = "last_7"
+    assert (view.date_from.value, view.date_to.value) == (pd.Timestamp("2025-09-27").date(),
+                                                          pd.Timestamp("2025-10-03").date())
+    assert view.kpis["volume"].number == "7"
+    assert view.kpis["volume"].change["text"].startswith("+7") and "previous 7 days" in \
+        view.kpis["volume"].change["text"]
+    view.period.value = ""
+    assert view.date_from.value is None and view.kpis["volume"].change is None
+
+
+def test_every_kpi_says_how_it_is_computed(services, analyst, ctx, analysed_files):
+    view = shown(ctx, analyst)
+    for key, card in view.kpis.items():
+        assert card.help and f'title="{escape(card.help)}"' in card.value, key
+    assert not is_visible(view.glossary)
+    view.glossary_button.click()
+    assert is_visible(view.glossary) and "Median first reply" in view.glossary.value
+    assert "previous period" in view.glossary.value
+
+
+def test_a_shared_view_opens_the_same_numbers_for_a_colleague(services, analyst, ctx, analysed_files, make_actor):
+    view = shown(ctx, analyst)
+    view.dataset_select.value = tuple(f.uid for f in analysed_files)
+    view.sentiment.value = "negative"
+    topics = view.charts["topics"].point_keys[0]
+    click(view, "topics", 0)
+    fragment = view.state().to_fragment()
+    assert analysed_files[0].uid in fragment and "sent=negative" in fragment
+
+    reader = make_actor("read_datasets", email="colleague@free.com")
+    other = shown(ctx, reader)
+    assert other.selected() == (analysed_files[1].uid,)  # before the link: the newest dataset
+    other.apply_address_state(fragment)
+    assert set(other.loaded) == {f.uid for f in analysed_files}
+    assert other.sentiment.value == "negative" and other.drills == view.drills
+    assert {k: c.number for k, c in other.kpis.items()} == {k: c.number for k, c in view.kpis.items()}
+    assert set(other.rows["main_topic"].astype(str)) == {topics[0]}
+    assert other.alert.kind == ""
+
+    # a link naming a dataset the reader cannot see (deleted, or never existed) shows what it can, and says so
+    services.files.delete(analyst, analysed_files[0].uid)
+    third = shown(ctx, reader)
+    third.refresh()
+    third.apply_address_state(fragment)
+    assert third.loaded == (analysed_files[1].uid,) and third.sentiment.value == "negative"
+    assert third.alert.kind == "info" and "1 dataset of this link is not available to you" in third.alert.message
+    # a crafted link: what the page could not have written is left out, with a note
+    third.apply_address_state(f'ds={analysed_files[1].uid}&sent=<script>&f=[["exec","x"]]')
+    assert third.sentiment.value == "" and third.drills == ()
+    assert "not understood" in third.alert.message
+
+
+def test_the_side_panel_shows_the_whole_tweet_its_labels_and_the_operators_replies(services, analyst, ctx,
+                                                                                  finish):
+    write_hand_counted(services, analyst, finish)
+    view = shown(ctx, analyst)
+    c0 = view.frame.loc[view.frame["screen_name"] == "c0", "id"].iloc[0]
+    view.grid.user_params = {**view.grid.user_params, "opened": c0, "seq": 1}
+    assert is_visible(view.panel)
+    details = view.panel.details.value
+    assert "@c0" in details and "Replies from the operator" in details
+    assert details.count("dl-thread-reply") == 2 and "30 min later" in details and "2 h 00 later" in details
+    assert "Labelled by the built-in analyzer" in details and "% sure" in details
+    # an operator's reply shows the customer tweet it answers
+    op7 = view.frame.loc[view.frame["screen_name"] == "free", "id"].iloc[0]
+    view.open_tweet(op7)
+    assert "In reply to" in view.panel.details.value and "@c0" in view.panel.details.value
+    assert "% sure" not in view.panel.details.value  # a rule labelled it: no model confidence
+    # the correction form is in the panel
+    view.correct_field.value = "sentiment"
+    view.correct_value.value = "negative"
+    view.save_correction()
+    assert view.alert.kind == "success" and "neutral → negative" in view.alert.message
+    view.close_panel()
+    assert not is_visible(view.panel)
+
+
+def test_ticked_rows_are_corrected_together(services, analyst, ctx, analysed_files, make_actor):
+    view = shown(ctx, analyst)
+    page = view.grid.grid_data_in
+    ticked = page["id"].head(3).tolist()
+    assert not is_visible(view.bulk_bar)
+    view.grid.user_params = {**view.grid.user_params, "checked": ticked, "seq": 1}
+    assert is_visible(view.bulk_bar) and "3 tweets ticked" in view.bulk_label.value
+    view.bulk_field.value = "main_topic"
+    topic = services.settings.topics()[-1]
+    view.bulk_value.value = topic
+    already = int((view.frame[view.frame["id"].isin(ticked)]["main_topic"] == topic).sum())
+    view.save_bulk()
+    assert view.alert.kind == "success", view.alert.message
+    assert set(view.frame.loc[view.frame["id"].isin(ticked), "main_topic"].astype(str)) == {topic}
+    history = services.corrections.history(analyst, analysed_files[1].uid)
+    assert sorted(h["tweet_id"] for h in history) == sorted(
+        i for i in ticked if i not in set(view.raw.loc[view.raw["main_topic"] == topic, "id"]))
+    assert len(history) == 3 - already
+    assert not is_visible(view.bulk_bar)
+    # a reader cannot correct: no bar, and the service refuses anyway
+    reader = make_actor("read_datasets")
+    other = shown(ctx, reader)
+    other.check(ticked)
+    assert not is_visible(other.bulk_bar)
+    with pytest.raises(PermissionDenied):
+        services.corrections.correct_many(reader, analysed_files[1].uid, [(ticked[0], None)], "sentiment", "neutral")
+
+
+def test_terms_show_what_customers_say_and_a_click_filters_by_one(services, analyst, ctx, analysed_files):
+    view = shown(ctx, analyst)
+    chips = [c for line in view.terms.body.children for c in line.children[-1].children]
+    assert chips, "the synthetic tweets have frequent words"
+    term = chips[0].description.split(" · ")[0]
+    chips[0].click()
+    assert view.drills[-1].kind == "term" and view.drills[-1].value == term
+    texts = view.frame["full_text"].take(view.rows.index.to_numpy()).astype(str).str.lower()
+    assert len(texts) and texts.map(lambda t: term.lstrip("#") in analytics.fold_text(t)).all()
+    view.terms.grouping.value = "topic"
+    groups = [line.children[0].value for line in view.terms.body.children]
+    assert groups and all(g for g in groups)
+
+
+def test_the_analyst_chooses_the_tables_columns(services, analyst, ctx, analysed_files):
+    view = shown(ctx, analyst)
+    view.columns_button.click()
+    assert is_visible(view.columns_box)
+    view.column_checks["author"].value = False
+    view.column_checks["model"].value = False
+    assert view.grid.user_params["hidden"] == ["author", "model"]
+    view.column_checks["author"].value = True
+    assert view.grid.user_params["hidden"] == ["model"]

@@ -111,22 +111,24 @@ def test_analyst_filters_clicks_a_chart_exports_and_corrects_a_label(ui_env, voi
         # 1. filter: negative tweets only (every KPI and chart follows)
         total = number(kpi(page, "volume"))
         topics_chart = watch_redraw(page, "topics")
-        page.locator(".dl-filter select").nth(1).select_option(label="negative")
+        page.locator(".dl-filter select").nth(2).select_option(label="negative")
         expect(page.locator(".dl-kpi-negative-share .dl-kpi-value")).to_have_text("100.0 %", timeout=15_000)
         redrawn(page, topics_chart)  # the bars clicked below are the filtered ones
         negatives = number(kpi(page, "volume"))
         assert 0 < negatives < total
 
-        # 2. click the first topic bar (redrawn for the filter): the table (only) narrows to that topic
+        # 2. click the first topic bar (redrawn for the filter): a chip, and every number narrows to that topic
         click_bar(page, "topics", 0)
-        drill = page.locator(".dl-drill-bar")
-        expect(drill).to_be_visible(timeout=15_000)
-        topic = re.search(r"Topic = (.+)", drill.inner_text()).group(1).strip()
+        chip = page.locator(".dl-chips .dl-chip-button")
+        expect(chip).to_have_count(1, timeout=15_000)
+        topic = re.search(r"Topic = (.+?)\s+✕", chip.inner_text()).group(1).strip()
         page.wait_for_function(f"() => [...document.querySelectorAll(\"{ROWS} [col-id='topic']\")]"
                                f".every((c) => c.textContent.trim() === '{topic}')", timeout=15_000)
         assert set(grid_column(page, "sentiment")) == {"negative"}
-        assert number(kpi(page, "volume")) == negatives  # the KPIs keep the whole filtered selection
         shown = number(re.search(r"of ([\d\u202f ]+) tweets", page.inner_text(".dl-analysis-table")).group(1))
+        expect(page.locator(".dl-kpi-volume .dl-kpi-value")).to_have_text(f"{shown:,}".replace(",", "\u202f"))
+        assert shown < negatives  # the KPIs follow the click too
+        negatives = shown
 
         # 3. export the table's rows as CSV
         with page.expect_download(timeout=60_000) as download:
@@ -139,12 +141,15 @@ def test_analyst_filters_clicks_a_chart_exports_and_corrects_a_label(ui_env, voi
         assert exported["id"].str.fullmatch(r"\d{19}").all()
         full_screenshot(page, SCREENSHOTS / "analysis-drill-light.png")
 
-        # 4. correct the first row's sentiment: it leaves the "negative" selection, every KPI follows
+        # 4. correct the first row's sentiment from its side panel: it leaves the "negative" selection
         first = page.locator(ROWS).first
         tweet = first.locator("[col-id='id']").inner_text().strip()
         first.locator("[col-id='text']").click()
         expect(page.locator(".dl-analysis-corrections input").first).to_have_value(tweet, timeout=10_000)
-        form = page.locator(".dl-analysis-corrections select")
+        panel = page.locator(".dl-tweet-panel")
+        expect(panel).to_be_visible(timeout=10_000)
+        expect(panel).to_contain_text("Replies from the operator")
+        form = panel.locator("select")
         form.nth(0).select_option(label="Sentiment")
         form.nth(1).select_option(label="positive")
         page.click("button:has-text('Save correction')")
@@ -160,9 +165,11 @@ def test_analyst_filters_clicks_a_chart_exports_and_corrects_a_label(ui_env, voi
         file_id = ui_env.tasks["octobre.csv"].data.file_id
         history = ui_env.services.corrections.history(analyst, file_id)
         assert [(h["tweet_id"], h["new_value"], h["by"]) for h in history] == [(tweet, "positive", ANALYST)]
-        page.locator(".dl-filter select").nth(1).select_option(label="positive")
-        page.click(".dl-drill-bar button:has-text('Show all filtered rows')")
-        expect(page.locator(".dl-drill-bar")).to_be_hidden(timeout=15_000)
+        page.locator(".dl-filter select").nth(2).select_option(label="positive")
+        page.click(".dl-tweet-panel button:has-text('Close')")
+        expect(panel).to_be_hidden()
+        page.click(".dl-chips button:has-text('Clear all')")
+        expect(page.locator(".dl-chips")).to_be_hidden(timeout=15_000)
         header = page.locator(".dl-analysis-grid .ag-header-cell[col-id='corrected']")
         header.click()
         expect(header).to_have_attribute("aria-sort", "ascending")  # the grid took the first click
@@ -171,3 +178,78 @@ def test_analyst_filters_clicks_a_chart_exports_and_corrects_a_label(ui_env, voi
         expect(page.locator(ROWS).first.locator("[col-id='corrected']")).to_have_text("✎")
     finally:
         page.close()
+
+
+def test_cross_filters_and_period_comparison_in_the_browser(ui_env, voila, browser):
+    page = open_analysis(browser, voila(ANALYST), "home")
+    try:
+        total = number(kpi(page, "volume"))
+        # two clicks of different charts combine; their chips show; removing one widens again
+        topics_chart = watch_redraw(page, "topics")
+        click_bar(page, "priority", 2)  # priority 2
+        expect(page.locator(".dl-chips .dl-chip-button")).to_have_count(1, timeout=15_000)
+        redrawn(page, topics_chart)
+        high = number(kpi(page, "volume"))
+        assert 0 < high < total
+        click_bar(page, "topics", 0)
+        expect(page.locator(".dl-chips .dl-chip-button")).to_have_count(2, timeout=15_000)
+        page.wait_for_function("(n) => Number(document.querySelector('.dl-kpi-volume .dl-kpi-value')"
+                               ".textContent.replace(/\\D/g, '')) < n", arg=high, timeout=15_000)
+        assert set(grid_column(page, "priority")) == {"2 · high"}
+        full_screenshot(page, SCREENSHOTS / "analysis-crossfilter-light.png")
+        page.locator(".dl-chips .dl-chip-button", has_text="Priority").click()
+        expect(page.locator(".dl-chips .dl-chip-button")).to_have_count(1, timeout=15_000)
+        page.click(".dl-chips button:has-text('Clear all')")
+        expect(page.locator(".dl-kpi-volume .dl-kpi-value")).to_have_text(f"{total:,}".replace(",", "\u202f"),
+                                                                          timeout=15_000)
+        # a period preset: every card compares with the previous period of the same length
+        page.locator(".dl-filter select").first.select_option(label="Last 7 days of data")
+        expect(page.locator(".dl-kpi-volume .dl-kpi-change")).to_contain_text("vs the previous 7 days",
+                                                                              timeout=15_000)
+        expect(page.locator(".dl-kpi-change")).to_have_count(6)
+        title = page.locator(".dl-kpi-negative-share .dl-kpi-inner").get_attribute("title")
+        assert "out of the tweets that have a sentiment" in title  # the glossary tooltip
+        set_theme(page, "dark")
+        full_screenshot(page, SCREENSHOTS / "analysis-period-dark.png")
+        set_theme(page, "light")
+    finally:
+        page.close()
+
+
+def test_a_shared_link_opens_the_same_view_for_another_user(ui_env, voila, browser):
+    """The admin shares a view; the analyst opens the link on their own server and sees the same numbers."""
+    admin_server, analyst_server = voila(ADMIN), voila(ANALYST)
+    page = open_analysis(browser, admin_server, "admin")
+    other = None
+    try:
+        page.locator(".dl-filter select").nth(2).select_option(label="negative")
+        expect(page.locator(".dl-kpi-negative-share .dl-kpi-value")).to_have_text("100.0 %", timeout=15_000)
+        click_bar(page, "topics", 0)
+        expect(page.locator(".dl-chips .dl-chip-button")).to_have_count(1, timeout=15_000)
+        page.wait_for_function("() => location.hash.includes('sent=negative') && location.hash.includes('f=')",
+                               timeout=15_000)  # the address follows the view (a reload restores it)
+        volume = kpi(page, "volume")
+        page.click("button:has-text('Share this view')")
+        link = page.locator(".dl-share-link input").input_value()
+        assert "#" in link and "sent=negative" in link
+        # Under JupyterHub the link goes through /hub/user-redirect/ to the reader's own server; here each
+        # user has their own Voilà server, so the reader's server takes the place of the hub's redirect.
+        path_and_state = link.split("/voila/", 1)[1]
+        other = new_page(browser)
+        started = __import__("time").perf_counter()
+        other.goto(f"{analyst_server.base}/voila/{path_and_state}")
+        wait_for_view(other, "analysis")
+        expect(other.locator(".dl-chips .dl-chip-button")).to_have_count(1, timeout=60_000)
+        expect(other.locator(".dl-kpi-volume .dl-kpi-value")).to_have_text(volume, timeout=60_000)
+        print(f"shared view opened in {__import__('time').perf_counter() - started:.1f} s")
+        assert other.locator(".dl-filter select").nth(2).input_value() == "negative"
+        assert set(grid_column(other, "sentiment")) == {"negative"}
+        full_screenshot(other, SCREENSHOTS / "analysis-shared-light.png")
+        # a reload keeps the view too
+        other.reload()
+        wait_for_view(other, "analysis")
+        expect(other.locator(".dl-kpi-volume .dl-kpi-value")).to_have_text(volume, timeout=60_000)
+    finally:
+        page.close()
+        if other is not None:
+            other.close()
