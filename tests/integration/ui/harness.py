@@ -204,3 +204,12 @@ def visible_errors(page) -> list[str]:
     if "Traceback" in body:
         texts.append("Traceback shown on the page")
     return texts
+
+
+def newest_kernel(server):
+    """The kernel process a page just started (the server's youngest ipykernel child)."""
+    import psutil
+
+    kernels = [p for p in psutil.Process(server.proc.pid).children(recursive=True)
+               if "ipykernel_launcher" in " ".join(p.cmdline())]
+    return max(kernels, key=lambda p: p.create_time())

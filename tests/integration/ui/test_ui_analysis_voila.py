@@ -17,6 +17,7 @@ from tests.integration.ui.harness import (
     SCREENSHOTS,
     full_screenshot,
     new_page,
+    newest_kernel,
     set_theme,
     visible_errors,
     wait_for_view,
@@ -253,3 +254,27 @@ def test_a_shared_link_opens_the_same_view_for_another_user(ui_env, voila, brows
         page.close()
         if other is not None:
             other.close()
+
+
+def test_a_dead_kernel_reloads_into_the_same_analysis_with_its_filters(ui_env, voila, browser):
+    server = voila(ANALYST)
+    page = open_analysis(browser, server, "home")
+    try:
+        page.locator(".dl-filter select").nth(2).select_option(label="negative")
+        expect(page.locator(".dl-kpi-negative-share .dl-kpi-value")).to_have_text("100.0 %", timeout=15_000)
+        click_bar(page, "topics", 0)
+        expect(page.locator(".dl-chips .dl-chip-button")).to_have_count(1, timeout=15_000)
+        page.wait_for_function("() => location.hash.includes('sent=negative') && location.hash.includes('f=')",
+                               timeout=15_000)
+        volume, chip = kpi(page, "volume"), page.locator(".dl-chips .dl-chip-button").inner_text()
+        newest_kernel(server).kill()
+        banner = page.locator("#dl-connection-lost")
+        expect(banner).to_be_visible(timeout=60_000)
+        banner.locator("button").click()
+        wait_for_view(page, "analysis")  # a new kernel, the same address: the same view and filters
+        expect(page.locator(".dl-chips .dl-chip-button")).to_have_text(chip, timeout=60_000)
+        expect(page.locator(".dl-kpi-volume .dl-kpi-value")).to_have_text(volume, timeout=60_000)
+        assert page.locator(".dl-filter select").nth(2).input_value() == "negative"
+        expect(page.locator("#dl-connection-lost")).to_have_count(0)
+    finally:
+        page.close()

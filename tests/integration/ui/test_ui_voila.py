@@ -18,6 +18,7 @@ from tests.integration.ui.harness import (
     SCREENSHOTS,
     full_screenshot,
     new_page,
+    newest_kernel,
     set_theme,
     visible_errors,
     wait_for_view,
@@ -88,15 +89,6 @@ def test_address_bar_follows_views_so_reload_and_back_work(ui_env, voila, browse
         page.reload()  # a reload opens the view the address names
         wait_for_view(page, "datasets")
         assert page.url.endswith("home/datasets.ipynb")
-
-
-def newest_kernel(server):
-    """The kernel process a page just started (the server's youngest ipykernel child)."""
-    import psutil
-
-    kernels = [p for p in psutil.Process(server.proc.pid).children(recursive=True)
-               if "ipykernel_launcher" in " ".join(p.cmdline())]
-    return max(kernels, key=lambda p: p.create_time())
 
 
 def test_a_dead_kernel_shows_a_banner_and_reload_brings_the_view_back(ui_env, voila, browser):
