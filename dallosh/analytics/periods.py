@@ -81,9 +81,9 @@ def with_dates(filters: Filters, start: date | None, end: date | None) -> Filter
 
 @dataclass(frozen=True)
 class Change:
-    """How one KPI moved: ``delta`` = current − previous; ``direction`` is ``up``, ``down``, ``flat`` or
-    ``none`` (a value is missing); ``good`` says whether the move is good news (None when neither, flat or
-    unknown)."""
+    """How one KPI moved: ``delta`` = current − previous (durations in seconds); ``direction`` is ``up``,
+    ``down``, ``flat`` or ``none`` (a value is missing); ``good`` says whether the move is good news (None when
+    neither, flat or unknown)."""
 
     current: float | None
     previous: float | None

@@ -5,14 +5,18 @@ Texts repeat a lot (retweets, copies, the operator's templates), so :func:`build
 tokenises each distinct text once into a sparse matrix distinct text → term ids (CSR, numpy arrays). Counting the
 terms of a selection is then a few ``bincount`` over the distinct texts it contains, whatever its size.
 
-Tokenisation (one function, shared by the index and :func:`term_mask`): links, @handles, literal ``\\n``
-escapes and numbers standing alone are removed; tokens are hashtags (``#panne``) and words (letters and digits; a
-hyphenated compound stays whole: ``wi-fi``), each folded like the search folds text
-(:func:`~dallosh.analytics.fold_text`: lower case, accents removed). A word is dropped when it is a stopword
-(``dallosh/data/stopwords.txt``), shorter than 3 characters or starts with a digit (``10h``, ``2eme``), unless
-``dallosh/data/kept_terms.txt`` keeps it (``4g``, ``tv``, ``wi-fi``); a compound when each of its parts would be
-dropped (``est-ce``); a hashtag only when its body has no letter (``#1``). A term counts once per tweet, however
-often the tweet repeats it.
+Tokenisation (one function, shared by the index, :func:`terms_of` and :func:`term_mask`): links, @handles and
+literal ``\\n`` escapes are removed; the text is folded like the search folds it
+(:func:`~dallosh.analytics.fold_text`: lower case, accents removed); tokens are hashtags (``#panne``) and words
+(letters and digits; a hyphenated compound stays whole: ``wi-fi``). A word is dropped when it is a stopword
+(``dallosh/data/stopwords.txt``), shorter than 3 characters or starts with a digit (numbers, ``10h``, ``2eme``),
+unless ``dallosh/data/kept_terms.txt`` keeps it (``4g``, ``tv``, ``wi-fi``); a compound when each of its parts
+would be dropped (``est-ce``); a hashtag only when its body has no letter (``#1``). A term counts once per tweet,
+however often the tweet repeats it.
+
+Speed (``bench/bench_terms.py``): Python objects per token are what costs, so texts are cut into pieces at the
+ASCII characters no token holds with ``bytes.translate`` + ``split`` (C speed), and only each distinct piece
+("réseau", "l’internet", "PANNE") is decoded, folded and tokenised, once.
 """
 
 from __future__ import annotations
@@ -41,20 +45,20 @@ MIN_WORD_LENGTH = 3
 #: a dense bincount (groups with many values, e.g. authors).
 DENSE_CELLS = 8_000_000
 
-#: Blanked before folding: links, @handles and the two-character escapes scrapers write for line breaks…
+#: Blanked before tokenising: links, @handles and the two-character escapes scrapers write for line breaks.
 _LINKS = re.compile(r"https?://[^\s\x00]+|www\.[^\s\x00]+|pic\.twitter\.com/[^\s\x00]+|@\w+|\\[nrt]")
-#: … and numbers standing alone, which would be dropped as tokens anyway: blanking them first lets "depuis 3
-#: jours" and "depuis 4 jours" share one tokenisation. (The digit is matched first: a regex starting with a
-#: look-behind is tried at every position, 3× slower.)
-_NUMBER = re.compile(r"\d(?<![\w-]\d)\d*(?:[.,]\d+)*(?![\w-])")
-#: A hashtag, a word or hyphenated compound, or the separator of a batch (its own token, to find text ends).
-_TOKEN = re.compile(r"#\w+|\w+(?:-\w+)*|\x00")
+#: The tokens of a folded piece: a hashtag, or a word or hyphenated compound.
+_TOKEN = re.compile(r"#\w+|\w+(?:-\w+)*")
 _LETTER = re.compile(r"[^\W\d_]")
 #: Astral characters that may be combining marks (they all lie below the emoji blocks).
 _ASTRAL = re.compile("[\U00010000-\U0001efff]")
-#: Texts processed per regex call, joined by a separator no step changes, crosses or keeps inside a text.
+#: Texts processed per call, joined by a separator no step changes, crosses or keeps inside a text.
 _BATCH = 4096
 _SEPARATOR = "\x00"
+#: UTF-8 bytes → the same bytes, except the ASCII characters no token holds (blanks, punctuation), which become
+#: spaces: ``bytes.translate`` then ``bytes.split`` cut a text into pieces at C speed. Non-ASCII characters
+#: (accents, ’, «, emoji) stay inside their piece; each distinct piece is then folded and tokenised once.
+_PIECES = bytes(c if chr(c).isalnum() or chr(c) in "_#-\x00" or c >= 0x80 else 0x20 for c in range(256))
 
 
 def _word_list(path: Path) -> frozenset[str]:
@@ -98,22 +102,12 @@ def _fold(text: str) -> str:
 
 
 def _strip(text: str) -> str:
-    """``text`` with links, handles, escapes and lone numbers blanked (the separator too, if a text holds it)."""
-    return _strip_joined(text.replace(_SEPARATOR, " "))
+    """``text`` with links, handles and escapes blanked (the batch separator too, if a text holds it)."""
+    return _LINKS.sub(" ", text.replace(_SEPARATOR, " "))
 
 
 def _strip_joined(text: str) -> str:
-    return _NUMBER.sub(" ", _LINKS.sub(" ", text))
-
-
-def _prepare(text: str) -> str:
-    """The string the tokens of ``text`` are read from: stripped (:func:`_strip`), composed (NFC: an accent typed
-    as a combining mark stays inside its word). Tokens are folded one by one, once per distinct token."""
-    return unicodedata.normalize("NFC", _strip(text))
-
-
-def _prepare_joined(text: str) -> str:
-    return unicodedata.normalize("NFC", _strip_joined(text))
+    return _LINKS.sub(" ", text)
 
 
 def _batched(texts: Sequence[object], step: Callable[[str], str], single: Callable[[str], str]) -> list[str]:
@@ -130,12 +124,17 @@ def _batched(texts: Sequence[object], step: Callable[[str], str], single: Callab
     return out
 
 
-def _prepared(values: pd.Series | pd.Index) -> tuple[np.ndarray, np.ndarray]:
-    """(code of each value, distinct prepared strings): values that strip alike (the same reply to another
-    @handle, another amount) are tokenised once; on 1M synthetic rows, 625k distinct texts → 368k."""
-    codes, distinct = pd.factorize(pd.Series(_batched(np.asarray(values, dtype=object), _prepare_joined, _prepare),
+def _stripped(values: pd.Series | pd.Index) -> tuple[np.ndarray, np.ndarray]:
+    """(code of each value, distinct stripped texts): values that strip alike (the same reply to another
+    @handle) are tokenised once."""
+    codes, distinct = pd.factorize(pd.Series(_batched(np.asarray(values, dtype=object), _strip_joined, _strip),
                                              dtype=object))
     return codes, np.asarray(distinct, dtype=object)
+
+
+def _pieces(text: str) -> list[bytes]:
+    """``text`` cut at the ASCII characters no token holds (see ``_PIECES``)."""
+    return text.encode("utf-8", "surrogatepass").translate(_PIECES).split()
 
 
 def _keep_word(word: str) -> bool:
@@ -155,32 +154,46 @@ def _keep(token: str) -> bool:
     return _keep_word(token)
 
 
+def _piece_terms(piece: bytes) -> list[str]:
+    """The terms of one piece: decoded, folded, tokenised, each kept once (module docstring)."""
+    tokens = _TOKEN.findall(_fold(piece.decode("utf-8", "surrogatepass")))
+    return list(dict.fromkeys(token for token in tokens if _keep(token)))
+
+
 def terms_of(text: str) -> set[str]:
     """The terms one text contributes (each once), e.g. to explain a count or to test the rules."""
-    folded = (_fold(token) for token in _TOKEN.findall(_prepare(str(text))))
-    return {token for token in folded if _keep(token)}
+    return {term for piece in _pieces(_strip(str(text))) for term in _piece_terms(piece)}
 
 
-class _Vocabulary(dict[str, int]):
-    """token as written → term id (-1 when its folded form is not a term), deciding each token the first time
-    it is seen: folding and the rules run once per distinct token, not once per text."""
+class _Vocabulary(dict[bytes, int]):
+    """piece → piece id, deciding each piece's terms the first time it is seen (folding and the rules run once
+    per distinct piece, not once per occurrence); the separator piece is -1."""
 
     def __init__(self) -> None:
         super().__init__()
+        self[_SEPARATOR.encode()] = -1
         self.terms: list[str] = []
-        self.ids: dict[str, int] = {}  # folded form → term id
+        self.term_ids: dict[str, int] = {}
+        self.piece_terms: list[list[int]] = []
 
-    def __missing__(self, token: str) -> int:
-        folded = _fold(token)
-        term_id = self.ids.get(folded)
-        if term_id is None:
-            term_id = -1
-            if _keep(folded):
-                term_id = len(self.terms)
-                self.terms.append(folded)
-            self.ids[folded] = term_id
-        self[token] = term_id
-        return term_id
+    def __missing__(self, piece: bytes) -> int:
+        ids = []
+        for term in _piece_terms(piece):
+            if term not in self.term_ids:
+                self.term_ids[term] = len(self.terms)
+                self.terms.append(term)
+            ids.append(self.term_ids[term])
+        self.piece_terms.append(ids)
+        piece_id = self[piece] = len(self.piece_terms) - 1
+        return piece_id
+
+    def csr(self) -> tuple[np.ndarray, np.ndarray]:
+        """(indptr, term ids) of the pieces seen so far."""
+        lengths = np.fromiter(map(len, self.piece_terms), dtype=np.int64, count=len(self.piece_terms))
+        indptr = np.zeros(len(lengths) + 1, dtype=np.int64)
+        np.cumsum(lengths, out=indptr[1:])
+        flat = np.fromiter((i for ids in self.piece_terms for i in ids), dtype=np.int32, count=int(indptr[-1]))
+        return indptr, flat
 
 
 @dataclass(frozen=True, eq=False)
@@ -207,25 +220,38 @@ class TermIndex:
         return len(self.indptr) - 1
 
 
+def _expand(indptr: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(position in ``rows`` of each element, element index) of the CSR segments ``rows`` laid end to end."""
+    starts = indptr[rows]
+    lengths = indptr[rows + 1] - starts
+    offsets = np.cumsum(lengths) - lengths
+    owner = np.repeat(np.arange(len(rows)), lengths)
+    return owner, np.repeat(starts - offsets, lengths) + np.arange(int(lengths.sum()))
+
+
 def build_term_index(texts: pd.Series) -> TermIndex:
     """Tokenise each distinct text of ``texts`` once (the frame's ``full_text``); the index then answers
     :func:`top_terms` and :func:`terms_by` for any selection of its rows.
 
-    Links, handles and lone numbers are blanked first and the index's distinct texts are the texts left: the
-    same reply to two @handles is tokenised once. Each distinct token is folded once.
+    Links, handles and escapes are blanked first and the index's distinct texts are the texts left (the same
+    reply to two @handles is tokenised once); texts are cut into pieces at C speed and each distinct piece is
+    folded and tokenised once.
     """
     codes, uniques = _codes(texts)
-    prepared, keys = _prepared(uniques)
+    stripped, keys = _stripped(uniques)
     vocabulary = _Vocabulary()
-    vocabulary[_SEPARATOR] = -2
-    pairs: list[np.ndarray] = []
+    batches: list[tuple[int, np.ndarray]] = []
     for start in range(0, len(keys), _BATCH):
-        chunk = keys[start:start + _BATCH]
-        ids = np.frombuffer(array("i", map(vocabulary.__getitem__, _TOKEN.findall(_SEPARATOR.join(chunk)))),
-                            dtype=np.int32)
-        text = start + np.cumsum(ids == -2)  # the separator ends a text
-        kept = ids >= 0
-        key = (text[kept].astype(np.int64) << 32) | ids[kept].astype(np.int64)
+        joined = f" {_SEPARATOR} ".join(keys[start:start + _BATCH])
+        batches.append((start, np.frombuffer(array("i", map(vocabulary.__getitem__, _pieces(joined))),
+                                             dtype=np.int32)))
+    piece_indptr, piece_terms = vocabulary.csr()
+    pairs: list[np.ndarray] = []
+    for start, pieces in batches:
+        text = start + np.cumsum(pieces == -1)  # the separator ends a text
+        real = np.flatnonzero(pieces >= 0)
+        owner, position = _expand(piece_indptr, pieces[real].astype(np.int64))
+        key = (text[real][owner].astype(np.int64) << 32) | piece_terms[position].astype(np.int64)
         key.sort()  # then each (text, term) once: sort + compare is 7× faster than np.unique here
         pairs.append(key[np.concatenate(([True], key[1:] != key[:-1]))] if len(key) else key)
     pair = np.concatenate(pairs) if pairs else np.zeros(0, dtype=np.int64)
@@ -237,7 +263,7 @@ def build_term_index(texts: pd.Series) -> TermIndex:
     indptr = np.zeros(len(keys) + 2, dtype=np.int64)  # + the empty text of missing values
     np.cumsum(np.bincount(pair >> 32, minlength=len(keys) + 1), out=indptr[1:])
     return TermIndex(
-        codes=np.append(prepared, len(keys))[codes].astype(np.int32),  # code -1 (missing) → the empty text
+        codes=np.append(stripped, len(keys))[codes].astype(np.int32),  # code -1 (missing) → the empty text
         indptr=indptr,
         indices=new_id[(pair & 0xFFFFFFFF).astype(np.int64)],
         terms=terms,
@@ -276,15 +302,10 @@ def _counts(index: TermIndex, rows: np.ndarray, groups: np.ndarray | None, n_gro
     group_of_row = np.zeros(len(rows), dtype=np.int64) if groups is None else groups.astype(np.int64)
     cells, tweets = _aggregate(group_of_row * texts + index.codes[rows], None, n_groups * texts)
     text, group = cells % texts, cells // texts
-    starts = index.indptr[text]
-    lengths = index.indptr[text + 1] - starts
-    total = int(lengths.sum())
-    # The terms of every (group, text) cell, laid end to end: positions starts[k] … starts[k] + lengths[k] - 1.
-    offsets = np.cumsum(lengths) - lengths
-    positions = np.repeat(starts - offsets, lengths) + np.arange(total)
-    term = index.indices[positions].astype(np.int64)
-    weight = np.repeat(tweets, lengths).astype(np.float64)
-    key = np.repeat(group, lengths) * len(index.terms) + term
+    owner, position = _expand(index.indptr, text)  # the terms of every (group, text) cell, end to end
+    term = index.indices[position].astype(np.int64)
+    weight = tweets[owner].astype(np.float64)
+    key = group[owner] * len(index.terms) + term
     if allowed is not None:
         keep = allowed[term]
         key, weight = key[keep], weight[keep]

@@ -27,6 +27,8 @@ def test_words_are_folded_like_the_search_folds_them():
     assert terms_of("Fibre COUPÉE à Saint-Étienne") == {"fibre", "coupee", "saint-etienne"}
     assert terms_of("re\u0301seau") == {"reseau"}  # an accent typed as a combining mark stays in its word
     assert terms_of("ﬁbre Straße") == {"fibre", "strasse"} == {fold_text(w) for w in ("ﬁbre", "Straße")}
+    # non-ASCII punctuation and emoji glued to words (one piece for the fast cut) still separate them
+    assert terms_of("l’Internet «coupé»…😡Panne — résilié") == {"internet", "coupe", "panne", "resilie"}
 
 
 def test_links_handles_escapes_and_numbers_are_not_terms():
@@ -180,7 +182,8 @@ def test_term_mask_is_a_token_match_not_a_substring(tweets: pd.Series):
 
 def test_a_big_batch_matches_text_by_text_tokenising():
     rng = np.random.default_rng(0)
-    words = np.array(["Panne", "fibre", "@free", "https://t.co/x", "10h", "#Wifi", "réseau", "\\n", "4G", "le"])
+    words = np.array(["Panne", "fibre", "@free", "https://t.co/x", "10h", "#Wifi", "réseau", "\\n", "4G", "le",
+                      "l’Internet", "«coupé»", "😡FIBRE"])
     texts = pd.Series([" ".join(rng.choice(words, 6)) for _ in range(3 * terms._BATCH)] + ["a\x00b panne"])
     index = build_term_index(texts)
     for row in (0, 1, terms._BATCH, len(texts) - 1):
