@@ -154,15 +154,24 @@ def _keep(token: str) -> bool:
     return _keep_word(token)
 
 
-def _piece_terms(piece: bytes) -> list[str]:
-    """The terms of one piece: decoded, folded, tokenised, each kept once (module docstring)."""
-    tokens = _TOKEN.findall(_fold(piece.decode("utf-8", "surrogatepass")))
-    return list(dict.fromkeys(token for token in tokens if _keep(token)))
+def _piece_terms(piece: bytes) -> list[tuple[str, str]]:
+    """The terms of one piece: decoded, folded, tokenised, each kept once (module docstring), each with the
+    form it is written in here (lower case, accents kept: what a reader is shown)."""
+    text = piece.decode("utf-8", "surrogatepass")
+    tokens = _TOKEN.findall(_fold(text))
+    written = _TOKEN.findall(unicodedata.normalize("NFC", text).lower())
+    if len(written) != len(tokens):  # folding split or joined a token: show the folded form
+        written = tokens
+    kept: dict[str, str] = {}
+    for token, form in zip(tokens, written, strict=True):
+        if token not in kept and _keep(token):
+            kept[token] = form
+    return list(kept.items())
 
 
 def terms_of(text: str) -> set[str]:
     """The terms one text contributes (each once), e.g. to explain a count or to test the rules."""
-    return {term for piece in _pieces(_strip(str(text))) for term in _piece_terms(piece)}
+    return {term for piece in _pieces(_strip(str(text))) for term, _ in _piece_terms(piece)}
 
 
 class _Vocabulary(dict[bytes, int]):
@@ -173,15 +182,20 @@ class _Vocabulary(dict[bytes, int]):
         super().__init__()
         self[_SEPARATOR.encode()] = -1
         self.terms: list[str] = []
+        #: How each term is shown: its first written form with accents, if any ("réseau", not "reseau").
+        self.labels: list[str] = []
         self.term_ids: dict[str, int] = {}
         self.piece_terms: list[list[int]] = []
 
     def __missing__(self, piece: bytes) -> int:
         ids = []
-        for term in _piece_terms(piece):
+        for term, form in _piece_terms(piece):
             if term not in self.term_ids:
                 self.term_ids[term] = len(self.terms)
                 self.terms.append(term)
+                self.labels.append(form)
+            elif form != term and self.labels[self.term_ids[term]] == term:
+                self.labels[self.term_ids[term]] = form
             ids.append(self.term_ids[term])
         self.piece_terms.append(ids)
         piece_id = self[piece] = len(self.piece_terms) - 1
@@ -210,6 +224,8 @@ class TermIndex:
     indices: np.ndarray
     terms: np.ndarray
     is_hashtag: np.ndarray
+    #: How each term is shown (accents kept); a term's filter is its ``terms`` entry, or this (folded alike).
+    labels: np.ndarray | None = None
 
     @property
     def rows(self) -> int:
@@ -260,6 +276,7 @@ def build_term_index(texts: pd.Series) -> TermIndex:
     new_id = np.empty(len(terms), dtype=np.int32)
     new_id[order] = np.arange(len(terms), dtype=np.int32)
     terms = terms[order]
+    labels = np.array(vocabulary.labels, dtype=object)[order] if len(order) else np.zeros(0, dtype=object)
     indptr = np.zeros(len(keys) + 2, dtype=np.int64)  # + the empty text of missing values
     np.cumsum(np.bincount(pair >> 32, minlength=len(keys) + 1), out=indptr[1:])
     return TermIndex(
@@ -268,6 +285,7 @@ def build_term_index(texts: pd.Series) -> TermIndex:
         indices=new_id[(pair & 0xFFFFFFFF).astype(np.int64)],
         terms=terms,
         is_hashtag=np.fromiter((t.startswith("#") for t in terms), dtype=bool, count=len(terms)),
+        labels=labels,
     )
 
 
@@ -329,6 +347,7 @@ def _table(index: TermIndex, term: np.ndarray, tweets: np.ndarray, selected: int
     term, tweets = term[order], tweets[order]
     return pd.DataFrame({
         "term": pd.Series(index.terms[term], dtype="str"),
+        "label": pd.Series((index.terms if index.labels is None else index.labels)[term], dtype="str"),
         "tweets": tweets.astype(np.int64),
         "share": tweets * 100.0 / selected if selected else np.zeros(len(tweets)),
     })

@@ -78,10 +78,11 @@ class TermsCard(w.VBox):
         if top.empty:
             return None
         chips = []
-        for term, count, share in zip(top["term"], top["tweets"], top["share"], strict=True):
-            chip = button(f"{term} · {count:,}".replace(",", " "), lambda t=term, g=group: self.on_term(t, g),
-                          "dl-term", tooltip=f"{share:.1f} % of these tweets say “{term}”: click to filter by it")
-            if term in chosen:
+        for term, label, count, share in zip(top["term"], top["label"], top["tweets"], top["share"], strict=True):
+            # The chip filters by the label: folded like the texts, it finds the same tweets, and reads well.
+            chip = button(f"{label} · {count:,}".replace(",", " "), lambda t=label, g=group: self.on_term(t, g),
+                          "dl-term", tooltip=f"{share:.1f} % of these tweets say “{label}”: click to filter by it")
+            if term in chosen or label in chosen:
                 chip.add_class("dl-term-chosen")
             chips.append(chip)
         items: list[w.Widget] = [html_widget(name, "dl-terms-group")] if name else []

@@ -78,7 +78,7 @@ def tweets() -> pd.Series:
 def test_each_term_counts_once_per_tweet_and_repeated_texts_count_per_row(tweets: pd.Series):
     index = build_term_index(tweets)
     top = top_terms(index)
-    assert list(top.columns) == ["term", "tweets", "share"]
+    assert list(top.columns) == ["term", "label", "tweets", "share"]
     assert counts(top) == {"fibre": 4, "panne": 3, "lyon": 2, "reseau": 2, "#panne": 1, "4g": 1, "coupee": 1,
                            "sature": 1}
     assert top["share"].tolist()[:2] == pytest.approx([4 * 100 / 7, 3 * 100 / 7])  # % of the 7 selected rows
@@ -109,7 +109,7 @@ def test_an_empty_or_termless_column_gives_empty_tables():
     for texts in (series(), series(None, "", "le la les 2024")):
         index = build_term_index(texts)
         assert top_terms(index).empty
-        assert list(top_terms(index).columns) == ["term", "tweets", "share"]
+        assert list(top_terms(index).columns) == ["term", "label", "tweets", "share"]
         by = terms_by(index, pd.Series(["a"] * len(texts), dtype="str"))
         assert list(by) == (["a"] if len(texts) else []) and all(frame.empty for frame in by.values())
 
@@ -189,3 +189,15 @@ def test_a_big_batch_matches_text_by_text_tokenising():
     for row in (0, 1, terms._BATCH, len(texts) - 1):
         got = set(index.terms[index.indices[index.indptr[index.codes[row]]:index.indptr[index.codes[row] + 1]]])
         assert got == terms_of(texts[row]), row
+
+
+def test_terms_are_shown_with_their_accents_and_filter_the_same_tweets():
+    texts = pd.Series(["Le reseau est en panne", "Réseau général coupé", "RÉSEAU HS", "plus de wifi"])
+    index = build_term_index(texts)
+    top = top_terms(index, None, 1)
+    assert (top["term"].iloc[0], top["label"].iloc[0], top["tweets"].iloc[0]) == ("reseau", "réseau", 3)
+    # the label filters the same tweets as the folded term (what the count says)
+    assert term_mask(texts, "réseau", index=index).tolist() == term_mask(texts, "reseau", index=index).tolist() \
+        == [True, True, True, False]
+    # positive control: a term written without accents everywhere is shown as written
+    assert top_terms(index, None, 10).set_index("term").loc["wifi", "label"] == "wifi"
