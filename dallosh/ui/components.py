@@ -119,6 +119,33 @@ def human_time(value: datetime | str | float | None) -> str:
     return value.astimezone(_display_tz).strftime("%Y-%m-%d %H:%M:%S")
 
 
+def human_duration(seconds: float | None) -> str:
+    """A duration as people say it: ``< 1 s``, ``42 s``, ``3 min 05 s``, ``12 min``, ``1 h 05 min``."""
+    if seconds is None:
+        return ""
+    if seconds < 1:
+        return "< 1 s"
+    total = round(seconds)
+    if total < 60:
+        return f"{total} s"
+    if total < 600:
+        return f"{total // 60} min {total % 60:02d} s"
+    minutes = round(seconds / 60)
+    if minutes < 60:
+        return f"{minutes} min"
+    return f"{minutes // 60} h {minutes % 60:02d} min"
+
+
+def time_left(seconds: float | None) -> str:
+    """An estimate of the time left, rounded as coarsely as it is precise ("about 2 min 30 s left")."""
+    if seconds is None:
+        return ""
+    if seconds < 5:
+        return "almost done"
+    step = 5 if seconds < 60 else 10 if seconds < 600 else 60 if seconds < 3600 else 300
+    return f"about {human_duration(round(seconds / step) * step)} left"
+
+
 def updated_now() -> str:
     """"Updated HH:MM:SS" at the current time in the app's time zone (the label of refreshing views)."""
     return f"Updated {human_time(datetime.now(UTC))[11:]}"
