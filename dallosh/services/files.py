@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from dallosh.db import new_uid
 from dallosh.errors import Conflict, DuplicateDataset, MaintenanceMode, NotFound, ValidationError
-from dallosh.lifecycle import ACTIVE
+from dallosh.lifecycle import ACTIVE, status_words
 from dallosh.schemas import FileData, Record, TaskData, dump
 from dallosh.services.base import Actor, Page, Service, audited, authorize_owner
 from dallosh.storage import DATASETS, KINDS
@@ -151,7 +151,8 @@ class FilesService(Service):
         authorize_owner(actor, record.createdBy or "", f"The dataset {record.data.filename!r}")
         task = self.ctx.tasks.find_by_file(uid)
         if task and task.data.status in ACTIVE:
-            raise Conflict(f"{record.data.filename!r} is being processed ({task.data.status}); stop its task first.")
+            raise Conflict(f"{record.data.filename!r} is being processed ({status_words(task.data.status)}); stop its "
+                           "task first.")
         if task:
             self.ctx.tasks.remove(task.uid)
         self.ctx.storage.remove_all(uid)

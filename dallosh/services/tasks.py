@@ -10,7 +10,15 @@ from collections.abc import Callable
 from typing import Any
 
 from dallosh.errors import IllegalTransition, MaintenanceMode, NotFound
-from dallosh.lifecycle import ACTIONS, STATUSES, STEPS, allowed_actions, can_transition, sources_of
+from dallosh.lifecycle import (
+    ACTIONS,
+    STATUSES,
+    STEPS,
+    allowed_actions,
+    can_transition,
+    sources_of,
+    status_words,
+)
 from dallosh.llm.labelling import summarise
 from dallosh.schemas import FileData, Record, TaskData, dump
 from dallosh.services.base import Actor, Page, Service, audited, authorize_owner
@@ -98,8 +106,8 @@ class TasksService(Service):
             if current is None:
                 raise NotFound(f"No task with id {uid}.")
             raise IllegalTransition(
-                f"The task is {current.data.status.replace('_', ' ')}; it cannot go to "
-                f"{new_status.replace('_', ' ')} from there."
+                f"The task is {status_words(current.data.status)}; it cannot go to "
+                f"{status_words(new_status)} from there."
             )
         return self._record(doc)
 
@@ -137,7 +145,7 @@ class TasksService(Service):
             if beat >= limit:
                 continue
             message = ("The worker processing this task stopped unexpectedly (killed or crashed) during "
-                       f"{doc['data']['status'].replace('_', ' ')}. Click Retry to continue from the last "
+                       f"{status_words(doc['data']['status'])}. Click Retry to continue from the last "
                        "checkpoint.")
             got = self.db.find_one_and_update(
                 COLLECTION, {"uid": doc["uid"], "data.status": doc["data"]["status"], "data.run": doc["data"]["run"]},
@@ -201,7 +209,7 @@ class TasksService(Service):
         new_status, sources = ACTIONS[action]
         if task.data.status not in sources:
             legal = ", ".join(allowed_actions(task.data.status)) or "none"
-            raise IllegalTransition(f"Cannot {action} a task that is {task.data.status.replace('_', ' ')} "
+            raise IllegalTransition(f"Cannot {action} a task that is {status_words(task.data.status)} "
                                     f"(possible now: {legal}).")
         changes: dict[str, Any] = {"error": None} if action in ("start", "retry") else {}
         inc = {"run": 1} if action in ("start", "retry", "resume") else None

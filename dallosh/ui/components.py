@@ -20,6 +20,7 @@ import ipywidgets as w
 import traitlets as t
 
 from dallosh.errors import DalloshError
+from dallosh.lifecycle import STATUS_WORDS, status_words
 from dallosh.ui.html import Markup, escape, macro
 
 log = logging.getLogger(__name__)
@@ -34,13 +35,11 @@ _FAMILY_CLASS = {"ok": "dl-b-ok", "run": "dl-b-run", "warn": "dl-b-warn", "err":
 
 
 #: Statuses and steps in the analysts' words (the lifecycle's names are for code: no "llm" on a screen).
-STATUS_LABELS = {"in_queue": "in queue", "on_error": "error", "reading_dataset": "reading the file",
-                 "process_cleaning": "cleaning", "sending_to_llm": "labelling", "appending_columns": "adding labels",
-                 "saving_file": "saving"}
+STATUS_LABELS = STATUS_WORDS
 
 
 def status_label(status: str) -> str:
-    return STATUS_LABELS.get(status, status.replace("_", " "))
+    return status_words(status)
 
 
 def badge(text: str, family: str = "idle") -> Markup:
