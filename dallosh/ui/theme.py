@@ -120,6 +120,11 @@ body:has(.dl-app) { margin: 0; }
   border: 1px solid var(--dl-warn); }
 .dl-app .dl-banner .widget-html-content { background: var(--dl-warn-soft); color: var(--dl-warn); padding: 8px 16px;
   border-bottom: 1px solid var(--dl-warn); font-weight: 600; }
+/* The default-password warning under the navbar, on every view but the Profile (which has its own). */
+.dl-app .dl-password-banner { background: var(--dl-warn-soft); border-bottom: 1px solid var(--dl-warn);
+  padding: 2px 16px; align-items: center; gap: 10px; flex-wrap: wrap; }
+.dl-app .dl-password-banner .dl-password-text .widget-html-content { color: var(--dl-warn); font-weight: 600; }
+.dl-app .dl-password-banner .jupyter-button.dl-link { color: var(--dl-warn); font-weight: 600; height: 30px; }
 /* The page lost its kernel (static/presence.js): outside the App, above everything, until a reload. */
 .dl-connection-lost { position: fixed; top: 0; left: 0; right: 0; z-index: 10000; display: flex; gap: 16px;
   align-items: center; justify-content: center; padding: 10px 16px; background: #b3141c; color: #fff;
