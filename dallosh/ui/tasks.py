@@ -276,7 +276,8 @@ class TasksView(View):
         for step in STEPS:
             icon = html_widget("○", "dl-step-icon", "dl-st-pending")
             name = html_widget(STEP_LABELS[step], "dl-step-name")
-            bar = w.FloatProgress(value=0, min=0, max=1, layout=w.Layout(width="260px", min_width="160px"))
+            # a fixed width: every step's bar lines up, and the note beside it wraps instead of squeezing it
+            bar = w.FloatProgress(value=0, min=0, max=1, layout=w.Layout(width="220px", flex="0 0 220px"))
             bar.style.bar_color = "#c62828"
             note = html_widget("", "dl-step-note")
             self.step_rows[step] = (icon, name, bar, note)

@@ -109,7 +109,7 @@ body:has(.dl-app) { margin: 0; }
 
 /* alerts, banners, badges */
 .dl-app .dl-alert .widget-html-content { border-radius: 8px; padding: 10px 14px; font-size: 14px;
-  white-space: normal; }
+  white-space: normal; height: auto; overflow-wrap: anywhere; }
 .dl-app .dl-alert-error .widget-html-content { background: var(--dl-error-soft); color: var(--dl-error);
   border: 1px solid var(--dl-error); }
 .dl-app .dl-alert-success .widget-html-content { background: var(--dl-ok-soft); color: var(--dl-ok);
@@ -176,6 +176,9 @@ body:has(.dl-app) { margin: 0; }
   text-transform: uppercase;
   letter-spacing: .5px; }
 .dl-app .dl-td .widget-html-content { overflow: hidden; text-overflow: ellipsis; white-space: nowrap; }
+/* A long file name is cut inside its cell: it must not widen the row's text part and push the columns. */
+.dl-app .dl-tr > .dl-td { min-width: 0; }
+.dl-app .dl-cell { min-width: 0; flex: 0 0 auto; }
 .dl-app .dl-cells { display: flex; align-items: center; width: 100%; }
 .dl-app .dl-cell { display: inline-block; overflow: hidden; text-overflow: ellipsis; white-space: nowrap;
   padding-right: 8px; }
@@ -210,10 +213,11 @@ body:has(.dl-app) { margin: 0; }
 .dl-app .dl-step { align-items: center; gap: 10px; flex-wrap: nowrap; min-height: 30px; }
 .dl-app .dl-step-icon .widget-html-content { width: 22px; text-align: center; font-weight: 700; font-size: 15px; }
 .dl-app .dl-step-name { width: 170px; min-width: 170px; }
+.dl-app .dl-step-name .widget-html-content { white-space: normal; height: auto; line-height: 1.3; }
+/* A step's note wraps (what it did, how long it took, the time left): nothing of it is cut at 1280 px. */
 .dl-app .dl-step-note { min-width: 0; flex: 1 1 auto; }
-.dl-app .dl-step-note .widget-html-content { color: var(--dl-muted); font-size: 12px; white-space: nowrap;
-  overflow: hidden;
-  text-overflow: ellipsis; }
+.dl-app .dl-step-note .widget-html-content { color: var(--dl-muted); font-size: 12px; white-space: normal;
+  height: auto; line-height: 1.35; overflow-wrap: anywhere; }
 .dl-app .dl-st-done .widget-html-content { color: var(--dl-ok); }
 .dl-app .dl-st-running .widget-html-content { color: var(--dl-info); }
 .dl-app .dl-st-failed .widget-html-content { color: var(--dl-error); }
@@ -221,7 +225,7 @@ body:has(.dl-app) { margin: 0; }
 .dl-app .dl-st-pending .widget-html-content { color: var(--dl-idle); }
 .dl-app .dl-log { max-height: 320px; overflow-y: auto; font-family: ui-monospace, SFMono-Regular, Menlo, monospace;
   font-size: 12px; background: var(--dl-surface-2); border-radius: 8px; padding: 8px 10px; }
-.dl-app .dl-log .widget-html-content { white-space: normal; }
+.dl-app .dl-log .widget-html-content { white-space: normal; overflow-wrap: anywhere; height: auto; }
 .dl-app .dl-log-line { padding: 2px 0; border-bottom: 1px dashed var(--dl-border); }
 .dl-app .dl-log-time { color: var(--dl-muted); margin-right: 8px; }
 .dl-app .dl-log-live { color: var(--dl-info); font-weight: 700; margin-right: 6px; }

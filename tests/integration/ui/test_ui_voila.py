@@ -181,3 +181,49 @@ def test_two_tabs_follow_the_same_task_live(ui_env, voila, browser):
     finally:
         for tab in tabs:
             tab.close()
+
+
+def test_lists_and_task_cards_fit_at_1280_px(ui_env, voila, browser):
+    from dallosh.services import SYSTEM
+    from tests.factories import make_csv
+
+    services = ui_env.services
+    analyst = services.auth.login(ANALYST, "123456")
+    _, big = services.files.add(analyst, "tweets-free-mobile-service-client-export-complet-2025-10.csv", make_csv(9))
+    # A 200 MB export holds about 500 000 tweets: the count the Rows cell must show whole. Written as the upload's
+    # inspection would have (uploading that much would take minutes here).
+    services.db.update("files", big.data.file_id, {"rows": 523456}, by=SYSTEM.uid)
+    _, task = services.files.add(analyst, "erreurs.csv", make_csv(7))
+    for status in ("in_queue", "reading_dataset"):  # as the worker moves it (no job: the test worker stays out)
+        services.tasks.transition(SYSTEM, task.uid, status)
+    error = ("The dataset could not be read: Expected 22 fields in line 1234, saw 23 in /srv/dallosh/storage/tmp/"
+             + "export" * 30 + ".csv. Upload a valid UTF-8 CSV export.")
+    services.tasks.transition(SYSTEM, task.uid, "on_error", changes={"error": error})
+    page = new_page(browser)
+    try:
+        page.set_viewport_size({"width": 1280, "height": 900})
+        page.goto(voila(ANALYST).url("home/datasets"))
+        wait_until_filled(page, "datasets")
+        page.wait_for_selector(".dl-view-datasets .dl-tr:has-text('523')")
+        cells = page.evaluate("""() => [...document.querySelectorAll('.dl-view-datasets .dl-tr:not(.dl-th) .dl-cells')]
+            .map((row) => [...row.querySelectorAll('.dl-cell')].map((c) => ({text: c.textContent, left: c.offsetLeft,
+                                                                            cut: c.scrollWidth > c.clientWidth})))""")
+        rows = {row[0]["text"]: row for row in cells if row}
+        big_row = next(row for name, row in rows.items() if name.startswith("tweets-free"))
+        assert big_row[2]["text"] == "523\u202f456" and not big_row[2]["cut"]  # the whole count
+        assert big_row[0]["cut"]  # positive control: the long file name is cut (its tooltip has it whole)...
+        assert len({row[1]["left"] for row in rows.values()}) == 1  # ...without pushing the other columns
+
+        page.click(".dl-sidebar button:has-text('Tasks')")
+        page.click(".dl-task-item button:has-text('erreurs.csv')")
+        detail = page.locator(".dl-view-tasks .dl-task-detail", has_text="erreurs.csv")
+        expect(detail).to_contain_text("Upload a valid UTF-8 CSV export")
+        overflow = detail.evaluate("""(card) => {
+            const box = card.getBoundingClientRect();
+            return [...card.querySelectorAll('.dl-alert, .dl-log-line')].filter((el) => el.offsetParent)
+                .map((el) => el.getBoundingClientRect().right - box.right).filter((over) => over > 1);
+        }""")
+        assert overflow == []  # the long error wraps inside the card (alert and activity log)
+        assert detail.locator(".dl-alert").inner_text().count("export") >= 30  # whole, not cut
+    finally:
+        page.close()
