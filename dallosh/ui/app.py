@@ -33,6 +33,7 @@ from dallosh.ui.components import (
 )
 from dallosh.ui.html import fragment, macro
 from dallosh.ui.location import PageLocation
+from dallosh.ui.notifications import Notifications
 from dallosh.ui.presence import Presence
 from dallosh.ui.theme import ROOT_CLASS, normalise_theme, style_html
 
@@ -106,6 +107,7 @@ class App(w.VBox):
                                     button(BANNER_ACTION, lambda: self.navigate("profile"), "dl-link",
                                            "dl-password-link")], "dl-password-banner", vertical=False)
         set_visible(self.password_banner, False)
+        self.notifications = Notifications(self.ctx)
         self.alert = Alert()
         self.nav_buttons: dict[str, w.Button] = {}
         specs = registry.sidebar_for(actor)
@@ -117,13 +119,15 @@ class App(w.VBox):
         self.sidebar = box([title, *self.nav_buttons.values()], "dl-sidebar")
         self.content = box([], "dl-content-inner")
         body = box([self.sidebar, box([self.alert, self.content], "dl-content")], "dl-body", vertical=False)
-        self.children = [style, self.presence, self.location, navbar, self.banner, self.password_banner, body]
+        self.children = [style, self.presence, self.location, navbar, self.banner, self.password_banner, body,
+                         self.notifications]
         self._paint_theme_button()
         self.refresh_chrome()
         self.navigate(view, **params)
         self.ctx.default_password.observe(lambda _active: self._paint_password_banner())
         self.ctx.background(self._check_default_password)
         if live:
+            self.notifications.start()
             self._schedule_prefetch()
 
     def _schedule_prefetch(self) -> None:
@@ -292,4 +296,5 @@ class App(w.VBox):
             views = list(self.views.values())
         for view in views:
             view.close()
+        self.notifications.close()
         super().close()

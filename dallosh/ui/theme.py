@@ -125,6 +125,30 @@ body:has(.dl-app) { margin: 0; }
   padding: 2px 16px; align-items: center; gap: 10px; flex-wrap: wrap; }
 .dl-app .dl-password-banner .dl-password-text .widget-html-content { color: var(--dl-warn); font-weight: 600; }
 .dl-app .dl-password-banner .jupyter-button.dl-link { color: var(--dl-warn); font-weight: 600; height: 30px; }
+/* Task notifications (ui/notifications.py): a stack at the bottom right, above the views, in both themes. */
+.dl-app .dl-toasts { position: fixed; right: 20px; bottom: 20px; z-index: 9000; width: 380px;
+  max-width: calc(100vw - 40px); gap: 10px; overflow: visible; }
+.dl-app .dl-toast { background: var(--dl-surface); color: var(--dl-text); border: 1px solid var(--dl-border);
+  border-left: 5px solid var(--dl-primary); border-radius: 10px; padding: 10px 10px 12px 14px; gap: 6px;
+  box-shadow: 0 8px 24px rgba(0,0,0,.22); overflow: visible; flex-shrink: 0; }
+.dl-app.dl-dark .dl-toast { box-shadow: 0 8px 24px rgba(0,0,0,.7); border-color: var(--dl-border);
+  border-left-color: var(--dl-primary); }
+.dl-app .dl-toast.dl-toast-ok { border-left-color: var(--dl-ok); }
+.dl-app .dl-toast.dl-toast-err { border-left-color: var(--dl-error); }
+.dl-app .dl-toast.dl-toast-warn { border-left-color: var(--dl-warn); }
+.dl-app .dl-toast-head { align-items: flex-start; gap: 6px; flex-wrap: nowrap; }
+.dl-app .dl-toast-body { flex: 1 1 auto; min-width: 0; }
+.dl-app .dl-toast-body .widget-html-content { white-space: normal; height: auto; line-height: 1.4;
+  overflow-wrap: anywhere; }
+.dl-app .dl-toast-title { font-weight: 700; font-size: 14px; margin-bottom: 2px; }
+.dl-app .dl-toast-title-ok { color: var(--dl-ok); } .dl-app .dl-toast-title-err { color: var(--dl-error); }
+.dl-app .dl-toast-title-warn { color: var(--dl-warn); }
+.dl-app .dl-toast-text { font-size: 13px; color: var(--dl-text); }
+.dl-app .dl-toast-detail { font-size: 12px; color: var(--dl-muted); margin-top: 4px; }
+.dl-app .jupyter-button.dl-toast-close { background: transparent; box-shadow: none; color: var(--dl-muted);
+  font-size: 18px; height: 26px; width: 26px; min-width: 26px; padding: 0; line-height: 1; }
+.dl-app .jupyter-button.dl-toast-close:hover { color: var(--dl-text); background: var(--dl-surface-2); }
+.dl-app .dl-toast .jupyter-button.dl-toast-action { height: 30px; font-size: 13px; align-self: flex-start; }
 /* The page lost its kernel (static/presence.js): outside the App, above everything, until a reload. */
 .dl-connection-lost { position: fixed; top: 0; left: 0; right: 0; z-index: 10000; display: flex; gap: 16px;
   align-items: center; justify-content: center; padding: 10px 16px; background: #b3141c; color: #fff;

@@ -183,6 +183,68 @@ def test_two_tabs_follow_the_same_task_live(ui_env, voila, browser):
             tab.close()
 
 
+def synthetic_csv(path, rows: int, seed: int):
+    import subprocess
+    import sys
+
+    subprocess.run([sys.executable, "-m", "tools.synthetic", str(rows), str(path), "--seed", str(seed)], check=True,
+                   capture_output=True)
+    return path
+
+
+def test_finished_tasks_are_notified_on_any_view_and_lead_onwards(ui_env, voila, browser, tmp_path):
+    from dallosh.storage import DATASETS
+
+    services = ui_env.services
+    analyst = services.auth.login(ANALYST, "123456")
+    _, ready = services.files.add(analyst, "fevrier.csv", synthetic_csv(tmp_path / "fevrier.csv", 150, 21))
+    _, broken = services.files.add(analyst, "mars.csv", synthetic_csv(tmp_path / "mars.csv", 120, 22))
+    services.storage.path(DATASETS, broken.data.file_id).unlink()  # a real failure: the original is gone
+    with opened(browser, voila(ANALYST), "home/overview", "overview") as page:
+        toasts = page.locator(".dl-toast")
+        page.wait_for_selector(".dl-toasts.dl-live", state="attached")  # the page listens: events are not missed
+        expect(toasts).to_have_count(0)
+        set_theme(page, "dark")  # the toast in the dark theme (it would leave before a switch made afterwards)
+        services.tasks.request(analyst, ready.uid, "start")
+        done = toasts.filter(has_text="fevrier.csv")
+        expect(done).to_be_visible(timeout=KERNEL_REPLY_MS)
+        expect(done).to_contain_text("Analysis ready")
+        expect(done).to_contain_text("tweets labelled")
+        page.screenshot(path=str(SCREENSHOTS / "home-overview-toast-dark.png"))
+        done.locator("button:has-text('Open the analysis')").click()
+        expect(page.locator(".dl-view-analysis")).to_be_visible()
+        expect(page.locator(".dl-view-analysis .dl-dataset-select option:checked")).to_contain_text("fevrier.csv")
+        expect(done).to_have_count(0)  # acting on it closed it
+
+        set_theme(page, "light")
+        page.click(".dl-sidebar button:has-text('Datasets')")
+        expect(page.locator(".dl-view-datasets")).to_be_visible()
+        services.tasks.request(analyst, broken.uid, "start")
+        failed = toasts.filter(has_text="mars.csv")
+        expect(failed).to_be_visible(timeout=KERNEL_REPLY_MS)
+        expect(failed).to_contain_text("could not be analysed")
+        page.screenshot(path=str(SCREENSHOTS / "home-datasets-toast-light.png"))
+        failed.locator("button:has-text('See what went wrong')").click()
+        detail = page.locator(".dl-view-tasks .dl-task-detail", has_text="mars.csv")  # that task, opened
+        expect(detail).to_be_visible()
+        expect(detail).to_contain_text("missing from storage")
+        assert all("missing from storage" in error for error in visible_errors(page))
+
+
+def test_the_default_password_warning_shows_on_every_view(ui_env, voila, browser):
+    with opened(browser, voila(ANALYST), "home/datasets", "datasets") as page:
+        banner = page.locator(".dl-password-banner")
+        expect(banner).to_be_visible()
+        expect(banner).to_contain_text("default password")
+        page.click(".dl-sidebar button:has-text('Tasks')")
+        expect(page.locator(".dl-view-tasks")).to_be_visible()
+        expect(banner).to_be_visible()
+        banner.locator("button:has-text('Change it in your Profile')").click()
+        expect(page.locator(".dl-view-profile")).to_be_visible()
+        expect(page.locator(".dl-view-profile .dl-alert-warning")).to_contain_text("default password")
+        expect(banner).to_be_hidden()  # the Profile says it beside the form
+
+
 def test_lists_and_task_cards_fit_at_1280_px(ui_env, voila, browser):
     from dallosh.services import SYSTEM
     from tests.factories import make_csv
