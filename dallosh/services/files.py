@@ -17,6 +17,8 @@ if TYPE_CHECKING:
     from dallosh.datasets import DatasetInspection
 
 COLLECTION = "files"
+#: What a user reads when a dataset is gone (deleted meanwhile, maybe in another tab): no id, what to do.
+DATASET_GONE = "This dataset no longer exists: it was deleted. Refresh the list."
 
 
 class FilesService(Service):
@@ -101,7 +103,7 @@ class FilesService(Service):
         self.authorize(actor, "read_datasets", "manage_datasets")
         doc = self.db.get(COLLECTION, uid)
         if doc is None:
-            raise NotFound(f"No dataset with id {uid}.")
+            raise NotFound(DATASET_GONE)
         return Record.from_doc(FileData, doc)
 
     def path(self, actor: Actor, uid: str, kind: str = DATASETS) -> Path:

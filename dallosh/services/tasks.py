@@ -27,6 +27,8 @@ from dallosh.services.logs import scrub
 COLLECTION = "tasks"
 #: Stored copies of every task event, one document each (nx-27017 corrupts $push of sub-documents).
 EVENTS = "task_events"
+#: What a user reads when a task is gone (its dataset was deleted, maybe in another tab): no id, what to do.
+TASK_GONE = "This task no longer exists: its dataset was deleted. Refresh the list."
 
 
 class TasksService(Service):
@@ -69,7 +71,7 @@ class TasksService(Service):
         self.authorize(actor, "read_tasks", "manage_tasks")
         task = self.find(uid)
         if task is None:
-            raise NotFound(f"No task with id {uid}.")
+            raise NotFound(TASK_GONE)
         return task
 
     def counts_by_status(self, actor: Actor) -> dict[str, int]:
@@ -104,7 +106,7 @@ class TasksService(Service):
         if doc is None:
             current = self.find(uid)
             if current is None:
-                raise NotFound(f"No task with id {uid}.")
+                raise NotFound(TASK_GONE)
             raise IllegalTransition(
                 f"The task is {status_words(current.data.status)}; it cannot go to "
                 f"{status_words(new_status)} from there."
@@ -181,7 +183,7 @@ class TasksService(Service):
         self.authorize(actor, "read_tasks", "manage_tasks", "read_datasets")
         task = self.find(uid) if uid else self.find_by_file(file_id or "")
         if task is None:
-            raise NotFound(f"No task for {'task ' + uid if uid else 'dataset ' + str(file_id)}.")
+            raise NotFound(TASK_GONE)
         events = []
         if "sending_to_llm" not in task.data.stats:
             events = [{**h.get("details", {}), "event": h["event"]} for h in self._events(task.uid)

@@ -152,3 +152,14 @@ def test_labelling_summary_by_task_or_dataset(services, analyst, task):
     assert summary["kept_by_builtin"] == {"confident": 1} and summary["task_id"] == task.uid
     with pytest.raises(Missing):
         services.tasks.labelling(analyst, "missing")
+
+
+def test_a_deleted_dataset_and_its_task_are_gone_in_words(services, analyst, task):
+    assert services.files.get(analyst, task.data.file_id).data.filename == "a.csv"  # positive control
+    services.files.delete(analyst, task.data.file_id)
+    for call in (lambda: services.files.get(analyst, task.data.file_id), lambda: services.tasks.get(analyst, task.uid),
+                 lambda: services.tasks.request(analyst, task.uid, "start")):
+        with pytest.raises(NotFound) as gone:
+            call()
+        assert "no longer exists" in str(gone.value) and task.uid not in str(gone.value)
+        assert task.data.file_id not in str(gone.value)
