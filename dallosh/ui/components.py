@@ -82,6 +82,10 @@ def human_size(size: int | float | None) -> str:
     return f"{value:.1f} GB".replace(".0 ", " ")
 
 
+#: A space that does not break a line (inside a duration).
+NBSP = "\u00a0"
+
+
 def human_int(value: int | float | None) -> str:
     return "–" if value is None else f"{int(value):,}".replace(",", "\u202f")
 
@@ -119,20 +123,23 @@ def human_time(value: datetime | str | float | None) -> str:
 
 
 def human_duration(seconds: float | None) -> str:
-    """A duration as people say it: ``< 1 s``, ``42 s``, ``3 min 05 s``, ``12 min``, ``1 h 05 min``."""
+    """A duration as people say it: ``< 1 s``, ``42 s``, ``3 min 05 s``, ``12 min``, ``1 h 05 min``.
+
+    Its spaces do not break (a wrapped note never leaves "< 1" on one line and "s" on the next).
+    """
     if seconds is None:
         return ""
     if seconds < 1:
-        return "< 1 s"
-    total = round(seconds)
-    if total < 60:
-        return f"{total} s"
-    if total < 600:
-        return f"{total // 60} min {total % 60:02d} s"
-    minutes = round(seconds / 60)
-    if minutes < 60:
-        return f"{minutes} min"
-    return f"{minutes // 60} h {minutes % 60:02d} min"
+        text = "< 1 s"
+    elif (total := round(seconds)) < 60:
+        text = f"{total} s"
+    elif total < 600:
+        text = f"{total // 60} min {total % 60:02d} s"
+    elif (minutes := round(seconds / 60)) < 60:
+        text = f"{minutes} min"
+    else:
+        text = f"{minutes // 60} h {minutes % 60:02d} min"
+    return text.replace(" ", NBSP)
 
 
 def time_left(seconds: float | None) -> str:

@@ -25,6 +25,7 @@ from dallosh.schemas import Record, TaskData
 from dallosh.ui.base import UIContext, View
 from dallosh.ui.components import (
     HTML,
+    NBSP,
     Alert,
     box,
     button,
@@ -72,8 +73,8 @@ class StepState:
 def _done_note(step: str, stats: dict[str, Any]) -> str:
     """What a finished step did, and how long it took (when the worker recorded it)."""
     took = step_duration(stats)
-    return " · ".join(part for part in (_step_result(step, stats), f"took {human_duration(took)}" if took is not None
-                                        else "") if part)
+    took_text = f"took{NBSP}{human_duration(took)}" if took is not None else ""
+    return " · ".join(part for part in (_step_result(step, stats), took_text) if part)
 
 
 def _step_result(step: str, stats: dict[str, Any]) -> str:
@@ -277,7 +278,7 @@ class TasksView(View):
             icon = html_widget("○", "dl-step-icon", "dl-st-pending")
             name = html_widget(STEP_LABELS[step], "dl-step-name")
             # a fixed width: every step's bar lines up, and the note beside it wraps instead of squeezing it
-            bar = w.FloatProgress(value=0, min=0, max=1, layout=w.Layout(width="220px", flex="0 0 220px"))
+            bar = w.FloatProgress(value=0, min=0, max=1, layout=w.Layout(width="180px", flex="0 0 180px"))
             bar.style.bar_color = "#c62828"
             note = html_widget("", "dl-step-note")
             self.step_rows[step] = (icon, name, bar, note)

@@ -236,7 +236,7 @@ body:has(.dl-app) { margin: 0; }
 .dl-app .dl-task-detail { flex: 1 1 auto; min-width: 0; }
 .dl-app .dl-step { align-items: center; gap: 10px; flex-wrap: nowrap; min-height: 30px; }
 .dl-app .dl-step-icon .widget-html-content { width: 22px; text-align: center; font-weight: 700; font-size: 15px; }
-.dl-app .dl-step-name { width: 170px; min-width: 170px; }
+.dl-app .dl-step-name { width: 210px; min-width: 210px; }
 .dl-app .dl-step-name .widget-html-content { white-space: normal; height: auto; line-height: 1.3; }
 /* A step's note wraps (what it did, how long it took, the time left): nothing of it is cut at 1280 px. */
 .dl-app .dl-step-note { min-width: 0; flex: 1 1 auto; }

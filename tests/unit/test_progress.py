@@ -103,10 +103,26 @@ def test_step_durations_come_from_the_stats():
     assert step_duration({"duration_s": "soon"}) is None and step_duration({"duration_s": -1}) is None
 
 
+def said(text: str) -> str:
+    """The text as read (its non-breaking spaces as spaces)."""
+    return text.replace("\u00a0", " ")
+
+
 def test_durations_and_estimates_read_as_people_say_them():
-    assert human_duration(None) == "" and human_duration(0.3) == "< 1 s"
-    assert human_duration(42.4) == "42 s" and human_duration(185) == "3 min 05 s"
-    assert human_duration(12 * 60 + 20) == "12 min" and human_duration(3900) == "1 h 05 min"
-    assert time_left(None) == "" and time_left(3) == "almost done"
-    assert time_left(42) == "about 40 s left" and time_left(153) == "about 2 min 30 s left"
-    assert time_left(47 * 60 + 10) == "about 47 min left" and time_left(2 * 3600 + 600) == "about 2 h 10 min left"
+    def duration(seconds):
+        return said(human_duration(seconds))
+
+    def left(seconds):
+        return said(time_left(seconds))
+
+    assert duration(None) == "" and duration(0.3) == "< 1 s"
+    assert duration(42.4) == "42 s" and duration(185) == "3 min 05 s"
+    assert duration(12 * 60 + 20) == "12 min" and duration(3900) == "1 h 05 min"
+    assert left(None) == "" and left(3) == "almost done"
+    assert left(42) == "about 40 s left" and left(153) == "about 2 min 30 s left"
+    assert left(47 * 60 + 10) == "about 47 min left" and left(2 * 3600 + 600) == "about 2 h 10 min left"
+
+
+def test_a_duration_never_breaks_across_lines():
+    assert human_duration(185) == "3\u00a0min\u00a005\u00a0s" and " " not in human_duration(0.2)
+    assert time_left(153) == "about 2\u00a0min\u00a030\u00a0s left"

@@ -199,7 +199,7 @@ def test_the_running_labelling_step_shows_the_time_left_and_the_model(services, 
     view = opened(ctx, analyst, task.uid)
     name, note = view.step_rows["sending_to_llm"][1], view.step_rows["sending_to_llm"][3]
     assert name.value == "Labelling" and "left" not in note.value  # nothing labelled yet
-    assert "took 2 s" in view.step_rows["process_cleaning"][3].value
+    assert "took\u00a02\u00a0s" in view.step_rows["process_cleaning"][3].value
     now = datetime.now(UTC)
     base = {"task_id": task.uid, "file_id": task.data.file_id, "event": "sending_to_llm"}
     services.tasks.update_progress(SYSTEM, task.uid, {"progress": {
@@ -210,4 +210,4 @@ def test_the_running_labelling_step_shows_the_time_left_and_the_model(services, 
         {**base, "ts": (now - timedelta(seconds=10)).isoformat(), "event_uid": "p1", "page": 1, "pages": 10},
         {**base, "ts": now.isoformat(), "event_uid": "p2", "page": 2, "pages": 10}])
     assert name.value == "Labelling (built-in analyzer)"
-    assert "page 2 of 10" in note.value and "about 1 min 20 s left" in note.value  # 8 pages at 10 s each
+    assert "page 2 of 10" in note.value and "about 1\u00a0min\u00a020\u00a0s left" in note.value  # 8 pages, 10 s each

@@ -71,13 +71,13 @@ def test_finished_steps_say_how_long_they_took():
                   "process_cleaning": {"rows_out": 1100, "removed": {"duplicates": 100}, "duration_s": 3.2},
                   "sending_to_llm": {"distinct_texts": 900, "pages": 2, "duration_s": 185.0},
                   "appending_columns": {"rows": 1100}}  # written before durations were kept: no time shown
-    notes = [s.note for s in step_states(data)]
+    notes = [s.note.replace("\u00a0", " ") for s in step_states(data)]  # a duration's spaces do not break
     assert notes[0] == "1\u202f200 rows read · took < 1 s"
     assert notes[1] == "1\u202f100 rows kept, 100 removed · took 3 s"
     assert notes[2] == "900 texts in 2 page(s) · took 3 min 05 s"
     assert notes[3] == "labels added to 1\u202f100 rows"
     assert describe_event("process_cleaning", {"phase": "done", **data.stats["process_cleaning"]}) \
-        == "Cleaning done: 1\u202f100 rows kept, 100 removed · took 3 s"
+        == "Cleaning done: 1\u202f100 rows kept, 100 removed · took\u00a03\u00a0s"
 
 
 def test_a_running_step_shows_the_time_left_once_it_means_something():
@@ -89,7 +89,8 @@ def test_a_running_step_shows_the_time_left_once_it_means_something():
               ((t0 + timedelta(seconds=10)).isoformat(), "sending_to_llm", {"page": 1, "pages": 10}),
               ((t0 + timedelta(seconds=20)).isoformat(), "sending_to_llm", {"page": 2, "pages": 10})]
     now = (t0 + timedelta(seconds=20)).timestamp()
-    assert step_states(data, events, now=now)[2].note == "page 2 of 10 · 1\u202f000 texts · about 1 min 20 s left"
+    assert step_states(data, events, now=now)[2].note \
+        == "page 2 of 10 · 1\u202f000 texts · about 1\u00a0min\u00a020\u00a0s left"
     # too early to tell: 1 page of 40 (2.5 %) after 3 s
     early = [events[0], ((t0 + timedelta(seconds=3)).isoformat(), "sending_to_llm", {"page": 1, "pages": 40})]
     data.progress = {"step": "sending_to_llm", "page": 1, "pages": 40, "rows_labelled": 500}
