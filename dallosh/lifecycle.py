@@ -49,6 +49,19 @@ ACTIONS: dict[str, tuple[str, frozenset[str]]] = {
 }
 
 
+#: Statuses and steps in the analysts' words: messages and screens never show the code's names ("sending_to_llm").
+STATUS_WORDS: dict[str, str] = {
+    "in_queue": "in queue", "on_error": "error", "reading_dataset": "reading the file",
+    "process_cleaning": "cleaning", "sending_to_llm": "labelling", "appending_columns": "adding labels",
+    "saving_file": "saving",
+}
+
+
+def status_words(status: str) -> str:
+    """A status as a message says it: ``sending_to_llm`` → "labelling", ``in_queue`` → "in queue"."""
+    return STATUS_WORDS.get(status, status.replace("_", " "))
+
+
 def can_transition(current: str, new: str) -> bool:
     return new in TRANSITIONS.get(current, frozenset())
 

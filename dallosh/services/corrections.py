@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from dallosh.defaults import PRIORITIES, SENTIMENTS
 from dallosh.errors import NotFound, ValidationError
 from dallosh.services.base import Actor, Service, audited
+from dallosh.services.files import DATASET_GONE
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -68,7 +69,7 @@ class CorrectionsService(Service):
         """Record a correction; the latest one for a (dataset, tweet, field) wins."""
         actor = self.authorize(actor, "manage_datasets")
         if self.db.get("files", file_id) is None:
-            raise NotFound(f"No dataset with id {file_id}.")
+            raise NotFound(DATASET_GONE)
         tweet_id = str(tweet_id).strip()
         if not tweet_id:
             raise ValidationError("tweet_id", "is required")

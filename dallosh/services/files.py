@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from dallosh.db import new_uid
 from dallosh.errors import Conflict, DuplicateDataset, MaintenanceMode, NotFound, ValidationError
-from dallosh.lifecycle import ACTIVE
+from dallosh.lifecycle import ACTIVE, status_words
 from dallosh.schemas import FileData, Record, TaskData, dump
 from dallosh.services.base import Actor, Page, Service, audited, authorize_owner
 from dallosh.storage import DATASETS, KINDS
@@ -17,6 +17,8 @@ if TYPE_CHECKING:
     from dallosh.datasets import DatasetInspection
 
 COLLECTION = "files"
+#: What a user reads when a dataset is gone (deleted meanwhile, maybe in another tab): no id, what to do.
+DATASET_GONE = "This dataset no longer exists: it was deleted. Refresh the list."
 
 
 class FilesService(Service):
@@ -101,7 +103,7 @@ class FilesService(Service):
         self.authorize(actor, "read_datasets", "manage_datasets")
         doc = self.db.get(COLLECTION, uid)
         if doc is None:
-            raise NotFound(f"No dataset with id {uid}.")
+            raise NotFound(DATASET_GONE)
         return Record.from_doc(FileData, doc)
 
     def path(self, actor: Actor, uid: str, kind: str = DATASETS) -> Path:
@@ -151,7 +153,8 @@ class FilesService(Service):
         authorize_owner(actor, record.createdBy or "", f"The dataset {record.data.filename!r}")
         task = self.ctx.tasks.find_by_file(uid)
         if task and task.data.status in ACTIVE:
-            raise Conflict(f"{record.data.filename!r} is being processed ({task.data.status}); stop its task first.")
+            raise Conflict(f"{record.data.filename!r} is being processed ({status_words(task.data.status)}); stop its "
+                           "task first.")
         if task:
             self.ctx.tasks.remove(task.uid)
         self.ctx.storage.remove_all(uid)

@@ -41,8 +41,10 @@ class LogsService(Service):
              result: str | None = None, since: datetime | None = None, until: datetime | None = None,
              skip: int = 0, limit: int = 50) -> Page[Record[LogData]]:
         """Newest first. ``user`` is a uid or an email; ``action`` matches a prefix (``users`` finds
-        ``users.create``...). ``extra["names"]`` maps the page's user uids and ``users/…``/``roles/…`` targets to
-        emails and role names, so a reader sees who and what rather than ids (deleted ones are absent).
+        ``users.create``...). ``extra["names"]`` maps the page's user uids and ``users/…``, ``roles/…``,
+        ``files/…`` and ``tasks/…`` targets to emails, role names and dataset file names, and ``extra["people"]``
+        the user uids to the names people gave in their profile (when they gave one), so a reader sees who and what
+        rather than ids (deleted ones are absent).
         """
         self.authorize(actor, "manage_app")
         query: dict[str, Any] = {}
@@ -62,7 +64,8 @@ class LogsService(Service):
         total = self.db.count(COLLECTION, query)
         docs = self.db.find(COLLECTION, query, sort=[("createdAt", -1)], skip=max(0, skip), limit=max(1, limit))
         items = [Record.from_doc(LogData, d) for d in docs]
-        return Page(items, total, skip, limit, extra={"names": self._names(items)})
+        names = self._names(items)
+        return Page(items, total, skip, limit, extra={"names": names, "people": self._people(items)})
 
     def _user_uid(self, user: str) -> str:
         """An email filter becomes the user's uid (an unknown email matches nothing)."""
@@ -81,6 +84,9 @@ class LogsService(Service):
                 if key in names:
                     continue
                 kind, _, uid = key.rpartition("/") if "/" in key else ("users", "", key)
+                tweet = ""
+                if kind.startswith("files/"):  # a tweet of a dataset (a correction): files/<file>/<tweet>
+                    kind, uid, tweet = "files", kind.partition("/")[2], uid
                 if kind == "users":
                     user = self.ctx.users.find(uid)
                     if user:
@@ -89,12 +95,27 @@ class LogsService(Service):
                     role = self.ctx.roles.find(uid)
                     if role:
                         names[key] = role.data.name
+                elif kind == "files":
+                    file = self.db.get("files", uid)
+                    if file:
+                        filename = file["data"].get("filename") or uid
+                        names[key] = f"{filename} (tweet {tweet})" if tweet else filename
+                elif kind == "tasks":
+                    task = self.ctx.tasks.find(uid)
+                    if task:
+                        names[key] = task.data.filename or uid
                 elif kind in ("settings/ai/local", "settings/ai/external"):
                     if models is None:
                         models = self._model_names()
                     if uid in models:
                         names[key] = models[uid]
         return names
+
+    def _people(self, items: list[Record[LogData]]) -> dict[str, str]:
+        """``{uid: name}`` of the page's users who gave a name (others are known by their email)."""
+        uids = sorted({i.data.requested_by for i in items if i.data.requested_by})
+        docs = self.db.find("users", {"uid": {"$in": uids}}, projection=["data.name"]) if uids else []
+        return {d["uid"]: d["data"]["name"] for d in docs if (d.get("data") or {}).get("name")}
 
     def _model_names(self) -> dict[str, str]:
         ai = self.ctx.settings.get(SYSTEM).ai  # the masked view: keys never come near the logs

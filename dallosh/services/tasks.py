@@ -10,7 +10,15 @@ from collections.abc import Callable
 from typing import Any
 
 from dallosh.errors import IllegalTransition, MaintenanceMode, NotFound
-from dallosh.lifecycle import ACTIONS, STATUSES, STEPS, allowed_actions, can_transition, sources_of
+from dallosh.lifecycle import (
+    ACTIONS,
+    STATUSES,
+    STEPS,
+    allowed_actions,
+    can_transition,
+    sources_of,
+    status_words,
+)
 from dallosh.llm.labelling import summarise
 from dallosh.schemas import FileData, Record, TaskData, dump
 from dallosh.services.base import Actor, Page, Service, audited, authorize_owner
@@ -19,6 +27,8 @@ from dallosh.services.logs import scrub
 COLLECTION = "tasks"
 #: Stored copies of every task event, one document each (nx-27017 corrupts $push of sub-documents).
 EVENTS = "task_events"
+#: What a user reads when a task is gone (its dataset was deleted, maybe in another tab): no id, what to do.
+TASK_GONE = "This task no longer exists: its dataset was deleted. Refresh the list."
 
 
 class TasksService(Service):
@@ -61,7 +71,7 @@ class TasksService(Service):
         self.authorize(actor, "read_tasks", "manage_tasks")
         task = self.find(uid)
         if task is None:
-            raise NotFound(f"No task with id {uid}.")
+            raise NotFound(TASK_GONE)
         return task
 
     def counts_by_status(self, actor: Actor) -> dict[str, int]:
@@ -96,10 +106,10 @@ class TasksService(Service):
         if doc is None:
             current = self.find(uid)
             if current is None:
-                raise NotFound(f"No task with id {uid}.")
+                raise NotFound(TASK_GONE)
             raise IllegalTransition(
-                f"The task is {current.data.status.replace('_', ' ')}; it cannot go to "
-                f"{new_status.replace('_', ' ')} from there."
+                f"The task is {status_words(current.data.status)}; it cannot go to "
+                f"{status_words(new_status)} from there."
             )
         return self._record(doc)
 
@@ -137,7 +147,7 @@ class TasksService(Service):
             if beat >= limit:
                 continue
             message = ("The worker processing this task stopped unexpectedly (killed or crashed) during "
-                       f"{doc['data']['status'].replace('_', ' ')}. Click Retry to continue from the last "
+                       f"{status_words(doc['data']['status'])}. Click Retry to continue from the last "
                        "checkpoint.")
             got = self.db.find_one_and_update(
                 COLLECTION, {"uid": doc["uid"], "data.status": doc["data"]["status"], "data.run": doc["data"]["run"]},
@@ -173,7 +183,7 @@ class TasksService(Service):
         self.authorize(actor, "read_tasks", "manage_tasks", "read_datasets")
         task = self.find(uid) if uid else self.find_by_file(file_id or "")
         if task is None:
-            raise NotFound(f"No task for {'task ' + uid if uid else 'dataset ' + str(file_id)}.")
+            raise NotFound(TASK_GONE)
         events = []
         if "sending_to_llm" not in task.data.stats:
             events = [{**h.get("details", {}), "event": h["event"]} for h in self._events(task.uid)
@@ -201,7 +211,7 @@ class TasksService(Service):
         new_status, sources = ACTIONS[action]
         if task.data.status not in sources:
             legal = ", ".join(allowed_actions(task.data.status)) or "none"
-            raise IllegalTransition(f"Cannot {action} a task that is {task.data.status.replace('_', ' ')} "
+            raise IllegalTransition(f"Cannot {action} a task that is {status_words(task.data.status)} "
                                     f"(possible now: {legal}).")
         changes: dict[str, Any] = {"error": None} if action in ("start", "retry") else {}
         inc = {"run": 1} if action in ("start", "retry", "resume") else None

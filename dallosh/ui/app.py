@@ -20,6 +20,7 @@ import ipywidgets as w
 
 from dallosh.services import Actor, Services
 from dallosh.ui import registry
+from dallosh.ui.account import BANNER_ACTION, BANNER_TEXT
 from dallosh.ui.base import UIContext, View
 from dallosh.ui.components import (
     Alert,
@@ -32,6 +33,7 @@ from dallosh.ui.components import (
 )
 from dallosh.ui.html import fragment, macro
 from dallosh.ui.location import PageLocation, share_link
+from dallosh.ui.notifications import Notifications
 from dallosh.ui.presence import Presence
 from dallosh.ui.theme import ROOT_CLASS, normalise_theme, style_html
 
@@ -101,6 +103,12 @@ class App(w.VBox):
         navbar = box([self.brand, spacer, self.user_label, self.theme_button, self.profile_button,
                       self.logout_link], "dl-navbar", vertical=False)
         self.banner = html_widget("", "dl-banner")
+        # The default-password warning of every view but the Profile (which has its own, beside the form).
+        self.password_banner = box([html_widget(BANNER_TEXT, "dl-password-text"),
+                                    button(BANNER_ACTION, lambda: self.navigate("profile"), "dl-link",
+                                           "dl-password-link")], "dl-password-banner", vertical=False)
+        set_visible(self.password_banner, False)
+        self.notifications = Notifications(self.ctx)
         self.alert = Alert()
         self.nav_buttons: dict[str, w.Button] = {}
         specs = registry.sidebar_for(actor)
@@ -112,11 +120,15 @@ class App(w.VBox):
         self.sidebar = box([title, *self.nav_buttons.values()], "dl-sidebar")
         self.content = box([], "dl-content-inner")
         body = box([self.sidebar, box([self.alert, self.content], "dl-content")], "dl-body", vertical=False)
-        self.children = [style, self.presence, self.location, navbar, self.banner, body]
+        self.children = [style, self.presence, self.location, navbar, self.banner, self.password_banner, body,
+                         self.notifications]
         self._paint_theme_button()
         self.refresh_chrome()
         self.navigate(view, **params)
+        self.ctx.default_password.observe(lambda _active: self._paint_password_banner())
+        self.ctx.background(self._check_default_password)
         if live:
+            self.notifications.start()
             self._schedule_prefetch()
 
     def _schedule_prefetch(self) -> None:
@@ -160,6 +172,15 @@ class App(w.VBox):
         self.banner.value = (fragment('<div role="status">{{ text }}</div>', text=MAINTENANCE_TEXT)
                              if general.isMaintenance else "")
         set_visible(self.banner, general.isMaintenance)
+
+    def _check_default_password(self) -> None:
+        try:
+            self.ctx.default_password.check()
+        except Exception:  # noqa: BLE001 - the warning is advice: the app works without it (Profile retries)
+            log.exception("could not check for the default password")
+
+    def _paint_password_banner(self) -> None:
+        set_visible(self.password_banner, bool(self.ctx.default_password.active) and self.current != "profile")
 
     def _paint_theme_button(self) -> None:
         dark = self.theme == "dark"
@@ -221,6 +242,7 @@ class App(w.VBox):
         for key, btn in self.nav_buttons.items():
             (btn.add_class if key == name else btn.remove_class)("dl-active")
         (self.profile_button.add_class if name == "profile" else self.profile_button.remove_class)("mod-active")
+        self._paint_password_banner()
         self.refresh_chrome()  # after the swap: the page shows the view first, then the fresh data
         view.on_show(**params)
         self.last_switch_ms = (time.perf_counter() - started) * 1000
@@ -288,4 +310,5 @@ class App(w.VBox):
             views = list(self.views.values())
         for view in views:
             view.close()
+        self.notifications.close()
         super().close()

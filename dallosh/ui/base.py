@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 import ipywidgets as w
 
 from dallosh.errors import DalloshError
+from dallosh.ui.account import DefaultPassword
 from dallosh.ui.components import Alert, box, error_message, html_widget
 from dallosh.ui.html import macro
 
@@ -44,6 +45,12 @@ class UIContext:
     #: The address that opens the shown view with ``fragment`` for whoever follows it ("" outside a page).
     share_link: Callable[[str], str] = lambda fragment: ""
     threads: list[threading.Thread] = field(default_factory=list)
+    #: Whether the user still has the default password: one answer for the App's banner and the Profile.
+    default_password: DefaultPassword | None = None
+
+    def __post_init__(self) -> None:
+        if self.default_password is None:
+            self.default_password = DefaultPassword(self.services, self.actor)
 
     def background(self, fn: Callable[..., Any], *args: Any) -> None:
         """Run ``fn`` without blocking the kernel's message loop (inline when not live, so tests are deterministic)."""

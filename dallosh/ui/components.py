@@ -20,6 +20,7 @@ import ipywidgets as w
 import traitlets as t
 
 from dallosh.errors import DalloshError
+from dallosh.lifecycle import STATUS_WORDS, status_words
 from dallosh.ui.html import Markup, escape, macro
 
 log = logging.getLogger(__name__)
@@ -34,13 +35,11 @@ _FAMILY_CLASS = {"ok": "dl-b-ok", "run": "dl-b-run", "warn": "dl-b-warn", "err":
 
 
 #: Statuses and steps in the analysts' words (the lifecycle's names are for code: no "llm" on a screen).
-STATUS_LABELS = {"in_queue": "in queue", "on_error": "error", "reading_dataset": "reading the file",
-                 "process_cleaning": "cleaning", "sending_to_llm": "labelling", "appending_columns": "adding labels",
-                 "saving_file": "saving"}
+STATUS_LABELS = STATUS_WORDS
 
 
 def status_label(status: str) -> str:
-    return STATUS_LABELS.get(status, status.replace("_", " "))
+    return status_words(status)
 
 
 def badge(text: str, family: str = "idle") -> Markup:
@@ -83,6 +82,10 @@ def human_size(size: int | float | None) -> str:
     return f"{value:.1f} GB".replace(".0 ", " ")
 
 
+#: A space that does not break a line (inside a duration).
+NBSP = "\u00a0"
+
+
 def human_int(value: int | float | None) -> str:
     return "–" if value is None else f"{int(value):,}".replace(",", "\u202f")
 
@@ -117,6 +120,36 @@ def human_time(value: datetime | str | float | None) -> str:
     if value.tzinfo is None:
         value = value.replace(tzinfo=UTC)
     return value.astimezone(_display_tz).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def human_duration(seconds: float | None) -> str:
+    """A duration as people say it: ``< 1 s``, ``42 s``, ``3 min 05 s``, ``12 min``, ``1 h 05 min``.
+
+    Its spaces do not break (a wrapped note never leaves "< 1" on one line and "s" on the next).
+    """
+    if seconds is None:
+        return ""
+    if seconds < 1:
+        text = "< 1 s"
+    elif (total := round(seconds)) < 60:
+        text = f"{total} s"
+    elif total < 600:
+        text = f"{total // 60} min {total % 60:02d} s"
+    elif (minutes := round(seconds / 60)) < 60:
+        text = f"{minutes} min"
+    else:
+        text = f"{minutes // 60} h {minutes % 60:02d} min"
+    return text.replace(" ", NBSP)
+
+
+def time_left(seconds: float | None) -> str:
+    """An estimate of the time left, rounded as coarsely as it is precise ("about 2 min 30 s left")."""
+    if seconds is None:
+        return ""
+    if seconds < 5:
+        return "almost done"
+    step = 5 if seconds < 60 else 10 if seconds < 600 else 60 if seconds < 3600 else 300
+    return f"about {human_duration(round(seconds / step) * step)} left"
 
 
 def updated_now() -> str:

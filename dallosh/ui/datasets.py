@@ -42,7 +42,8 @@ PAGE_SIZE = 15
 DOWNLOAD_LABELS = {DATASETS: "Original", CLEANED: "Cleaned", ANALYSED: "Analysed"}
 #: Columns of the dataset table: the five text columns share one HTML widget per row (fewer widgets = faster
 #: refreshes; each widget costs a comm and a Layout), then the download buttons and the row actions.
-TEXT_COLUMNS = (("File", "32%"), ("Size", "14%"), ("Rows", "10%"), ("Owner", "27%"), ("Status", "17%"))
+#: Rows has room for "1 234 567" at 1280 px (10 % cut 6-digit counts there).
+TEXT_COLUMNS = (("File", "30%"), ("Size", "13%"), ("Rows", "14%"), ("Owner", "26%"), ("Status", "17%"))
 ROW_PARTS = ("58%", "27%", "15%")  # text cells, downloads, actions
 
 

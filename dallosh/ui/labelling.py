@@ -6,7 +6,7 @@ into words an analyst reads without knowing the plumbing.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from dallosh.ui.components import human_int
@@ -21,12 +21,30 @@ def model_name(name: str | None) -> str:
     name = str(name or "")
     if name in ("", "None"):
         return "unknown"
-    if name == "builtin":
-        return "the built-in analyzer"
     if name in _RULES:
         return _RULES[name]
+    label = model_label(name)
+    return f"the {label}" if label != name else name
+
+
+def model_label(name: str | None) -> str:
+    """A model as a step's name shows it: ``built-in analyzer``, ``AI model gemma3`` (no article)."""
+    name = str(name or "")
+    if name == "builtin":
+        return "built-in analyzer"
     kind, _, model = name.partition(":")
-    return f"the AI model {model}" if model and kind in ("openai", "ollama") else name
+    return f"AI model {model}" if model and kind in ("openai", "ollama") else name
+
+
+def models_label(models: Mapping[str, int] | Iterable[str] | None) -> str:
+    """What labelled texts, busiest first (``AI model gemma3 + built-in analyzer``); the author rules are not
+    models (no model ran for those rows), so they are left out; "" when no model ran."""
+    if isinstance(models, Mapping):
+        ordered = [name for name, _ in sorted(models.items(), key=lambda item: (-int(item[1] or 0), str(item[0])))]
+    else:
+        ordered = [str(name) for name in models or ()]
+    names = [model_label(name) for name in ordered if name and not str(name).startswith("rule:")]
+    return " + ".join(dict.fromkeys(names))
 
 
 def labelling_html(counts: Mapping[str, int] | None, fallbacks: list[Mapping[str, Any]] | None = None,

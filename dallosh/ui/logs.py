@@ -7,6 +7,7 @@ and roles behind ids (``Page.extra["names"]``), so the table shows emails rather
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -65,17 +66,29 @@ def who(entry: Record[LogData], names: dict[str, str]) -> str:
     return muted("anonymous" if anonymous else "system", inline=True)
 
 
-#: How a named target reads: ``users/<uid>`` → "user admin@free.com".
-TARGET_KINDS = (("users/", "user"), ("roles/", "role"), ("settings/ai/local/", "local model"),
-                ("settings/ai/external/", "external model"))
+#: How a named target reads: ``users/<uid>`` → "user admin@free.com", ``files/<uid>`` → "dataset octobre.csv";
+#: the last word names one that no longer exists.
+TARGET_KINDS = (("users/", "user", "user"), ("roles/", "role", "role"),
+                ("settings/ai/local/", "local model", "local model"),
+                ("settings/ai/external/", "external model", "external model"), ("files/", "dataset", "dataset"),
+                ("tasks/", "task of", "task"), ("corrections/", "correction", "correction"))
+
+
+#: A record's uid (``uuid4().hex``): a target ending in one that has no name any more was deleted.
+UID = re.compile(r"[0-9a-f]{32}")
 
 
 def target_text(entry: Record[LogData], names: dict[str, str]) -> Markup:
+    """The target by its name; the stored path stays in the tooltip for whoever needs the id."""
     target = entry.data.target
+    kind = next(((label, noun) for prefix, label, noun in TARGET_KINDS if target.startswith(prefix)), None)
+    if target == "users/self":
+        return fragment('<span title="{{ target }}">their own account</span>', target=target)
     if target in names:
-        kind = next((label for prefix, label in TARGET_KINDS if target.startswith(prefix)), "")
-        return fragment('<span title="{{ target }}">{{ kind }} <b>{{ name }}</b></span>', target=target, kind=kind,
-                        name=names[target])
+        return fragment('<span title="{{ target }}">{{ kind }} <b>{{ name }}</b></span>', target=target,
+                        kind=kind[0] if kind else "", name=names[target])
+    if kind and UID.fullmatch(target.rsplit("/", 1)[-1]):  # named by its uid only, and gone since (deleted)
+        return fragment('<span title="{{ target }}">a deleted {{ noun }}</span>', target=target, noun=kind[1])
     return fragment('<span title="{{ target }}">{{ target or "–" }}</span>', target=target)
 
 

@@ -34,7 +34,8 @@ from dallosh.ui.components import (
     status_label,
     updated_now,
 )
-from dallosh.ui.html import Markup, render
+from dallosh.ui.html import Markup, fragment, render
+from dallosh.ui.logs import target_text
 
 log = logging.getLogger(__name__)
 
@@ -77,6 +78,17 @@ def status_bars(counts: dict[str, int]) -> Markup:
     bars = [(status_badge(status), 100 * counts[status] / top, counts[status]) for status in STATUSES
             if counts.get(status)]
     return render("overview_status_bars.html", bars=bars)
+
+
+def person(uid: str | None, emails: dict[str, str], people: dict[str, str]) -> Markup | str:
+    """Who acted: the name they gave (their email on hover), else their email; "system" for automatic work."""
+    if not uid:
+        return "system"
+    email = emails.get(uid)
+    if email is None:
+        return "a deleted user"
+    name = people.get(uid)
+    return fragment('<span title="{{ email }}">{{ name }}</span>', email=email, name=name) if name else email
 
 
 def health_rows(items: list[tuple[str, bool | None, str]]) -> Markup:
@@ -212,15 +224,14 @@ class OverviewView(View):
             self.kpis["queue"].set("–", "Redis unavailable")
             self.kpis["workers"].set("–", "Redis unavailable")
         self.status_html.value = status_bars(counts)
-        logs = s.logs.list(a, limit=8).items
-        emails = s.users.emails(a, [entry.data.requested_by or "" for entry in logs])
+        page = s.logs.list(a, limit=8)
+        names, people = page.extra.get("names", {}), page.extra.get("people", {})
         rows = []
-        for entry in logs:
-            who = emails.get(entry.data.requested_by or "", "system" if not entry.data.requested_by else "deleted user")
+        for entry in page.items:
             result = entry.data.result
             family = "ok" if result == "ok" else "warn" if result == "denied" else "err"
-            rows.append((human_time(entry.createdAt), who, entry.data.action, entry.data.target,
-                         badge(result[:60], family)))
+            rows.append((human_time(entry.createdAt), person(entry.data.requested_by, names, people),
+                         entry.data.action, target_text(entry, names), badge(result[:60], family)))
         self.activity_html.value = render("overview_activity.html", rows=rows, tz=display_timezone())
 
     def _refresh_analyst(self) -> None:

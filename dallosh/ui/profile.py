@@ -76,9 +76,7 @@ class ProfileView(View):
             return
         with self.guard(clear=False) as g:
             me = self.services.auth.me(self.actor)
-            if self.default_password is None:  # a deliberately slow hash check: once per view, not per visit
-                user = self.services.users.find(self.actor.uid)  # own record, for this warning only
-                self.default_password = bool(user and self.services.auth.uses_default_password(user))
+            self.default_password = self.ctx.default_password.check()  # the App's banner reads the same answer
         if g.failed:
             return
         default = self.default_password
@@ -137,6 +135,7 @@ class ProfileView(View):
             self.alert.success("Your password was changed.")
             self.default_password = False
             self.default_password_note.clear()
+            self.ctx.default_password.changed()  # the banner on the other views goes too
 
     def choose_theme(self, theme: str) -> None:
         """The profile's choice applies to the whole app at once (the App saves it)."""

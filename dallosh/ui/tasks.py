@@ -12,6 +12,7 @@ import logging
 import queue
 import threading
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,15 +20,18 @@ import ipywidgets as w
 
 from dallosh.lifecycle import ACTIONS, STEPS, allowed_actions
 from dallosh.llm.labelling import summarise
+from dallosh.progress import page_fraction, step_duration, step_remaining
 from dallosh.schemas import Record, TaskData
 from dallosh.ui.base import UIContext, View
 from dallosh.ui.components import (
     HTML,
+    NBSP,
     Alert,
     box,
     button,
     card_title_widget,
     html_widget,
+    human_duration,
     human_int,
     human_size,
     human_time,
@@ -35,9 +39,10 @@ from dallosh.ui.components import (
     set_visible,
     status_badge,
     status_label,
+    time_left,
 )
 from dallosh.ui.html import fragment, render
-from dallosh.ui.labelling import labelling_html
+from dallosh.ui.labelling import labelling_html, model_name, models_label
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +71,13 @@ class StepState:
 
 
 def _done_note(step: str, stats: dict[str, Any]) -> str:
+    """What a finished step did, and how long it took (when the worker recorded it)."""
+    took = step_duration(stats)
+    took_text = f"took{NBSP}{human_duration(took)}" if took is not None else ""
+    return " · ".join(part for part in (_step_result(step, stats), took_text) if part)
+
+
+def _step_result(step: str, stats: dict[str, Any]) -> str:
     if step == "reading_dataset":
         return f"{human_int(stats.get('rows_read'))} rows read"
     if step == "process_cleaning":
@@ -73,8 +85,7 @@ def _done_note(step: str, stats: dict[str, Any]) -> str:
         total = sum(v for v in removed.values() if isinstance(v, int))
         return f"{human_int(stats.get('rows_out'))} rows kept, {human_int(total)} removed"
     if step == "sending_to_llm":
-        models = ", ".join(stats.get("models") or []) or "–"
-        return f"{human_int(stats.get('distinct_texts'))} texts in {human_int(stats.get('pages'))} page(s) · {models}"
+        return f"{human_int(stats.get('distinct_texts'))} texts in {human_int(stats.get('pages'))} page(s)"
     if step == "appending_columns":
         return f"labels added to {human_int(stats.get('rows'))} rows"
     if step == "saving_file":
@@ -82,20 +93,39 @@ def _done_note(step: str, stats: dict[str, Any]) -> str:
     return ""
 
 
-def _page_fraction(progress: dict[str, Any]) -> tuple[float, str]:
-    page, pages = progress.get("page"), progress.get("pages")
-    if isinstance(page, int) and isinstance(pages, int) and pages > 0:
-        note = f"page {page} of {pages}"
-        if progress.get("rows_labelled") is not None:
-            note += f" · {human_int(progress['rows_labelled'])} texts"
-        if progress.get("model"):
-            note += f" · {progress['model']}" + (" (fallback)" if progress.get("fallback_used") else "")
-        return min(1.0, page / pages), note
-    return 0.0, ""
+def step_title(step: str, models: Any = None) -> str:
+    """A step's name; the labelling step says what labelled (``Labelling (built-in analyzer)``), never "LLM"."""
+    label = STEP_LABELS.get(step, status_label(step).capitalize())
+    ran = models_label(models) if step == "sending_to_llm" else ""
+    return f"{label} ({ran})" if ran else label
 
 
-def step_states(task: TaskData) -> list[StepState]:
-    """The checklist: which steps are done, which one runs (with its page progress) or stopped, which wait."""
+def step_models(task: TaskData) -> Any:
+    """Who labelled: the finished step's models, else the models of the latest page (a run in progress)."""
+    stats = task.stats.get("sending_to_llm") or {}
+    if stats.get("texts_by_model") or stats.get("models"):
+        return stats.get("texts_by_model") or stats.get("models")
+    if task.progress.get("step") == "sending_to_llm":
+        return task.progress.get("models") or ([task.progress["model"]] if task.progress.get("model") else None)
+    return None
+
+
+def _page_fraction(progress: dict[str, Any], *, with_model: bool = False) -> tuple[float, str]:
+    fraction = page_fraction(progress)
+    if fraction is None:
+        return 0.0, ""
+    note = f"page {progress['page']} of {progress['pages']}"
+    if progress.get("rows_labelled") is not None:
+        note += f" · {human_int(progress['rows_labelled'])} texts"
+    if with_model and progress.get("model"):
+        note += f" by {model_name(progress['model'])}"
+    return fraction, note
+
+
+def step_states(task: TaskData, events: Iterable[tuple[Any, str, dict[str, Any]]] = (),
+                now: float | None = None) -> list[StepState]:
+    """The checklist: which steps are done (and how long they took), which one runs (with its page progress and,
+    from the task's ``events``, the time left) or stopped, which wait."""
     if task.status == "done":
         return [StepState(s, "done", 1.0, _done_note(s, task.stats.get(s) or {})) for s in STEPS]
     completed = STEPS.index(task.last_completed_step) + 1 if task.last_completed_step in STEPS else 0
@@ -110,7 +140,8 @@ def step_states(task: TaskData) -> list[StepState]:
             continue
         fraction, note = _page_fraction(task.progress) if task.progress.get("step") == step else (0.0, "")
         if task.status in STEPS:
-            states.append(StepState(step, "running", fraction, note or "running…"))
+            left = time_left(step_remaining(events, step, time.time() if now is None else now)) if note else ""
+            states.append(StepState(step, "running", fraction, " · ".join(p for p in (note or "running…", left) if p)))
         elif task.status in WAITING:
             states.append(StepState(step, "waiting", fraction, "waiting for a worker"))
         elif task.status == "on_error":
@@ -122,6 +153,10 @@ def step_states(task: TaskData) -> list[StepState]:
     return states
 
 
+#: How a stop went, in the analyst's words (the queue's outcome names are for the logs).
+STOP_OUTCOMES = {"stop sent": "the running step was interrupted", "cancelled": "it had not started yet"}
+
+
 def describe_event(event: str, details: dict[str, Any]) -> str:
     """One activity-log sentence for a stored or live event."""
     phase = details.get("phase")
@@ -130,12 +165,14 @@ def describe_event(event: str, details: dict[str, Any]) -> str:
         if phase == "started":
             return f"{label} started"  # which worker (a host name) is for admins' logs, not analysts
         if phase == "done":
-            return f"{label} done: {_done_note(event, details)}"
+            return f"{step_title(event, details.get('texts_by_model') or details.get('models'))} done: " \
+                   f"{_done_note(event, details)}"
         if details.get("fallback_to"):
-            return (f"{details.get('model')} failed on page {details.get('page')} ({details.get('error', '')}); "
-                    f"falling back to {details['fallback_to']}")
+            reason = f" ({details['error']})" if details.get("error") else ""
+            return (f"Page {details.get('page')}: {model_name(details.get('model'))} could not label some texts"
+                    f"{reason}; {model_name(details['fallback_to'])} labels them instead")
         if details.get("page") is not None:
-            return f"{label}: {_page_fraction(details)[1] or 'page ' + str(details['page'])}"
+            return f"{label}: {_page_fraction(details, with_model=True)[1] or 'page ' + str(details['page'])}"
         return label
     if event == "in_queue":
         after = f" (resumes after {status_label(details['resume_after'])})" if details.get("resume_after") else ""
@@ -151,12 +188,13 @@ def describe_event(event: str, details: dict[str, Any]) -> str:
         after = f" after {status_label(details['resume_after'])}" if details.get("resume_after") else ""
         return f"Retry requested: continues{after}"
     if event == "stopped":
-        return "Stopped" + (f" ({details['job']})" if details.get("job") else "")
+        outcome = STOP_OUTCOMES.get(str(details.get("job") or ""))
+        return "Stopped" + (f": {outcome}" if outcome else "")
     if event == "on_error":
         return f"Error during {status_label(details.get('step') or 'processing')}: {details.get('error', '')}"
     if event == "done":
-        models = ", ".join(details.get("models") or [])
-        return f"Done: {human_int(details.get('rows'))} rows analysed" + (f" with {models}" if models else "")
+        by = " and ".join(model_name(m) for m in details.get("models") or [] if not str(m).startswith("rule:"))
+        return f"Done: {human_int(details.get('rows'))} rows analysed" + (f" by {by}" if by else "")
     return label
 
 
@@ -200,6 +238,8 @@ class TasksView(View):
         self.log_lines: list[tuple[str, str, bool]] = []  # (time, text, live)
         self.log_truncated = False  # older events exist than the LOG_LIMIT lines shown
         self.seen_events: set[str] = set()
+        #: The open task's step events (time, event, details), oldest first: the time left of its running step.
+        self.step_events: list[tuple[Any, str, dict[str, Any]]] = []
         self._lock = threading.RLock()
         self._inbox: queue.Queue[dict[str, Any] | None] = queue.Queue()
         self._applier: threading.Thread | None = None
@@ -237,7 +277,8 @@ class TasksView(View):
         for step in STEPS:
             icon = html_widget("○", "dl-step-icon", "dl-st-pending")
             name = html_widget(STEP_LABELS[step], "dl-step-name")
-            bar = w.FloatProgress(value=0, min=0, max=1, layout=w.Layout(width="260px", min_width="160px"))
+            # a fixed width: every step's bar lines up, and the note beside it wraps instead of squeezing it
+            bar = w.FloatProgress(value=0, min=0, max=1, layout=w.Layout(width="180px", flex="0 0 180px"))
             bar.style.bar_color = "#c62828"
             note = html_widget("", "dl-step-note")
             self.step_rows[step] = (icon, name, bar, note)
@@ -346,7 +387,7 @@ class TasksView(View):
             self.tasks[uid] = task
             if uid not in self.items:
                 self.items[uid] = TaskItem(self, task)
-            self.log_lines, self.seen_events = [], set()
+            self.log_lines, self.seen_events, self.step_events = [], set(), []
             self.log_truncated = len(history) > LOG_LIMIT
             for event in history[-LOG_LIMIT:]:
                 self._add_log(event.get("uid"), event.get("ts"), event["event"], event.get("details") or {},
@@ -390,8 +431,10 @@ class TasksView(View):
             self.maintenance_note.value = ("Maintenance mode: starting, resuming and retrying are blocked until "
                                            "an administrator ends maintenance." if blocked else "")
             set_visible(self.maintenance_note, blocked and self.can_manage)
-            for state in step_states(data):
-                icon, _name, bar, note = self.step_rows[state.step]
+            models = step_models(data)
+            for state in step_states(data, self.step_events):
+                icon, name, bar, note = self.step_rows[state.step]
+                name.value = step_title(state.step, models)
                 icon.value = STEP_ICONS[state.state]
                 for cls in ("done", "running", "waiting", "pending", "failed", "paused", "stopped"):
                     icon.remove_class(f"dl-st-{cls}")
@@ -400,7 +443,9 @@ class TasksView(View):
                 bar.bar_style = {"done": "success", "failed": "danger", "paused": "warning",
                                  "stopped": "warning"}.get(state.state, "")
                 bar.style.bar_color = "#c62828" if state.state in ("running", "waiting") else None
-                note.value = state.note
+                # a long note is cut on screen: the whole sentence stays readable on hover
+                note.value = fragment('<span title="{{ note }}">{{ note }}</span>', note=state.note) \
+                    if state.note else ""
             set_visible(self.open_datasets, data.status == "done" and self.can_open("datasets"))
             self._render_log()
 
@@ -409,6 +454,9 @@ class TasksView(View):
             return False
         if uid:
             self.seen_events.add(uid)
+        if event in STEPS:
+            self.step_events.append((ts, event, details))
+            del self.step_events[:-LOG_LIMIT]
         self.log_lines.append((human_time(ts), describe_event(event, details), live))
         if len(self.log_lines) > LOG_LIMIT:
             del self.log_lines[:-LOG_LIMIT]

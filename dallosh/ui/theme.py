@@ -109,7 +109,7 @@ body:has(.dl-app) { margin: 0; }
 
 /* alerts, banners, badges */
 .dl-app .dl-alert .widget-html-content { border-radius: 8px; padding: 10px 14px; font-size: 14px;
-  white-space: normal; }
+  white-space: normal; height: auto; overflow-wrap: anywhere; }
 .dl-app .dl-alert-error .widget-html-content { background: var(--dl-error-soft); color: var(--dl-error);
   border: 1px solid var(--dl-error); }
 .dl-app .dl-alert-success .widget-html-content { background: var(--dl-ok-soft); color: var(--dl-ok);
@@ -120,6 +120,35 @@ body:has(.dl-app) { margin: 0; }
   border: 1px solid var(--dl-warn); }
 .dl-app .dl-banner .widget-html-content { background: var(--dl-warn-soft); color: var(--dl-warn); padding: 8px 16px;
   border-bottom: 1px solid var(--dl-warn); font-weight: 600; }
+/* The default-password warning under the navbar, on every view but the Profile (which has its own). */
+.dl-app .dl-password-banner { background: var(--dl-warn-soft); border-bottom: 1px solid var(--dl-warn);
+  padding: 2px 16px; align-items: center; gap: 10px; flex-wrap: wrap; }
+.dl-app .dl-password-banner .dl-password-text .widget-html-content { color: var(--dl-warn); font-weight: 600; }
+.dl-app .dl-password-banner .jupyter-button.dl-link { color: var(--dl-warn); font-weight: 600; height: 30px; }
+/* Task notifications (ui/notifications.py): a stack at the bottom right, above the views, in both themes. */
+.dl-app .dl-toasts { position: fixed; right: 20px; bottom: 20px; z-index: 9000; width: 380px;
+  max-width: calc(100vw - 40px); gap: 10px; overflow: visible; }
+.dl-app .dl-toast { background: var(--dl-surface); color: var(--dl-text); border: 1px solid var(--dl-border);
+  border-left: 5px solid var(--dl-primary); border-radius: 10px; padding: 10px 10px 12px 14px; gap: 6px;
+  box-shadow: 0 8px 24px rgba(0,0,0,.22); overflow: visible; flex-shrink: 0; }
+.dl-app.dl-dark .dl-toast { box-shadow: 0 8px 24px rgba(0,0,0,.7); border-color: var(--dl-border);
+  border-left-color: var(--dl-primary); }
+.dl-app .dl-toast.dl-toast-ok { border-left-color: var(--dl-ok); }
+.dl-app .dl-toast.dl-toast-err { border-left-color: var(--dl-error); }
+.dl-app .dl-toast.dl-toast-warn { border-left-color: var(--dl-warn); }
+.dl-app .dl-toast-head { align-items: flex-start; gap: 6px; flex-wrap: nowrap; }
+.dl-app .dl-toast-body { flex: 1 1 auto; min-width: 0; }
+.dl-app .dl-toast-body .widget-html-content { white-space: normal; height: auto; line-height: 1.4;
+  overflow-wrap: anywhere; }
+.dl-app .dl-toast-title { font-weight: 700; font-size: 14px; margin-bottom: 2px; }
+.dl-app .dl-toast-title-ok { color: var(--dl-ok); } .dl-app .dl-toast-title-err { color: var(--dl-error); }
+.dl-app .dl-toast-title-warn { color: var(--dl-warn); }
+.dl-app .dl-toast-text { font-size: 13px; color: var(--dl-text); }
+.dl-app .dl-toast-detail { font-size: 12px; color: var(--dl-muted); margin-top: 4px; }
+.dl-app .jupyter-button.dl-toast-close { background: transparent; box-shadow: none; color: var(--dl-muted);
+  font-size: 18px; height: 26px; width: 26px; min-width: 26px; padding: 0; line-height: 1; }
+.dl-app .jupyter-button.dl-toast-close:hover { color: var(--dl-text); background: var(--dl-surface-2); }
+.dl-app .dl-toast .jupyter-button.dl-toast-action { height: 30px; font-size: 13px; align-self: flex-start; }
 /* The page lost its kernel (static/presence.js): outside the App, above everything, until a reload. */
 .dl-connection-lost { position: fixed; top: 0; left: 0; right: 0; z-index: 10000; display: flex; gap: 16px;
   align-items: center; justify-content: center; padding: 10px 16px; background: #b3141c; color: #fff;
@@ -171,6 +200,9 @@ body:has(.dl-app) { margin: 0; }
   text-transform: uppercase;
   letter-spacing: .5px; }
 .dl-app .dl-td .widget-html-content { overflow: hidden; text-overflow: ellipsis; white-space: nowrap; }
+/* A long file name is cut inside its cell: it must not widen the row's text part and push the columns. */
+.dl-app .dl-tr > .dl-td { min-width: 0; }
+.dl-app .dl-cell { min-width: 0; flex: 0 0 auto; }
 .dl-app .dl-cells { display: flex; align-items: center; width: 100%; }
 .dl-app .dl-cell { display: inline-block; overflow: hidden; text-overflow: ellipsis; white-space: nowrap;
   padding-right: 8px; }
@@ -204,11 +236,12 @@ body:has(.dl-app) { margin: 0; }
 .dl-app .dl-task-detail { flex: 1 1 auto; min-width: 0; }
 .dl-app .dl-step { align-items: center; gap: 10px; flex-wrap: nowrap; min-height: 30px; }
 .dl-app .dl-step-icon .widget-html-content { width: 22px; text-align: center; font-weight: 700; font-size: 15px; }
-.dl-app .dl-step-name { width: 170px; min-width: 170px; }
+.dl-app .dl-step-name { width: 210px; min-width: 210px; }
+.dl-app .dl-step-name .widget-html-content { white-space: normal; height: auto; line-height: 1.3; }
+/* A step's note wraps (what it did, how long it took, the time left): nothing of it is cut at 1280 px. */
 .dl-app .dl-step-note { min-width: 0; flex: 1 1 auto; }
-.dl-app .dl-step-note .widget-html-content { color: var(--dl-muted); font-size: 12px; white-space: nowrap;
-  overflow: hidden;
-  text-overflow: ellipsis; }
+.dl-app .dl-step-note .widget-html-content { color: var(--dl-muted); font-size: 12px; white-space: normal;
+  height: auto; line-height: 1.35; overflow-wrap: anywhere; }
 .dl-app .dl-st-done .widget-html-content { color: var(--dl-ok); }
 .dl-app .dl-st-running .widget-html-content { color: var(--dl-info); }
 .dl-app .dl-st-failed .widget-html-content { color: var(--dl-error); }
@@ -216,7 +249,7 @@ body:has(.dl-app) { margin: 0; }
 .dl-app .dl-st-pending .widget-html-content { color: var(--dl-idle); }
 .dl-app .dl-log { max-height: 320px; overflow-y: auto; font-family: ui-monospace, SFMono-Regular, Menlo, monospace;
   font-size: 12px; background: var(--dl-surface-2); border-radius: 8px; padding: 8px 10px; }
-.dl-app .dl-log .widget-html-content { white-space: normal; }
+.dl-app .dl-log .widget-html-content { white-space: normal; overflow-wrap: anywhere; height: auto; }
 .dl-app .dl-log-line { padding: 2px 0; border-bottom: 1px dashed var(--dl-border); }
 .dl-app .dl-log-time { color: var(--dl-muted); margin-right: 8px; }
 .dl-app .dl-log-live { color: var(--dl-info); font-weight: 700; margin-right: 6px; }

@@ -37,3 +37,11 @@ def test_next_step():
     assert next_step(None) == "reading_dataset"
     assert next_step("sending_to_llm") == "appending_columns"
     assert next_step("saving_file") is None
+
+
+def test_statuses_read_in_the_analysts_words():
+    from dallosh.lifecycle import status_words
+
+    assert status_words("sending_to_llm") == "labelling" and status_words("in_queue") == "in queue"
+    assert status_words("paused") == "paused"  # the others are words already
+    assert all("llm" not in status_words(s) and "_" not in status_words(s) for s in STATUSES)

@@ -168,7 +168,7 @@ def test_an_analyst_cannot_start_someone_elses_task_but_can_start_its_own(api_hu
         analyst.tasks.request(me, seeded["admin_task"].uid, "start")
     with pytest.raises(PermissionDenied, match="belongs to another user"):
         analyst.files.delete(me, seeded["admin_file"].uid)
-    with pytest.raises(NotFound, match="No dataset with id nope"):
+    with pytest.raises(NotFound, match="This dataset no longer exists"):
         analyst.files.get(me, "nope")
     assert analyst.tasks.get(me, seeded["admin_task"].uid).data.status == "done"
 

@@ -4,7 +4,7 @@ import threading
 
 import pytest
 
-from dallosh.errors import IllegalTransition, MaintenanceMode, NotFound
+from dallosh.errors import Conflict, IllegalTransition, MaintenanceMode, NotFound
 from dallosh.lifecycle import STEPS
 from dallosh.services import SYSTEM
 from tests.factories import make_csv
@@ -47,6 +47,20 @@ def test_worker_walks_the_steps_and_retry_after_error(services, analyst, task):
         services.tasks.transition(SYSTEM, task.uid, step)
     assert services.tasks.transition(SYSTEM, task.uid, "done").data.status == "done"
     assert services.tasks.request(analyst, task.uid, "start").data.last_completed_step is None
+
+
+def test_refusals_name_statuses_in_words(services, admin, analyst, task):
+    services.tasks.request(analyst, task.uid, "start")
+    with pytest.raises(IllegalTransition, match="Cannot start a task that is in queue"):  # positive control
+        services.tasks.request(analyst, task.uid, "start")
+    for step in STEPS[:3]:
+        services.tasks.transition(SYSTEM, task.uid, step)
+    with pytest.raises(IllegalTransition) as refused:
+        services.tasks.request(analyst, task.uid, "start")
+    assert "that is labelling" in str(refused.value) and "llm" not in str(refused.value).lower()
+    with pytest.raises(Conflict) as busy:
+        services.files.delete(admin, task.data.file_id)
+    assert "(labelling)" in str(busy.value) and "_" not in str(busy.value)
 
 
 def test_illegal_worker_transitions(services, analyst, task):
@@ -138,3 +152,14 @@ def test_labelling_summary_by_task_or_dataset(services, analyst, task):
     assert summary["kept_by_builtin"] == {"confident": 1} and summary["task_id"] == task.uid
     with pytest.raises(Missing):
         services.tasks.labelling(analyst, "missing")
+
+
+def test_a_deleted_dataset_and_its_task_are_gone_in_words(services, analyst, task):
+    assert services.files.get(analyst, task.data.file_id).data.filename == "a.csv"  # positive control
+    services.files.delete(analyst, task.data.file_id)
+    for call in (lambda: services.files.get(analyst, task.data.file_id), lambda: services.tasks.get(analyst, task.uid),
+                 lambda: services.tasks.request(analyst, task.uid, "start")):
+        with pytest.raises(NotFound) as gone:
+            call()
+        assert "no longer exists" in str(gone.value) and task.uid not in str(gone.value)
+        assert task.data.file_id not in str(gone.value)

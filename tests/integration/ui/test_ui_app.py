@@ -191,3 +191,31 @@ def test_a_success_message_does_not_follow_the_user_back_to_a_view(services, ana
     app.navigate("tasks")
     app.navigate("datasets")
     assert datasets.alert.kind == "error"
+
+
+def test_the_default_password_warning_shows_on_every_view_until_changed(services, analyst):
+    app = App(services, analyst, view="overview", live=False)
+    banner = app.password_banner
+    assert is_visible(banner) and "default password" in banner.children[0].value
+    for view in ("datasets", "tasks", "analysis"):
+        app.navigate(view)
+        assert is_visible(banner), view
+    banner.children[1].click()  # "Change it in your Profile"
+    assert app.current == "profile"
+    profile = app.views["profile"]
+    assert not is_visible(banner) and profile.default_password_note.kind == "warning"  # the Profile says it itself
+    profile.current_password.value = "123456"
+    profile.new_password.value = profile.confirm_password.value = "n3w-Passw0rd!"
+    profile.change_password()
+    assert profile.alert.kind == "success"
+    app.navigate("overview")
+    assert not is_visible(banner)  # gone everywhere once changed
+
+
+def test_no_password_warning_for_a_password_of_ones_own(services, analyst, make_actor):
+    own = make_actor("view_overview", "read_datasets")  # created with a password of its own
+    app = App(services, own, view="overview", live=False)
+    assert not is_visible(app.password_banner) and app.ctx.default_password.active is False
+    app.navigate("profile")
+    assert app.views["profile"].default_password_note.kind == ""
+    assert is_visible(App(services, analyst, live=False).password_banner)  # positive control: same app, default

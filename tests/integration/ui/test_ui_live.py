@@ -64,3 +64,31 @@ def test_events_reach_the_widgets_quickly_and_stop_with_the_view(services, analy
     finally:
         view.close()
         events.publisher.close()
+
+
+def test_finished_tasks_reach_the_toasts_live_and_leave_by_themselves(services, analyst, monkeypatch):
+    from dallosh.ui import notifications
+    from dallosh.ui.notifications import Notifications
+
+    monkeypatch.setitem(notifications.TOAST_S, "stopped", 0.5)  # leaves on its own, quickly
+    _, task = services.files.add(analyst, "live.csv", make_csv(5))
+    events = TaskEvents(services)
+    center = Notifications(UIContext(services, analyst, live=True))
+    try:
+        center.start()
+        wait_for(lambda: center.subscriber is not None and center.subscriber.connected, 10)
+        services.tasks.request(analyst, task.uid, "start")
+        events.emit(services.tasks.find(task.uid), "in_queue", phase="requested")  # not an ending: no toast
+        services.tasks.request(analyst, task.uid, "stop")
+        events.emit(services.tasks.find(task.uid), "stopped", phase="requested", job="cancelled")
+        wait_for(lambda: len(center.toasts) == 1, 10)
+        [toast] = center.toasts
+        assert toast.kind == "warn" and toast.text.startswith("live.csv was stopped")
+        wait_for(lambda: not center.toasts, 10)  # the applier removed it when its time was up
+        assert center.children == ()
+        subscriber = center.subscriber
+        center.close()
+        wait_for(lambda: not subscriber._thread.is_alive(), 10)
+    finally:
+        center.close()
+        events.publisher.close()

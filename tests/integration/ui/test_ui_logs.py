@@ -40,7 +40,9 @@ def test_shows_who_when_what_target_and_result(services, admin, analyst, ctx):
                                                           "label": "GPU box"})
     services.settings.delete_model(admin, "local", model["uid"])
     view.refresh()
-    assert "local model <b>GPU box</b>" not in view.table.value  # deleted: the raw target remains
+    assert "local model <b>GPU box</b>" not in view.table.value  # deleted: no name any more
+    assert "a deleted local model" in view.table.value and f'title="settings/ai/local/{model["uid"]}"' \
+        in view.table.value  # the stored target stays in the tooltip
     services.settings.add_model(admin, "external", {"model": "gpt-4o-mini", "baseUrl": "https://api.x.io/v1"})
     view.refresh()
     assert "external model <b>gpt-4o-mini</b>" in view.table.value

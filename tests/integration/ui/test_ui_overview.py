@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from dallosh.ui.overview import OverviewView
 from tests.factories import make_csv
 
@@ -25,6 +27,25 @@ def test_admin_sees_counts_queue_health_and_activity(services, admin, ctx, added
         assert name in view.health_html.value
     assert "dl-dot-err" not in view.health_html.value  # every service runs in the test environment
     assert "files.add" in view.activity_html.value and "analyst@free.com" in view.activity_html.value
+
+
+def test_recent_activity_names_datasets_tasks_and_people_not_ids(services, admin, analyst, ctx, added):
+    file, task = added  # octobre.csv, added by the analyst
+    services.users.update(admin, analyst.uid, name="Awa Diallo")
+    services.tasks.request(analyst, task.uid, "start")
+    view = view_for(ctx, admin)
+    html = view.activity_html.value
+    assert "dataset <b>octobre.csv</b>" in html and "task of <b>octobre.csv</b>" in html
+    assert "user <b>analyst@free.com</b>" in html  # what was changed: the account, by its email
+    assert '<span title="analyst@free.com">Awa Diallo</span>' in html  # who: their name, the email on hover
+    shown = re.sub(r'title="[^"]*"', "", html)  # the stored targets stay in tooltips only
+    assert file.uid not in shown and task.uid not in shown and analyst.uid not in shown
+    assert f'title="files/{file.uid}"' in html  # positive control: the id was there to be hidden
+    services.tasks.request(analyst, task.uid, "stop")
+    services.files.delete(admin, file.uid)
+    view.refresh()
+    assert "a deleted dataset" in view.activity_html.value and file.uid not in re.sub(
+        r'title="[^"]*"', "", view.activity_html.value)
 
 
 def test_health_reports_configured_llms(services, admin, ctx):

@@ -184,3 +184,30 @@ def test_the_list_says_when_older_tasks_exist_and_shows_more(services, analyst, 
     view.show_more()
     assert len(view.list_box.children) == 2
     assert not is_visible(view.list_more) and not is_visible(view.list_count)
+
+
+def test_the_running_labelling_step_shows_the_time_left_and_the_model(services, analyst, ctx, added):
+    from datetime import UTC, datetime, timedelta
+
+    _, task = added
+    services.tasks.request(analyst, task.uid, "start")
+    for step in STEPS[:3]:
+        services.tasks.transition(SYSTEM, task.uid, step)
+        if step != "sending_to_llm":
+            services.tasks.transition(SYSTEM, task.uid, step, changes={
+                "last_completed_step": step, f"stats.{step}": {"rows_read": 6, "rows_out": 6, "duration_s": 2.4}})
+    view = opened(ctx, analyst, task.uid)
+    name, note = view.step_rows["sending_to_llm"][1], view.step_rows["sending_to_llm"][3]
+    assert name.value == "Labelling" and "left" not in note.value  # nothing labelled yet
+    assert "took\u00a02\u00a0s" in view.step_rows["process_cleaning"][3].value
+    now = datetime.now(UTC)
+    base = {"task_id": task.uid, "file_id": task.data.file_id, "event": "sending_to_llm"}
+    services.tasks.update_progress(SYSTEM, task.uid, {"progress": {
+        "step": "sending_to_llm", "page": 2, "pages": 10, "rows_labelled": 400, "model": "builtin",
+        "models": {"builtin": 200}}})
+    view.handle_events([
+        {**base, "ts": (now - timedelta(seconds=20)).isoformat(), "event_uid": "s", "phase": "started"},
+        {**base, "ts": (now - timedelta(seconds=10)).isoformat(), "event_uid": "p1", "page": 1, "pages": 10},
+        {**base, "ts": now.isoformat(), "event_uid": "p2", "page": 2, "pages": 10}])
+    assert name.value == "Labelling (built-in analyzer)"
+    assert "page 2 of 10" in note.value and "about 1\u00a0min\u00a020\u00a0s left" in note.value  # 8 pages, 10 s each

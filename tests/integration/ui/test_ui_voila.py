@@ -173,3 +173,111 @@ def test_two_tabs_follow_the_same_task_live(ui_env, voila, browser):
     finally:
         for tab in tabs:
             tab.close()
+
+
+def synthetic_csv(path, rows: int, seed: int):
+    import subprocess
+    import sys
+
+    subprocess.run([sys.executable, "-m", "tools.synthetic", str(rows), str(path), "--seed", str(seed)], check=True,
+                   capture_output=True)
+    return path
+
+
+def test_finished_tasks_are_notified_on_any_view_and_lead_onwards(ui_env, voila, browser, tmp_path):
+    from dallosh.storage import DATASETS
+
+    services = ui_env.services
+    analyst = services.auth.login(ANALYST, "123456")
+    _, ready = services.files.add(analyst, "fevrier.csv", synthetic_csv(tmp_path / "fevrier.csv", 150, 21))
+    _, broken = services.files.add(analyst, "mars.csv", synthetic_csv(tmp_path / "mars.csv", 120, 22))
+    services.storage.path(DATASETS, broken.data.file_id).unlink()  # a real failure: the original is gone
+    with opened(browser, voila(ANALYST), "home/overview", "overview") as page:
+        toasts = page.locator(".dl-toast")
+        page.wait_for_selector(".dl-toasts.dl-live", state="attached")  # the page listens: events are not missed
+        expect(toasts).to_have_count(0)
+        set_theme(page, "dark")  # the toast in the dark theme (it would leave before a switch made afterwards)
+        services.tasks.request(analyst, ready.uid, "start")
+        done = toasts.filter(has_text="fevrier.csv")
+        expect(done).to_be_visible(timeout=KERNEL_REPLY_MS)
+        expect(done).to_contain_text("Analysis ready")
+        expect(done).to_contain_text("tweets labelled")
+        page.screenshot(path=str(SCREENSHOTS / "home-overview-toast-dark.png"))
+        done.locator("button:has-text('Open the analysis')").click()
+        expect(page.locator(".dl-view-analysis")).to_be_visible()
+        expect(page.locator(".dl-view-analysis .dl-dataset-select option:checked")).to_contain_text("fevrier.csv")
+        expect(done).to_have_count(0)  # acting on it closed it
+
+        set_theme(page, "light")
+        page.click(".dl-sidebar button:has-text('Datasets')")
+        expect(page.locator(".dl-view-datasets")).to_be_visible()
+        services.tasks.request(analyst, broken.uid, "start")
+        failed = toasts.filter(has_text="mars.csv")
+        expect(failed).to_be_visible(timeout=KERNEL_REPLY_MS)
+        expect(failed).to_contain_text("could not be analysed")
+        page.screenshot(path=str(SCREENSHOTS / "home-datasets-toast-light.png"))
+        failed.locator("button:has-text('See what went wrong')").click()
+        detail = page.locator(".dl-view-tasks .dl-task-detail", has_text="mars.csv")  # that task, opened
+        expect(detail).to_be_visible()
+        expect(detail).to_contain_text("missing from storage")
+        assert all("missing from storage" in error for error in visible_errors(page))
+
+
+def test_the_default_password_warning_shows_on_every_view(ui_env, voila, browser):
+    with opened(browser, voila(ANALYST), "home/datasets", "datasets") as page:
+        banner = page.locator(".dl-password-banner")
+        expect(banner).to_be_visible()
+        expect(banner).to_contain_text("default password")
+        page.click(".dl-sidebar button:has-text('Tasks')")
+        expect(page.locator(".dl-view-tasks")).to_be_visible()
+        expect(banner).to_be_visible()
+        banner.locator("button:has-text('Change it in your Profile')").click()
+        expect(page.locator(".dl-view-profile")).to_be_visible()
+        expect(page.locator(".dl-view-profile .dl-alert-warning")).to_contain_text("default password")
+        expect(banner).to_be_hidden()  # the Profile says it beside the form
+
+
+def test_lists_and_task_cards_fit_at_1280_px(ui_env, voila, browser):
+    from dallosh.services import SYSTEM
+    from tests.factories import make_csv
+
+    services = ui_env.services
+    analyst = services.auth.login(ANALYST, "123456")
+    _, big = services.files.add(analyst, "tweets-free-mobile-service-client-export-complet-2025-10.csv", make_csv(9))
+    # A 200 MB export holds about 500 000 tweets: the count the Rows cell must show whole. Written as the upload's
+    # inspection would have (uploading that much would take minutes here).
+    services.db.update("files", big.data.file_id, {"rows": 523456}, by=SYSTEM.uid)
+    _, task = services.files.add(analyst, "erreurs.csv", make_csv(7))
+    for status in ("in_queue", "reading_dataset"):  # as the worker moves it (no job: the test worker stays out)
+        services.tasks.transition(SYSTEM, task.uid, status)
+    error = ("The dataset could not be read: Expected 22 fields in line 1234, saw 23 in /srv/dallosh/storage/tmp/"
+             + "export" * 30 + ".csv. Upload a valid UTF-8 CSV export.")
+    services.tasks.transition(SYSTEM, task.uid, "on_error", changes={"error": error})
+    page = new_page(browser)
+    try:
+        page.set_viewport_size({"width": 1280, "height": 900})
+        page.goto(voila(ANALYST).url("home/datasets"))
+        wait_until_filled(page, "datasets")
+        page.wait_for_selector(".dl-view-datasets .dl-tr:has-text('523')")
+        cells = page.evaluate("""() => [...document.querySelectorAll('.dl-view-datasets .dl-tr:not(.dl-th) .dl-cells')]
+            .map((row) => [...row.querySelectorAll('.dl-cell')].map((c) => ({text: c.textContent, left: c.offsetLeft,
+                                                                            cut: c.scrollWidth > c.clientWidth})))""")
+        rows = {row[0]["text"]: row for row in cells if row}
+        big_row = next(row for name, row in rows.items() if name.startswith("tweets-free"))
+        assert big_row[2]["text"] == "523\u202f456" and not big_row[2]["cut"]  # the whole count
+        assert big_row[0]["cut"]  # positive control: the long file name is cut (its tooltip has it whole)...
+        assert len({row[1]["left"] for row in rows.values()}) == 1  # ...without pushing the other columns
+
+        page.click(".dl-sidebar button:has-text('Tasks')")
+        page.click(".dl-task-item button:has-text('erreurs.csv')")
+        detail = page.locator(".dl-view-tasks .dl-task-detail", has_text="erreurs.csv")
+        expect(detail).to_contain_text("Upload a valid UTF-8 CSV export")
+        overflow = detail.evaluate("""(card) => {
+            const box = card.getBoundingClientRect();
+            return [...card.querySelectorAll('.dl-alert, .dl-log-line')].filter((el) => el.offsetParent)
+                .map((el) => el.getBoundingClientRect().right - box.right).filter((over) => over > 1);
+        }""")
+        assert overflow == []  # the long error wraps inside the card (alert and activity log)
+        assert detail.locator(".dl-alert").inner_text().count("export") >= 30  # whole, not cut
+    finally:
+        page.close()
