@@ -34,6 +34,7 @@ from dallosh.ui.components import (
     status_label,
     updated_now,
 )
+from dallosh.ui.glossary import kpi_help
 from dallosh.ui.html import Markup, fragment, render
 from dallosh.ui.logs import target_text
 
@@ -136,11 +137,12 @@ class OverviewView(View):
         self.set_heading("Overview", "Admin dashboard" if self.admin else "Your analyses at a glance", self.updated,
                          self.refresh_button)
         if self.admin:
-            self.kpis = {k: KPI(label) for k, label in (("users", "Users"), ("datasets", "Datasets"),
+            self.kpis = {k: KPI(label, help=kpi_help(k)) for k, label in (("users", "Users"), ("datasets", "Datasets"),
                                                           ("rows", "Rows analysed"), ("queue", "Queue length"),
                                                           ("workers", "Workers alive"))}
         else:
-            self.kpis = {k: KPI(label) for k, label in (("mine", "Your datasets"), ("active", "Tasks in progress"),
+            self.kpis = {k: KPI(label, help=kpi_help(k)) for k, label in (("mine", "Your datasets"),
+                                                                        ("active", "Tasks in progress"),
                                                           ("done", "Datasets analysed"), ("rows", "Rows analysed"))}
         self.status_html = html_widget("")
         self.health_html = html_widget("")

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import tomllib
-from functools import cache
-from importlib import resources
 from typing import Any
 
 import pandas as pd
@@ -46,17 +43,6 @@ def format_kpis(k: dict[str, Any], loaded: int) -> dict[str, tuple[str, str]]:
 KPI_LABELS = {"volume": "Tweets", "negative_share": "Negative", "net_sentiment": "Net sentiment",
               "high_priority_count": "High priority", "median_first_reply_time": "Median first reply",
               "engagement_median": "Median engagement"}
-
-
-@cache
-def glossary() -> dict[str, dict[str, str]]:
-    """KPI key → {label, help}: how each number is computed (``dallosh/data/kpi_glossary.toml``)."""
-    with resources.files("dallosh").joinpath("data/kpi_glossary.toml").open("rb") as f:
-        return tomllib.load(f)
-
-
-def kpi_help(key: str) -> str:
-    return glossary().get(key, {}).get("help", "")
 
 
 def _delta_text(key: str, delta: float, previous: float | None) -> str:

@@ -45,7 +45,7 @@ from dallosh.ui.analysis.chips import ChipsPart
 from dallosh.ui.analysis.corrections import CorrectionsPart
 from dallosh.ui.analysis.crossfilter import Drill, cross_mask
 from dallosh.ui.analysis.exports import ExportsPart
-from dallosh.ui.analysis.kpis import KPI_LABELS, change_line, format_kpis, kpi_help
+from dallosh.ui.analysis.kpis import KPI_LABELS, change_line, format_kpis
 from dallosh.ui.analysis.plotly_chart import PlotlyChart, figure_json
 from dallosh.ui.analysis.state import ViewState
 from dallosh.ui.analysis.table import (
@@ -71,6 +71,7 @@ from dallosh.ui.components import (
     set_visible,
     updated_now,
 )
+from dallosh.ui.glossary import kpi_help
 from dallosh.ui.html import fragment, render
 from dallosh.ui.labelling import labelling_html
 
