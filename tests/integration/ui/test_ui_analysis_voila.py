@@ -199,7 +199,8 @@ def test_cross_filters_and_period_comparison_in_the_browser(ui_env, voila, brows
         expect(page.locator(".dl-chips .dl-chip-button")).to_have_count(2, timeout=15_000)
         page.wait_for_function("(n) => Number(document.querySelector('.dl-kpi-volume .dl-kpi-value')"
                                ".textContent.replace(/\\D/g, '')) < n", arg=high, timeout=15_000)
-        assert set(grid_column(page, "priority")) == {"2 · high"}
+        page.wait_for_function(f"() => [...document.querySelectorAll(\"{ROWS} [col-id='priority']\")]"
+                               ".every((c) => c.textContent.trim() === '2 · high')", timeout=15_000)
         full_screenshot(page, SCREENSHOTS / "analysis-crossfilter-light.png")
         page.locator(".dl-chips .dl-chip-button", has_text="Priority").click()
         expect(page.locator(".dl-chips .dl-chip-button")).to_have_count(1, timeout=15_000)
