@@ -388,7 +388,9 @@ body:has(.dl-app) { margin: 0; }
 .dl-app .dl-chips .widget-button.dl-chip-button { background: var(--dl-accent-soft); color: var(--dl-accent);
   border: 1px solid var(--dl-primary); border-radius: 14px; font-weight: 600; font-size: 13px; height: 28px;
   padding: 0 12px; }
-.dl-app .dl-kpi .dl-kpi-help { font-size: 11px; color: var(--dl-muted); cursor: help; }
+.dl-app .dl-kpi .dl-kpi-help { display: inline-block; width: 13px; height: 13px; line-height: 13px;
+  border: 1px solid var(--dl-muted); border-radius: 50%; font-size: 9px; font-weight: 700; text-align: center;
+  color: var(--dl-muted); vertical-align: 1px; margin-left: 2px; }
 .dl-app .dl-kpi .dl-kpi-inner { cursor: help; }
 .dl-app .dl-kpi .dl-kpi-change { font-size: 12px; font-weight: 600; margin-top: 2px; }
 .dl-app .dl-kpi .dl-change-good { color: var(--dl-ok); }

@@ -14,7 +14,7 @@ import pandas as pd
 
 from dallosh.ui.analysis.table import PRIORITY_NAMES, local_time, tweet_link
 from dallosh.ui.components import box, button, html_widget, set_visible
-from dallosh.ui.html import render
+from dallosh.ui.html import fragment, render
 from dallosh.ui.labelling import model_name
 
 #: Operator replies listed under a tweet (the earliest first).
@@ -60,9 +60,9 @@ class TweetPanel(w.VBox):
                                    tooltip="Close the tweet panel")
         self.form = box([correct_field, correct_value, save_button], "dl-col", "dl-panel-form")
         set_visible(self.form, can_correct)
-        header = box([html_widget("<b>Tweet</b>", "dl-panel-title"), self.close_button], "dl-row",
+        header = box([html_widget(fragment("<b>Tweet</b>"), "dl-panel-title"), self.close_button], "dl-row",
                      vertical=False, justify_content="space-between", align_items="center")
-        self.form_title = html_widget("<b>Correct a label</b>" if can_correct else "", "dl-panel-subtitle")
+        self.form_title = html_widget(fragment("<b>Correct a label</b>") if can_correct else "", "dl-panel-subtitle")
         super().__init__([header, self.details, self.form_title, self.form])
         self.add_class("dl-card")
         self.add_class("dl-tweet-panel")
