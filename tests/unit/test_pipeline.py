@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 
 import pandas as pd
@@ -11,7 +12,7 @@ from dallosh.llm.base import Label, Provider, Row
 from dallosh.llm.labelling import row_confidence
 from dallosh.llm.registry import providers_for
 from dallosh.pipeline import Interrupted, Run, run_steps
-from dallosh.pipeline.sending_to_llm import distinct_texts
+from dallosh.pipeline.sending_to_llm import GROUPING, distinct_texts
 from dallosh.textkey import text_key
 from tests.mocking import FAKE_MODEL, FakeLLMServer, expected_label
 
@@ -59,24 +60,39 @@ def test_identical_texts_are_labelled_once(tmp_path):
     assert len(out) == 50 and set(out["labelled_by"]) == {"counting"}
 
 
-def test_resume_skips_checkpointed_pages(tmp_path):
+def pause_after_two_pages(tmp_path) -> Counting:
+    """Label the first two pages (of three), then pause: the provider that labelled them."""
     first = Counting(page_size=3)
-    calls = {"n": 0}
 
-    def pause_after_two_pages():
-        calls["n"] += 1
+    def check():
         if first.seen and len(first.seen) >= 6:
             raise Interrupted("paused")
 
-    try:
-        run_steps(make_run(tmp_path, first, pause_after_two_pages))
-    except Interrupted:
-        pass
+    with pytest.raises(Interrupted):
+        run_steps(make_run(tmp_path, first, check))
     assert len(first.seen) == 6
+    return first
+
+
+def test_resume_skips_checkpointed_pages(tmp_path):
+    first = pause_after_two_pages(tmp_path)
     second = Counting(page_size=3)
     results = run_steps(make_run(tmp_path, second), "sending_to_llm")
     assert len(second.seen) == 1 and results["sending_to_llm"]["pages_resumed"] == 2
     assert not set(first.seen) & set(second.seen)
+
+
+def test_checkpoints_of_another_grouping_are_not_resumed(tmp_path):
+    """Pages checkpointed by a version that grouped texts differently are keyed differently: labelled again."""
+    pause_after_two_pages(tmp_path)
+    plan_path = tmp_path / "cp" / "plan.json"
+    plan = json.loads(plan_path.read_text())
+    del plan["grouping"]  # as a version that labelled exact texts wrote it
+    plan_path.write_text(json.dumps(plan))
+    second = Counting(page_size=3)
+    results = run_steps(make_run(tmp_path, second), "sending_to_llm")
+    assert len(second.seen) == 7 and results["sending_to_llm"]["pages_resumed"] == 0  # resumed: 1 (test above)
+    assert json.loads(plan_path.read_text())["grouping"] == GROUPING
 
 
 def test_starting_over_relabels(tmp_path):
