@@ -20,6 +20,7 @@ from __future__ import annotations
 import json
 import math
 from collections import Counter
+from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
@@ -46,8 +47,11 @@ def distinct_texts(frame: pd.DataFrame, operator_accounts: list[str] | None = No
     codes, uniques = pd.factorize(frame["full_text"], sort=False)
     texts = np.asarray(uniques, dtype=object)
     roles = _row_roles(frame, codes, texts, operator_accounts or [])
-    same, _ = pd.factorize(np.asarray(text_keys(texts), dtype=object), sort=False)
-    groups, group_ids = pd.factorize(same[codes].astype(np.int64) * len(AUTHOR_ROLES) + roles, sort=False)
+    # Each distinct text -> the first distinct text with its key (a dict: ~2x faster than factorizing the keys).
+    first_with_key: dict[str, int] = {}
+    same = np.fromiter(map(first_with_key.setdefault, text_keys(texts), range(len(texts))), dtype=np.int64,
+                       count=len(texts))
+    groups, group_ids = pd.factorize(same[codes] * len(AUTHOR_ROLES) + roles, sort=False)
     # (group, exact text) pairs, in order of first row: the representative is the most frequent pair of a group.
     width = max(len(texts), 1)
     pairs, pair_ids = pd.factorize(groups.astype(np.int64) * width + codes, sort=False)
@@ -196,12 +200,14 @@ def sending_to_llm(run: Run) -> dict[str, Any]:
             close = getattr(provider, "close", None)
             if close:
                 close()
-    texts_by_model, kept, fallbacks = Counter(), Counter(), []
+    texts_by_model, kept, fallbacks, stored = Counter(), Counter(), [], []
     for page in range(1, pages + 1):  # resumed pages included: the summary covers the whole dataset
         data = json.loads(_page_path(run, page).read_text(encoding="utf-8"))
         texts_by_model.update(_page_models(data))
         kept.update(data.get("kept") or {})
         fallbacks += data.get("fallbacks") or []
+        stored.append(data)
+    run.frames["labels"] = _labels_frame(stored)  # appending_columns need not read the pages again
     llm = {p.name: p.stats() for p in providers if callable(getattr(p, "stats", None))}
     return {"rows": len(frame), "distinct_texts": len(table),
             "texts_merged": int(table["exact_texts"].sum()) - len(table), "pages": pages, "page_size": size,
@@ -212,13 +218,18 @@ def sending_to_llm(run: Run) -> dict[str, Any]:
 
 
 def load_labels(run: Run) -> pd.DataFrame:
-    """Every page's labels, one row per key."""
+    """Every page's labels, one row per key, in page order (the order of ``distinct_texts``' groups)."""
     plan = json.loads((run.checkpoints / "plan.json").read_text())
-    parts = []
-    for page in range(1, plan["pages"] + 1):
-        data = json.loads(_page_path(run, page).read_text(encoding="utf-8"))
+    return _labels_frame(json.loads(_page_path(run, page).read_text(encoding="utf-8"))
+                         for page in range(1, plan["pages"] + 1))
+
+
+def _labels_frame(pages: Iterable[dict[str, Any]]) -> pd.DataFrame:
+    """Pages' labels as one frame: the lists are joined first, so one frame is built instead of one per page."""
+    columns: dict[str, list[Any]] = {column: [] for column in LABEL_COLUMNS}
+    for data in pages:
         by = data["labelled_by"]
-        parts.append(pd.DataFrame({"key": data["key"], "sentiment": data["sentiment"], "priority": data["priority"],
-                                   "topic": data["topic"],
-                                   "labelled_by": by if isinstance(by, list) else [by] * len(data["key"])}))
-    return pd.concat(parts, ignore_index=True)
+        for column in ("key", "sentiment", "priority", "topic"):
+            columns[column] += data[column]
+        columns["labelled_by"] += by if isinstance(by, list) else [by] * len(data["key"])
+    return pd.DataFrame(columns)

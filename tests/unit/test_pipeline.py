@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 
 from dallosh.defaults import DEFAULT_TOPICS, ROWS_PER_REQUEST
+from dallosh.errors import DalloshError
 from dallosh.llm import formats
 from dallosh.llm.base import Label, Provider, Row
 from dallosh.llm.labelling import row_confidence
@@ -93,6 +94,20 @@ def test_checkpoints_of_another_grouping_are_not_resumed(tmp_path):
     results = run_steps(make_run(tmp_path, second), "sending_to_llm")
     assert len(second.seen) == 7 and results["sending_to_llm"]["pages_resumed"] == 0  # resumed: 1 (test above)
     assert json.loads(plan_path.read_text())["grouping"] == GROUPING
+
+
+def test_appending_columns_alone_reads_the_pages_and_refuses_missing_labels(tmp_path):
+    run_steps(make_run(tmp_path, Counting(page_size=3)))
+    first = pd.read_csv(tmp_path / "a.csv", dtype=str)
+    again = run_steps(make_run(tmp_path, Counting(page_size=3)), "appending_columns")  # a retry: nothing in memory
+    assert again["appending_columns"]["rows"] == 50
+    assert pd.read_csv(tmp_path / "a.csv", dtype=str).equals(first)  # control: same output from the pages
+    page = tmp_path / "cp" / "labels-00002.json"
+    data = json.loads(page.read_text())
+    data["key"][0] = "not-a-key"  # a page that lost one group's label
+    page.write_text(json.dumps(data))
+    with pytest.raises(DalloshError, match="1 text"):
+        run_steps(make_run(tmp_path, Counting(page_size=3)), "appending_columns")
 
 
 def test_starting_over_relabels(tmp_path):
