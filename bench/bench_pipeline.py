@@ -59,7 +59,7 @@ def _add_runs(section: Section, dataset: Path, floors: list[dict], pipes: list[d
         section.line(f"  {name}", f"{seconds:.2f} s")
     section.add("pipeline_process_s", "pipeline process wall (with imports)", pipe["process_wall_s"], "{:.2f} s")
     section.add("rows_cleaned", "rows after cleaning", pipe["rows_cleaned"], "{:,}")
-    section.add("distinct_texts", "distinct texts labelled", pipe["distinct_texts"], "{:,}")
+    section.add("distinct_texts", "groups of same texts labelled", pipe["distinct_texts"], "{:,}")
     section.add("ratio", "pipeline / floor", round(pipe["total_s"] / floor["total_s"], 2), "{:.2f}×")
     section.add("ratio_steps_only", "steps only (worker path) / floor", round(pipe["steps_s"] / floor["total_s"], 2),
                 "{:.2f}×")

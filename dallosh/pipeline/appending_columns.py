@@ -20,13 +20,19 @@ def appending_columns(run: Run) -> dict[str, Any]:
     timer = Timer()
     frame = run.frame("cleaned", run.cleaned).copy()
     codes, table = run.frames.pop("distinct", None) or distinct_texts(frame, run.operator_accounts)
-    labels = load_labels(run).set_index("key")
+    labels = run.frames.pop("labels", None)
+    if labels is None:
+        labels = load_labels(run)
     keys = table["key"].astype(str)
-    missing = keys[~keys.isin(labels.index)]
-    if len(missing):
-        raise DalloshError(f"{len(missing)} text(s) have no label (checkpoint files incomplete). Click Retry: "
-                           "labelling resumes from the last complete page.")
-    per_text = labels.loc[keys.to_numpy()]
+    if len(labels) == len(keys) and (labels["key"].to_numpy() == keys.to_numpy()).all():
+        per_text = labels  # pages hold the groups in order: no lookup by key
+    else:
+        labels = labels.set_index("key")
+        missing = keys[~keys.isin(labels.index)]
+        if len(missing):
+            raise DalloshError(f"{len(missing)} text(s) have no label (checkpoint files incomplete). Click Retry: "
+                               "labelling resumes from the last complete page.")
+        per_text = labels.loc[keys.to_numpy()]
     frame["sentiment"] = per_text["sentiment"].to_numpy()[codes]
     frame["priority"] = per_text["priority"].astype("int64").to_numpy()[codes]
     frame["main_topic"] = per_text["topic"].to_numpy()[codes]

@@ -13,6 +13,7 @@ from rq.job import Job, JobStatus
 
 from dallosh.events import broker_user, control_key, control_queue
 from dallosh.services import SYSTEM
+from dallosh.textkey import text_key
 from tests.conftest import wait_status
 from tests.integration.processing.test_full_run import add_dataset, use_fake_llm
 from tests.mocking import FAKE_MODEL
@@ -49,8 +50,8 @@ def sent_ids(fake_llm, services, file_uid) -> list[str]:
 
 
 def llm_texts(analysed) -> int:
-    """Distinct texts meant for the LLM (the operator's own posts are labelled by the author rule)."""
-    return analysed.loc[~analysed["labelled_by"].str.startswith("rule:"), "full_text"].nunique()
+    """Groups of same texts meant for the LLM (the operator's own posts are labelled by the author rule)."""
+    return analysed.loc[~analysed["labelled_by"].str.startswith("rule:"), "full_text"].map(text_key).nunique()
 
 
 def assert_output_matches_input(services, file_uid):

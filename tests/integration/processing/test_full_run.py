@@ -6,6 +6,7 @@ import pandas as pd
 
 from dallosh.lifecycle import STEPS
 from dallosh.services import SYSTEM
+from dallosh.textkey import text_key
 from tests.conftest import wait_status
 from tests.mocking import FAKE_MODEL
 from tools.synthetic import generate_tweets
@@ -56,9 +57,15 @@ def test_full_run_with_events_in_order(services, admin, analyst, runtime, worker
     rule = analysed["labelled_by"].str.startswith("rule:")
     assert set(analysed.loc[~rule, "labelled_by"]) == {f"ollama:{FAKE_MODEL}"}
     assert (cleaned.loc[rule, "is_operator"] == "True").all()  # the operator's own posts never reach the LLM
-    # identical texts labelled once: every distinct customer text was sent exactly once
-    sent = [text for r in fake_llm.chat_requests for text in r.texts]
-    assert len(sent) == len(set(sent)) == cleaned.loc[~rule, "full_text"].nunique()
+    # same texts (links, @handles, case, spacing aside) labelled once and alike: every group of customer texts was
+    # sent exactly once, and all its rows carry its labels
+    sent = [text_key(text) for r in fake_llm.chat_requests for text in r.texts]
+    customers = analysed.loc[~rule].assign(same=analysed.loc[~rule, "full_text"].map(text_key))
+    assert len(sent) == len(set(sent)) == customers["same"].nunique()
+    spread = customers.groupby("same")[["sentiment", "priority", "main_topic", "labelled_by"]].nunique()
+    assert (spread == 1).all().all()
+    merged = customers.groupby("same")["full_text"].nunique()
+    assert (merged > 1).any()  # control: the dataset has near-identical texts (it is not exact copies only)
 
     history = services.tasks.history(analyst, task.uid)
     assert [h["event"] for h in history] == names  # the stored history matches what was broadcast
