@@ -3,7 +3,6 @@ per sentiment and the top lists (authors, critical tweets)."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Sequence
 
 import numpy as np
@@ -12,6 +11,7 @@ import pandas as pd
 from dallosh.analytics.kpi import CRITICAL_PRIORITY, _sentiment_counts
 from dallosh.analytics.load import _codes
 from dallosh.defaults import PRIORITIES, SENTIMENTS
+from dallosh.textkey import text_key
 
 
 def _share(counts: pd.Series | np.ndarray, total: float) -> np.ndarray:
@@ -164,16 +164,6 @@ CRITICAL_TWEET_COLUMNS: tuple[str, ...] = (
     "id", "created_at", "screen_name", "full_text", "main_topic", "sentiment", "priority", "engagement", "url",
     "dataset",
 )
-
-
-#: What makes two tweets "the same text" for a top list: links and @handles aside, case and spacing aside
-#: (the operator's identical replies to ten customers are one entry, not ten).
-_LINK_OR_HANDLE = re.compile(r"https?://\S+|@\w+", re.IGNORECASE)
-
-
-def text_key(text: object) -> str:
-    """The text two tweets share when only their links, @handles, case or spacing differ."""
-    return " ".join(_LINK_OR_HANDLE.sub(" ", str(text)).casefold().split())
 
 
 def _most_engaging(df: pd.DataFrame, rows: np.ndarray, engagement: np.ndarray, n: int,
