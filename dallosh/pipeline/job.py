@@ -15,7 +15,7 @@ import pandas as pd
 
 from dallosh.errors import DalloshError, IllegalTransition
 from dallosh.events import TaskEvents
-from dallosh.lifecycle import next_step
+from dallosh.lifecycle import next_step, status_words
 from dallosh.llm.models import ModelConfig
 from dallosh.llm.registry import providers_for
 from dallosh.pipeline import Interrupted, Run, run_steps
@@ -27,19 +27,19 @@ log = logging.getLogger(__name__)
 
 
 def plain_error(step: str, exc: BaseException) -> str:
-    """A user-facing sentence for a failure, with the action to take."""
-    where = step.replace("_", " ")
+    """A user-facing sentence for a failure, with the action to take (server paths, hosts and exception names
+    stay in the worker log, which an administrator reads)."""
+    where = status_words(step)
     if isinstance(exc, DalloshError):
         return str(exc)
     if isinstance(exc, FileNotFoundError):
-        return (f"A file needed for {where} is missing from storage ({exc.filename}). Delete the dataset and "
-                "upload it again.")
+        return f"A file needed for {where} is missing from storage. Delete the dataset and upload it again."
     if isinstance(exc, pd.errors.ParserError | UnicodeDecodeError):
         return f"The dataset could not be read during {where}: {exc}. Upload a valid UTF-8 CSV export."
     if isinstance(exc, MemoryError):
         return f"The worker ran out of memory during {where}. Split the dataset into smaller files."
-    return (f"Unexpected error during {where}: {type(exc).__name__}: {str(exc)[:300]}. Click Retry; if it fails "
-            "again, an administrator can read the details in the worker log.")
+    return (f"Something unexpected went wrong during {where}. Click Retry; if it fails again, an administrator "
+            "can read the details in the worker log.")
 
 
 class _Heartbeat(threading.Thread):

@@ -6,11 +6,24 @@ into words an analyst reads without knowing the plumbing.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
 from dallosh.ui.components import human_int
 from dallosh.ui.html import Markup, render
+
+#: A server address in a model's error ("cannot reach http://10.0.0.5:8080/v1"): analysts read "the AI server";
+#: the address stays in the worker log and the admins' activity log.
+_ADDRESS = re.compile(r"(?:https?://|\b(?:\d{1,3}\.){3}\d{1,3}\b)[^\s),;]*", re.IGNORECASE)
+
+
+def plain_reason(reason: Any) -> str:
+    """A fallback's reason without server addresses or exception names, e.g. "cannot reach the AI server"."""
+    text = _ADDRESS.sub("the AI server", str(reason or "no reason given"))
+    text = re.sub(r"(server) at the AI server", r"\1", text)
+    return re.sub(r"\s*\((?:[A-Z]\w*(?:Error|Exception|Timeout))\)", "", text).strip()
+
 
 _RULES = {"rule:operator": "the operator's own tweets (no model needed)",
           "rule:retweet": "retweets of the operator (no model needed)"}
@@ -55,5 +68,5 @@ def labelling_html(counts: Mapping[str, int] | None, fallbacks: list[Mapping[str
                   counts=[{"name": model_name(name), "count": human_int(int(count))} for name, count in ordered
                           if int(count)],
                   fallbacks=[{"rows": human_int(int(f.get("rows") or 0)), "model": model_name(f.get("model")),
-                              "to": model_name(f.get("to")), "reason": str(f.get("reason") or "no reason given")}
+                              "to": model_name(f.get("to")), "reason": plain_reason(f.get("reason"))}
                              for f in (fallbacks or [])])

@@ -25,3 +25,16 @@ def test_counts_busiest_first_and_fallback_reasons():
 
 def test_nothing_when_nothing_was_labelled():
     assert str(labelling_html({})) == "" and str(labelling_html(None)) == ""
+
+
+def test_fallback_reasons_never_show_server_addresses_or_exception_names():
+    from dallosh.ui.labelling import labelling_html, plain_reason
+
+    assert plain_reason("cannot reach http://10.0.0.5:8080/v1 (ConnectError)") == "cannot reach the AI server"
+    assert plain_reason("cannot reach the Ollama server at http://ollama:11434 (ReadTimeout)") == \
+        "cannot reach the Ollama server"
+    html = str(labelling_html({"builtin": 5}, [{"rows": 5, "model": "openai:gemma3", "to": "builtin",
+                                               "reason": "cannot reach http://192.168.1.20:8000/v1 (ConnectError)"}]))
+    assert "192.168" not in html and "ConnectError" not in html and "cannot reach the AI server" in html
+    # positive control: a reason without an address is shown as it is
+    assert plain_reason("the model answered 3 rows of 8 twice") == "the model answered 3 rows of 8 twice"
