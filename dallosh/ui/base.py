@@ -8,6 +8,7 @@ A view is built once per kernel the first time it is shown and kept, so coming b
 from __future__ import annotations
 
 import logging
+import queue
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -160,3 +161,15 @@ class TabbedView(View):
         if params.get("tab") in self.tabs.panels:
             self.tabs.select(params["tab"])
         super().on_show(**params)
+
+
+def drain(inbox: queue.Queue, first: Any) -> list[Any] | None:
+    """``first`` and every message already waiting behind it (applied as one batch: a burst of task events
+    repaints once); None when the batch holds the stop sentinel (None)."""
+    batch = [first]
+    while True:
+        try:
+            batch.append(inbox.get_nowait())
+        except queue.Empty:
+            break
+    return None if any(m is None for m in batch) else batch

@@ -24,7 +24,7 @@ import ipywidgets as w
 
 from dallosh.errors import DalloshError
 from dallosh.ui import registry
-from dallosh.ui.base import UIContext
+from dallosh.ui.base import UIContext, drain
 from dallosh.ui.components import box, button, html_widget, human_int, set_visible
 from dallosh.ui.html import render
 
@@ -157,13 +157,8 @@ class Notifications(w.VBox):
             except queue.Empty:
                 self.expire()
                 continue
-            batch = [first]
-            while True:
-                try:
-                    batch.append(self._inbox.get_nowait())
-                except queue.Empty:
-                    break
-            if any(m is None for m in batch):
+            batch = drain(self._inbox, first)
+            if batch is None:
                 return
             if not self.ctx.watched():
                 continue  # the tab is gone: nobody would read them

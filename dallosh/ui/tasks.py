@@ -22,7 +22,7 @@ from dallosh.lifecycle import ACTIONS, STEPS, allowed_actions
 from dallosh.llm.labelling import summarise
 from dallosh.progress import page_fraction, step_duration, step_remaining
 from dallosh.schemas import Record, TaskData
-from dallosh.ui.base import UIContext, View
+from dallosh.ui.base import UIContext, View, drain
 from dallosh.ui.components import (
     HTML,
     NBSP,
@@ -544,13 +544,8 @@ class TasksView(View):
                 if self.visible and self.ctx.watched():
                     self.refresh()
                 continue
-            batch = [first]
-            while True:
-                try:
-                    batch.append(self._inbox.get_nowait())
-                except queue.Empty:
-                    break
-            if any(m is None for m in batch):
+            batch = drain(self._inbox, first)
+            if batch is None:
                 return
             if not self.ctx.watched():
                 continue  # the tab is gone: updating widgets nobody sees would only keep the kernel "active"

@@ -60,6 +60,8 @@ METHODS = [
      lambda s, a, t: s.tasks.create_for_file(a, s.files.get(t["admin"], t["file"]))),
     ("corrections.correct", ("manage_datasets",),
      lambda s, a, t: s.corrections.correct(a, t["file"], "1", "sentiment", "neutral")),
+    ("corrections.correct_many", ("manage_datasets",),
+     lambda s, a, t: s.corrections.correct_many(a, t["file"], [("1", None)], "sentiment", "neutral")),
     ("corrections.history", ("read_datasets", "manage_datasets"), lambda s, a, t: s.corrections.history(a, t["file"])),
     ("corrections.effective", ("read_datasets", "manage_datasets"),
      lambda s, a, t: s.corrections.effective(a, t["file"])),

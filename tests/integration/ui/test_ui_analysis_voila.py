@@ -42,6 +42,16 @@ def open_analysis(browser, server, area: str, requests: list[str] | None = None)
 
 
 
+def negative_tweets_of_the_first_topic(page) -> None:
+    """Filter on negative tweets, click the first topic bar, and wait until the address carries both."""
+    page.locator(".dl-filter select").nth(2).select_option(label="negative")
+    expect(page.locator(".dl-kpi-negative-share .dl-kpi-value")).to_have_text("100.0 %", timeout=15_000)
+    click_bar(page, "topics", 0)
+    expect(page.locator(".dl-chips .dl-chip-button")).to_have_count(1, timeout=15_000)
+    page.wait_for_function("() => location.hash.includes('sent=negative') && location.hash.includes('f=')",
+                           timeout=15_000)  # the address follows the view (a reload restores it)
+
+
 def kpi(page, key: str) -> str:
     return page.inner_text(f".dl-kpi-{key} .dl-kpi-value").strip()
 
@@ -227,12 +237,7 @@ def test_a_shared_link_opens_the_same_view_for_another_user(ui_env, voila, brows
     page = open_analysis(browser, admin_server, "admin")
     other = None
     try:
-        page.locator(".dl-filter select").nth(2).select_option(label="negative")
-        expect(page.locator(".dl-kpi-negative-share .dl-kpi-value")).to_have_text("100.0 %", timeout=15_000)
-        click_bar(page, "topics", 0)
-        expect(page.locator(".dl-chips .dl-chip-button")).to_have_count(1, timeout=15_000)
-        page.wait_for_function("() => location.hash.includes('sent=negative') && location.hash.includes('f=')",
-                               timeout=15_000)  # the address follows the view (a reload restores it)
+        negative_tweets_of_the_first_topic(page)
         volume = kpi(page, "volume")
         page.click("button:has-text('Share this view')")
         link = page.locator(".dl-share-link input").input_value()
@@ -265,12 +270,7 @@ def test_a_dead_kernel_reloads_into_the_same_analysis_with_its_filters(ui_env, v
     server = voila(ANALYST)
     page = open_analysis(browser, server, "home")
     try:
-        page.locator(".dl-filter select").nth(2).select_option(label="negative")
-        expect(page.locator(".dl-kpi-negative-share .dl-kpi-value")).to_have_text("100.0 %", timeout=15_000)
-        click_bar(page, "topics", 0)
-        expect(page.locator(".dl-chips .dl-chip-button")).to_have_count(1, timeout=15_000)
-        page.wait_for_function("() => location.hash.includes('sent=negative') && location.hash.includes('f=')",
-                               timeout=15_000)
+        negative_tweets_of_the_first_topic(page)
         volume, chip = kpi(page, "volume"), page.locator(".dl-chips .dl-chip-button").inner_text()
         newest_kernel(server).kill()
         banner = page.locator("#dl-connection-lost")

@@ -554,10 +554,12 @@ def test_concurrency_sends_requests_at_the_same_time(kind, fake_llm: FakeLLMServ
     rows = make_rows(ROWS_PER_REQUEST * 4)
     n_requests = math.ceil(len(rows) / ROWS_PER_REQUEST)
 
-    sequential = make_provider(kind, concurrency=1).label(rows, TOPICS)
+    # A generous client timeout: under load, 4 answers of 0.3 s served together took longer than the suite's 0.5 s
+    # and were retried (8 requests seen); this test is about overlap, not timeouts.
+    sequential = make_provider(kind, concurrency=1, timeout=10.0).label(rows, TOPICS)
     assert fake_llm.max_in_flight == 1  # negative control: one at a time
     fake_llm.reset()
-    parallel = make_provider(kind, concurrency=n_requests).label(rows, TOPICS)
+    parallel = make_provider(kind, concurrency=n_requests, timeout=10.0).label(rows, TOPICS)
 
     assert sequential == parallel == expected(rows)
     assert fake_llm.max_in_flight >= 2  # the server saw requests overlap
