@@ -132,7 +132,8 @@ def scope_mask(df: pd.DataFrame, scope: Scope) -> np.ndarray:
     raise ValueError(f"unknown spike scope {scope!r}; 'all', 'negative' or ('topic', name)")
 
 
-def _step(grain: str, k: int) -> pd.DateOffset | pd.Timedelta:
+def shift(grain: str, k: int) -> pd.DateOffset | pd.Timedelta:
+    """``k`` periods of ``grain`` (months are calendar months), to add to a naive local period start."""
     if grain == "month":
         return pd.DateOffset(months=k)
     return pd.Timedelta(**{"hours" if grain == "hour" else "days": k * (7 if grain == "week" else 1)})
@@ -162,7 +163,7 @@ def spikes(df: pd.DataFrame, tz: str | tzinfo = "UTC", *, scope: Scope = "all", 
     line = timeline(df[scope_mask(df, scope)], tz, grain)
     chosen = line.attrs["grain"]
     flagged = line[line["spike"]]
-    return [Spike(scope, chosen, start, start + _step(chosen, 1), int(volume), float(mean), float(threshold))
+    return [Spike(scope, chosen, start, start + shift(chosen, 1), int(volume), float(mean), float(threshold))
             for start, volume, mean, threshold in zip(flagged["day"], flagged["volume"], flagged["trailing_mean"],
                                                        flagged["threshold"], strict=True)]
 
@@ -253,7 +254,7 @@ def explain_spike(df: pd.DataFrame, tz: str | tzinfo, period_start: date | datet
     :data:`SPIKE_WINDOWS`; fewer when the data starts later). ``index`` is a :class:`TermIndex` of
     ``df["full_text"]`` (built here if None). Up to ``n`` terms, hashtags and topics each."""
     start = period_floor(period_start, grain)
-    end = start + _step(grain, 1)
+    end = start + shift(grain, 1)
     wanted = SPIKE_WINDOWS[grain] if baseline_periods is None else int(baseline_periods)
     scoped = scope_mask(df, scope) & df["created_at"].notna().to_numpy()
     when = df["created_at"]
@@ -261,9 +262,9 @@ def explain_spike(df: pd.DataFrame, tz: str | tzinfo, period_start: date | datet
     periods = 0
     if not pd.isna(first):
         first_period = period_floor(pd.Timestamp(first).tz_convert(tz), grain)
-        while periods < wanted and start - _step(grain, periods + 1) >= first_period:
+        while periods < wanted and start - shift(grain, periods + 1) >= first_period:
             periods += 1
-    base_start = start - _step(grain, periods)
+    base_start = start - shift(grain, periods)
     in_period = scoped & (when >= _utc(start, tz)).to_numpy(dtype=bool, na_value=False) & (
         when < _utc(end, tz)).to_numpy(dtype=bool, na_value=False)
     in_base = scoped & (when >= _utc(base_start, tz)).to_numpy(dtype=bool, na_value=False) & (
