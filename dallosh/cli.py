@@ -1,5 +1,5 @@
 """The ``dallosh`` command: ``up``/``down`` for the whole app, ``db`` for the embedded database, ``bootstrap``,
-``eval`` for label quality.
+``eval`` for label quality, ``report`` for a PDF or HTML report (``dallosh.reports.cli``).
 
 Later parts add their sub-commands here (``worker``, ``process``); each one only parses arguments and calls the
 library, like RQ's CLI.
@@ -437,6 +437,10 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--json", action="store_true", help="print the report as JSON")
     ev.add_argument("--quiet", action="store_true", help="no progress bar")
     ev.set_defaults(func=cmd_eval)
+
+    from dallosh.reports.cli import add_parser as add_report_parser
+
+    add_report_parser(sub)
 
     # Listed for --help only: main() hands "train-builtin" to dallosh.llm.train's own parser.
     sub.add_parser("train-builtin", add_help=False,

@@ -35,6 +35,8 @@ Modules (everything is re-exported here, so ``from dallosh import analytics; ana
 * :mod:`~dallosh.analytics.charts` — distributions, topic × sentiment, top authors and critical tweets;
 * :mod:`~dallosh.analytics.periods` — date presets, the previous period and how each KPI moved;
 * :mod:`~dallosh.analytics.terms` — the top terms and hashtags of a selection (:func:`top_terms`);
+* :mod:`~dallosh.analytics.spikes` — the spikes of a scope (``analytics.spikes.spikes``: the module keeps its
+  name here) and what rose in one (:func:`explain_spike`);
 * :mod:`~dallosh.analytics.corrections` — :func:`apply_corrections`;
 * :mod:`~dallosh.analytics.export` — spreadsheet-safe CSV and XLSX bytes.
 """
@@ -105,19 +107,21 @@ from dallosh.analytics.series import (
     hour_of_day_activity,
     timeline,
 )
+from dallosh.analytics.spikes import Rise, Spike, SpikeExplanation, explain_spike
 from dallosh.analytics.terms import TermIndex, build_term_index, term_mask, terms_by, terms_of, top_terms
 
 __all__ = [
     "CATEGORY_COLUMNS", "CORRECTABLE_FIELDS", "COUNT_COLUMNS", "CREATED_AT_FORMAT", "CRITICAL_PRIORITY",
     "CRITICAL_TWEET_COLUMNS", "FALLBACK_FORMATS", "FLAG_COLUMNS", "GRAINS", "GRAIN_MAX_DAYS", "HIGHER_IS_BETTER",
     "ID_COLUMNS", "LOAD_CHUNK_ROWS", "PRESETS", "REFERENCE_ID_COLUMNS", "SPIKE_SIGMAS", "SPIKE_WINDOWS",
-    "SPIKE_WINDOW_DAYS", "XLSX_DATE_FORMAT", "XLSX_MAX_ROWS", "Change", "DateLike", "Filters", "Source", "TermIndex",
-    "apply_corrections", "apply_filters", "build_term_index", "choose_grain", "compare", "critical_topics",
-    "daily_volume_and_sentiment", "data_range", "engagement_by_sentiment", "engagement_median",
-    "engagement_outlier_count", "engagement_rate", "export_frame", "first_reply_delays", "fold_text",
-    "high_priority_count", "hour_of_day_activity", "kpi_changes", "kpis", "load_analysed", "median_first_reply_time",
-    "negative_share", "net_sentiment", "parse_created_at", "preset_range", "previous_range", "priority_counts",
-    "search_mask", "search_pattern", "sentiment_counts", "term_mask", "terms_by", "terms_of", "text_key", "timeline",
-    "to_csv_bytes", "to_xlsx_bytes", "top_authors", "top_critical_tweets", "top_terms", "topic_counts",
-    "topic_sentiment_matrix", "volume", "with_dates"
+    "SPIKE_WINDOW_DAYS", "XLSX_DATE_FORMAT", "XLSX_MAX_ROWS", "Change", "DateLike", "Filters", "Rise", "Source",
+    "Spike", "SpikeExplanation", "TermIndex", "apply_corrections", "apply_filters", "build_term_index",
+    "choose_grain", "compare", "critical_topics", "daily_volume_and_sentiment", "data_range",
+    "engagement_by_sentiment", "explain_spike", "engagement_median", "engagement_outlier_count", "engagement_rate",
+    "export_frame", "first_reply_delays", "fold_text", "high_priority_count", "hour_of_day_activity", "kpi_changes",
+    "kpis", "load_analysed", "median_first_reply_time", "negative_share", "net_sentiment", "parse_created_at",
+    "preset_range", "previous_range", "priority_counts", "search_mask", "search_pattern", "sentiment_counts",
+    "term_mask", "terms_by", "terms_of", "text_key", "timeline", "to_csv_bytes", "to_xlsx_bytes",
+    "top_authors", "top_critical_tweets", "top_terms", "topic_counts", "topic_sentiment_matrix", "volume",
+    "with_dates"
 ]
