@@ -68,10 +68,12 @@ def rise_tables(spike: SpikeExplanation) -> list[tuple[str, list[dict[str, str |
             if rises]
 
 
-def safe_url(url: Any) -> str:
-    """A tweet's link when it is a plain web address ("" otherwise: no ``javascript:`` in an e-mail)."""
-    text = "" if url is None or (isinstance(url, float) and pd.isna(url)) else str(url).strip()
-    return text if text.startswith(("https://", "http://")) else ""
+def tweet_url(tweet: dict[str, Any]) -> str:
+    """The tweet's address on X built from its numeric id alone ("" otherwise), as on the Analysis page: never
+    the CSV's ``url`` column, which any uploader controls (a report must not carry their links to its readers)."""
+    from dallosh.ui.analysis.table import tweet_link
+
+    return tweet_link(tweet.get("id"))
 
 
 def tweet_line(tweet: dict[str, Any], tz: str | tzinfo) -> str:

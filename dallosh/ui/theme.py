@@ -429,6 +429,12 @@ body:has(.dl-app) { margin: 0; }
   overflow-wrap: anywhere; }
 .dl-app .dl-thread-reply { border-left-color: var(--dl-primary); }
 .dl-app .dl-panel-form .widget-dropdown { max-width: 100%; }
+.dl-app .dl-spike .widget-html-content { white-space: normal; line-height: 1.45; }
+.dl-app table.dl-spike-table { border-collapse: collapse; margin: 8px 0; min-width: 60%; }
+.dl-app table.dl-spike-table th { text-align: left; color: var(--dl-muted); font-weight: 500; padding: 2px 14px 2px 0; }
+.dl-app table.dl-spike-table td { padding: 2px 14px 2px 0; border-top: 1px solid var(--dl-border); }
+.dl-app .dl-spike-bar { display: inline-block; height: 9px; background: var(--dl-primary); border-radius: 2px;
+  vertical-align: middle; }
 """
 
 #: ipywidgets' dropdown arrow is a dark SVG; dark mode needs a light one.

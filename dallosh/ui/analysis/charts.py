@@ -124,7 +124,7 @@ def chart_timeline(df: pd.DataFrame, tz: str) -> tuple[dict[str, Any], list[list
              "hovertemplate": "%{customdata}: net sentiment %{y:+.2f}<extra></extra>"},
         ],
         "layout": {"title": f"Tweets per {word}, spikes highlighted, and net sentiment",
-                   "meta": {"grain": kind},
+                   "meta": {"grain": kind, "spikes": np.flatnonzero(spikes).tolist()},
                    "xaxis": {"type": "date"}, "yaxis": count_axis("tweets", _peak(series["volume"])),
                    "yaxis2": {"title": {"text": "net sentiment"}, "overlaying": "y", "side": "right",
                               "range": [-1.05, 1.05], "tickmode": "linear", "tick0": -1, "dtick": 0.5,

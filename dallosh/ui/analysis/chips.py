@@ -73,7 +73,13 @@ class ChipsPart:
         kinds = {"sentiment": "sentiment", "engagement": "sentiment", "priority": "priority", "topics": "topic",
                  "critical_topics": "critical_topic", "hours": "hour", "authors": "author", "terms": "term"}
         if name == "timeline":
-            self.set_drill(make_drill(self.timeline_grain, key, self.tz))
+            # The bars clicked are those drawn now (the chip redraws the chart): is this one a spike?
+            spikes = self.raw_figures.get("timeline", {}).get("layout", {}).get("meta", {}).get("spikes", [])
+            grain = self.timeline_grain
+            drill = make_drill(grain, key, self.tz)
+            self.set_drill(drill)
+            if point in spikes and drill in self.drills:
+                self.explain_spike(key, grain)
         elif name == "topic_sentiment":
             self.set_drill(make_drill("topic_sentiment", (key, SENTIMENTS[trace]), self.tz))
         elif name == "critical_tweets":

@@ -237,6 +237,10 @@ class AnalysisView(ChipsPart, CorrectionsPart, AddressPart, ExportsPart, View):
         self.glossary = html_widget(render("analysis_glossary.html", entries=[
             (label, kpi_help(key)) for key, label in KPI_LABELS.items()]), "dl-card", "dl-glossary")
         set_visible(self.glossary, False)
+        self.spike_html = html_widget("", "dl-spike-details")
+        self.spike_card = box([self.spike_html, button("Close", lambda: set_visible(self.spike_card, False),
+                                                       "dl-small")], "dl-card", "dl-spike")
+        set_visible(self.spike_card, False)
         self.charts_box = w.GridBox([], layout=w.Layout(grid_template_columns="repeat(2, minmax(0, 1fr))",
                                                         grid_gap="14px", width="100%"))
         self.charts_box.add_class("dl-charts")
@@ -275,7 +279,8 @@ class AnalysisView(ChipsPart, CorrectionsPart, AddressPart, ExportsPart, View):
             self.downloader,
         ], "dl-card", "dl-analysis-table")
 
-        self.content = box([self.chips, self.kpi_row, self.glossary_button, self.glossary, self.charts_box,
+        self.content = box([self.chips, self.kpi_row, self.glossary_button, self.glossary, self.spike_card,
+                            self.charts_box,
                             self.terms, self.table_card, self.corrections_card], "dl-col")
         set_visible(self.content, False)
         self.body.children = [self.filters_card, self.content, self.panel]
@@ -543,6 +548,29 @@ class AnalysisView(ChipsPart, CorrectionsPart, AddressPart, ExportsPart, View):
     def _on_datasets(self, _change: Any) -> None:
         if not self._quiet:
             self.request("load")
+
+    def explain_spike(self, start: Any, chip_kind: str) -> None:
+        """"Why this spike?" for a spike bar of the timeline (computed off the message loop)."""
+        self.spike_html.value = "Looking for what rose in this period…"
+        set_visible(self.spike_card, True)
+        self.ctx.background(self._explain_spike, start, chip_kind)
+
+    def _explain_spike(self, start: Any, chip_kind: str) -> None:
+        from dallosh.reports import layout
+
+        with self.guard(clear=False) as g:
+            grain = "hour" if chip_kind == "at_hour" else chip_kind
+            others = tuple(d for d in self.drills if d.kind not in ("at_hour", "day", "week", "month"))
+            rows = self._select(self.filters(), others).index.to_numpy()
+            explanation = analytics.explain_spike(self.frame.take(rows).reset_index(drop=True), self.tz, start,
+                                                  grain)
+            self.spike_html.value = render(
+                "analysis_spike.html", title=layout.spike_title(explanation),
+                summary=layout.spike_summary(explanation), tables=layout.rise_tables(explanation),
+                tweets=[{"text": t.get("full_text", ""), "line": layout.tweet_line(t, self.tz)}
+                        for t in explanation.tweets])
+        if g.failed:
+            set_visible(self.spike_card, False)
 
     def toggle_glossary(self) -> None:
         set_visible(self.glossary, not is_visible(self.glossary))

@@ -50,3 +50,11 @@ def test_pdf_has_the_same_numbers_accents_and_a_note_for_the_emoji(report):
     # DejaVu Sans draws 😡 (its emoticons block), not 🤬: left out, and said so.
     assert "coupé 😡" in text and "🤬" not in text
     assert re.search(r"1 emoji or symbol\(s\) the PDF font cannot draw", text)
+
+
+def test_report_links_are_built_from_the_tweet_id_never_from_the_uploaded_url():
+    from dallosh.reports.layout import tweet_url
+
+    assert tweet_url({"id": "1790000000000000001", "url": "https://evil.example/login"}) == \
+        "https://x.com/i/status/1790000000000000001"
+    assert tweet_url({"id": "not-a-number", "url": "https://x.com/i/status/1"}) == ""  # no id: no link

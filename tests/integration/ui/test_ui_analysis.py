@@ -574,3 +574,44 @@ def test_the_analyst_chooses_the_tables_columns(services, analyst, ctx, analysed
     assert view.grid.user_params["hidden"] == ["author", "model"]
     view.column_checks["author"].value = True
     assert view.grid.user_params["hidden"] == ["model"]
+
+
+def test_a_click_on_a_spike_explains_what_rose(services, analyst, ctx, finish):
+    """14 quiet days, then a day of "panne fibre" complaints: its bar is a spike, and a click says why."""
+    rows = []
+    quiet = ["Merci pour votre aide", "Question sur ma facture du mois", "Comment changer mon offre ?"]
+    for day in range(1, 15):
+        for k in range(3):
+            rows.append((f"2025-10-{day:02d} 1{k}:00:00", quiet[k], "neutral", "Facturation"))
+    for k in range(15):
+        rows.append((f"2025-10-15 {8 + k % 10:02d}:{k:02d}:00", f"Panne fibre à Lyon depuis ce matin #{k}",
+                     "negative", "Réseau"))
+    records = []
+    for i, (created_at, text, sentiment, topic) in enumerate(rows):
+        row = tweet_row(i, id=str(1790000000000000000 + i), created_at=created_at, full_text=text,
+                        screen_name=f"client{i}")
+        records.append({**row, "is_retweet": "False", "is_operator": "False", "is_engagement_outlier": "False",
+                        "engagement": "0", "sentiment": sentiment, "priority": "1", "main_topic": topic,
+                        "labelled_by": "builtin"})
+    file, task = services.files.add(analyst, "pics.csv", make_csv(records))
+    finish(task.uid)
+    path = services.storage.path(ANALYSED, file.uid)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    pd.DataFrame(records).to_csv(path, index=False)
+
+    view = shown(ctx, analyst)
+    figure = view.raw_figures["timeline"]
+    spikes = figure["layout"]["meta"]["spikes"]
+    assert len(spikes) == 1 and view.timeline_grain == "day"
+    click(view, "timeline", spikes[0])
+    assert view.drills[0].kind == "day" and is_visible(view.spike_card)
+    text = view.spike_html.value
+    assert "Why this spike?" in text and "2025-10-15" in text
+    assert "panne" in text and "fibre" in text and "Réseau" in text  # what rose: terms and the topic
+    assert "facture" not in text.split("share of the rise")[1].split("</table>")[0]  # the quiet words did not rise
+    assert text.count("dl-thread-item") == 3  # three representative tweets
+    # positive control: a click on a quiet day filters without an explanation
+    view.clear_drill()
+    view.spike_card.layout.display = "none"
+    click(view, "timeline", 0)
+    assert view.drills[0].kind == "day" and not is_visible(view.spike_card)
