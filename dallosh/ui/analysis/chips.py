@@ -47,9 +47,9 @@ class ChipsPart:
         self.request("compute")
 
     def _term_rows(self, term: str) -> np.ndarray:
-        if self.term_index is None or self.frame is None:
-            return np.zeros(0 if self.frame is None else len(self.frame), dtype=bool)
-        return terms.term_mask(self.frame["full_text"], term, index=self.term_index)
+        if self.frame is None:
+            return np.zeros(0, dtype=bool)
+        return terms.term_mask(self.frame["full_text"], term, index=self._ensure_terms())
 
     def _paint_chips(self) -> None:
         chips: list[w.Widget] = []

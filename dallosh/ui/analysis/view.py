@@ -406,6 +406,9 @@ class AnalysisView(ChipsPart, CorrectionsPart, AddressPart, ExportsPart, View):
                 if "table" in todo:
                     self._narrow()
                     self.render_table()
+                if self.term_index is None and self.filtered is not None:
+                    self._ensure_terms()  # "What customers say" fills in last
+                    self.terms.show(self.term_index, self.filtered, self.drills, self.frame)
             if g.failed:
                 self.status.value = ""
                 return
@@ -447,7 +450,7 @@ class AnalysisView(ChipsPart, CorrectionsPart, AddressPart, ExportsPart, View):
         self.raw, self.loaded = raw, uids
         self.grid.user_params = {**(self.grid.user_params or {}), "show_dataset": len(uids) > 1}
         self.page = 0
-        self.term_index = None if raw is None else terms.build_term_index(raw["full_text"])
+        self.term_index = None  # built after the first paint (``_ensure_terms``): ~3 s on 1M rows
         self._paint_topics()
         wanted = self._wanted
         if wanted is not None and set(wanted.datasets) <= set(uids):
@@ -644,6 +647,15 @@ class AnalysisView(ChipsPart, CorrectionsPart, AddressPart, ExportsPart, View):
             self.charts[name].show(themed(figure, self.ctx.theme), keys)
         if self.term_index is not None:
             self.terms.show(self.term_index, df, self.drills, self.frame)
+
+    def _ensure_terms(self) -> Any:
+        """The loaded tweets' term index, built once per load (a term chip needs it at once; otherwise it is
+        built after KPIs, charts and table are on the page)."""
+        if self.term_index is None and self.raw is not None:
+            started = time.perf_counter()
+            self.term_index = terms.build_term_index(self.raw["full_text"])
+            self.timings["terms_s"] = time.perf_counter() - started
+        return self.term_index
 
     # -- table ----------------------------------------------------------------------------------------------
 
