@@ -22,7 +22,7 @@ from dallosh.reports.content import Bar, ReportContent
 FONT_DIRS = (Path("/usr/share/fonts/truetype/dejavu"), Path("/usr/share/fonts/dejavu-sans-fonts"),
              Path("/usr/share/fonts/TTF"), Path("/usr/share/fonts/dejavu"))
 FONT_FILES = {"": "DejaVuSans.ttf", "B": "DejaVuSans-Bold.ttf"}
-#: Characters the font lacks that have a plain equivalent (Analysis's "unchanged" mark is a full-width "＝").
+#: Characters the font lacks that have a plain equivalent (a full-width "＝" pasted in a filter or a tweet).
 SUBSTITUTES = str.maketrans({"\uff1d": "="})
 #: Page width available for content (A4 210 mm minus 15 mm margins).
 WIDTH = 180.0

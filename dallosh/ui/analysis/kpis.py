@@ -66,7 +66,7 @@ def change_line(key: str, change: Any, period: str) -> dict[str, str] | None:
     if change.direction == "none":
         return {"arrow": "·", "text": f"nothing to compare with {period}", "tone": "neutral",
                 "title": f"This number cannot be computed for {period} (no tweet, or none it counts)."}
-    arrow = {"up": "▲", "down": "▼", "flat": "＝"}[change.direction]
+    arrow = {"up": "▲", "down": "▼", "flat": "="}[change.direction]
     tone = "neutral" if change.good is None or change.direction == "flat" else ("good" if change.good else "bad")
     text = "unchanged" if change.direction == "flat" else _delta_text(key, change.delta, change.previous)
     return {"arrow": arrow, "text": f"{text} vs {period}", "tone": tone,

@@ -442,7 +442,7 @@ def test_kpis_compare_with_the_previous_period_of_the_same_length(services, anal
     assert cards["negative_share"][0] == "0.0 %"
     assert cards["negative_share"][1]["text"] == "-50.0 pts vs the previous 1 day"
     assert cards["negative_share"][1]["tone"] == "good"  # fewer negative tweets is better
-    assert cards["high_priority_count"][1]["arrow"] == "＝"  # none on either day
+    assert cards["high_priority_count"][1]["arrow"] == "="  # none on either day
     assert "▲ +1 (+50 %)" in view.kpis["volume"].value  # the card shows it
     # a preset ends on the last day of the loaded tweets (3 Oct), not today
     view.period.value = "last_7"
