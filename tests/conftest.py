@@ -19,7 +19,9 @@ import pytest
 from dallosh.config import Config, load_config
 from dallosh.db import MongoAdapter
 from dallosh.db.embedded import spawn_embedded, terminate, wait_until_answers
+from dallosh.llm import formats
 from dallosh.storage import Storage
+from tests.mocking import FakeLLMServer
 
 pytest_plugins = ["tests.skipcheck", "tests.unitcheck"]
 
@@ -127,3 +129,15 @@ def admin(services):
 @pytest.fixture
 def analyst(services):
     return services.auth.login("analyst@free.com", "123456")
+
+
+@pytest.fixture
+def fake_llm(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeLLMServer]:
+    """A running fake LLM server (behaviour ``ok``; change it with ``fake_llm.set_behaviour(...)``), shared by the
+    LLM, pipeline and processing tests; it fails the test if a labelling request was malformed."""
+    monkeypatch.delenv("OLLAMA_API_KEY", raising=False)  # the ollama client would send it otherwise
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
+    formats.forget_all()
+    with FakeLLMServer() as server:
+        yield server
+    assert not server.shape_errors, f"malformed labelling requests: {server.shape_errors}"

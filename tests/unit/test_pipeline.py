@@ -1,14 +1,12 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 
 import pandas as pd
 import pytest
 
 from dallosh.defaults import DEFAULT_TOPICS, ROWS_PER_REQUEST
 from dallosh.errors import DalloshError
-from dallosh.llm import formats
 from dallosh.llm.base import Label, Provider, Row
 from dallosh.llm.labelling import row_confidence
 from dallosh.llm.registry import providers_for
@@ -181,16 +179,6 @@ def ai(fake: FakeLLMServer, **data) -> dict:
 def llm_providers(fake: FakeLLMServer, **data):
     return lambda: providers_for(ai(fake, **data), timeout=0.5, sleep=lambda s: None)
 
-
-@pytest.fixture
-def fake_llm(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeLLMServer]:
-    """The shared fake LLM server (as tests/unit/llm use it)."""
-    monkeypatch.delenv("OLLAMA_API_KEY", raising=False)
-    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
-    formats.forget_all()
-    with FakeLLMServer() as server:
-        yield server
-    assert not server.shape_errors, f"malformed labelling requests: {server.shape_errors}"
 
 
 def test_groups_pick_the_most_frequent_text_then_the_first():

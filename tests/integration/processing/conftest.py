@@ -18,10 +18,8 @@ import pytest
 
 from dallosh.config import Config, load_config
 from dallosh.events import Subscriber, routing_key_for
-from dallosh.llm import formats
 from dallosh.processes import kill_tree
 from dallosh.queue import connect_runtime
-from tests.mocking import FakeLLMServer
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -132,14 +130,5 @@ def subscribe(config):
     for sub in subs:
         sub.stop()
 
-
-@pytest.fixture
-def fake_llm(monkeypatch) -> Iterator[FakeLLMServer]:
-    monkeypatch.delenv("OLLAMA_API_KEY", raising=False)
-    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
-    formats.forget_all()
-    with FakeLLMServer() as server:
-        yield server
-    assert not server.shape_errors, f"malformed labelling requests: {server.shape_errors}"
 
 

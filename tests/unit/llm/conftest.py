@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 
-from dallosh.llm import formats
 from dallosh.llm.chat import ChatProvider
 from dallosh.llm.models import ModelConfig
 from dallosh.llm.registry import build_provider
@@ -16,16 +15,6 @@ from tests.mocking import FakeLLMServer
 #: Client timeout in tests; the fake's ``timeout`` behaviour waits longer than this.
 TEST_TIMEOUT_S = 0.5
 
-
-@pytest.fixture
-def fake_llm(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeLLMServer]:
-    """A running fake LLM server, behaviour ``ok``; change it with ``fake_llm.set_behaviour(...)``."""
-    monkeypatch.delenv("OLLAMA_API_KEY", raising=False)  # the ollama client would send it otherwise
-    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
-    formats.forget_all()
-    with FakeLLMServer() as server:
-        yield server
-    assert not server.shape_errors, f"malformed labelling requests: {server.shape_errors}"
 
 
 @pytest.fixture
