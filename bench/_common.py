@@ -12,6 +12,8 @@ import platform
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -143,3 +145,21 @@ def pace_events(publisher: Any, file_id: str, count: int, rate: float, phase: st
             raise RuntimeError("the broker did not accept an event (is RabbitMQ running on localhost:5672?)")
         took.append(time.perf_counter() - message["sent"])
     return took
+
+
+@contextmanager
+def private_database(base: Path, database: str, **extra: str) -> Iterator[dict[str, str]]:
+    """A private nx-27017 server and storage under ``base`` for one benchmark: yields the environment that points
+    the app at them (plus ``extra``), and stops the server afterwards."""
+    from dallosh.db.embedded import spawn_embedded, terminate, wait_until_answers
+    from tests.integration.ui.harness import free_port
+
+    port = free_port()
+    proc = spawn_embedded(port, base / "nx", base / "nx.log")
+    env = {"DALLOSH_MONGODB_URI": f"mongodb://127.0.0.1:{port}", "DALLOSH_MONGODB_DATABASE": database,
+           "DALLOSH_STORAGE_ROOT": str(base / "storage"), "DALLOSH_EMBEDDED_DB": "never", **extra}
+    try:
+        wait_until_answers(env["DALLOSH_MONGODB_URI"], proc=proc)
+        yield env
+    finally:
+        terminate(proc.pid)

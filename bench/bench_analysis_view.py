@@ -35,7 +35,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from _common import PROJECT_ROOT, PYTHON, Section, child_env, report
+from _common import PROJECT_ROOT, PYTHON, Section, child_env, private_database, report
 
 sys.path.insert(0, str(PROJECT_ROOT))
 
@@ -264,114 +264,105 @@ def main(argv: list[str] | None = None) -> int:
 
     from dallosh import analytics
     from dallosh.bootstrap import bootstrap
-    from dallosh.db.embedded import spawn_embedded, terminate, wait_until_answers
-    from tests.integration.ui.harness import free_port
 
     sections: list[Section] = []
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory() as tmp, \
+            private_database(Path(tmp), "bench_analysis", DALLOSH_QUEUE_NAME="bench-analysis",
+                             DALLOSH_EVENTS_EXCHANGE="bench-analysis-tasks") as env:
         base = Path(tmp)
-        port = free_port()
-        proc = spawn_embedded(port, base / "nx", base / "nx.log")
-        env = {"DALLOSH_MONGODB_URI": f"mongodb://127.0.0.1:{port}", "DALLOSH_MONGODB_DATABASE": "bench_analysis",
-               "DALLOSH_STORAGE_ROOT": str(base / "storage"), "DALLOSH_EMBEDDED_DB": "never",
-               "DALLOSH_QUEUE_NAME": "bench-analysis", "DALLOSH_EVENTS_EXCHANGE": "bench-analysis-tasks"}
-        try:
-            wait_until_answers(env["DALLOSH_MONGODB_URI"], proc=proc)
-            services = services_for(env)
-            bootstrap(services)
-            print("setup")
-            large_csv, medium_csv, small_csv = base / "large.csv", base / "medium.csv", base / "small.csv"
-            for rows, path, seed in ((args.large_rows, large_csv, 1), (args.rows, medium_csv, 2),
-                                     (2_000, small_csv, 3)):
-                print(f"  analysed csv of {rows:>9,} rows: {make_analysed(rows, path, seed):6.1f} s "
-                      f"({path.stat().st_size / 1e6:.0f} MB)")
-            large = register(services, "tweets-1m.csv", large_csv)
-            medium = register(services, "tweets-100k.csv", medium_csv)
-            small = register(services, "tweets-latest.csv", small_csv)  # newest: what the page opens on
+        services = services_for(env)
+        bootstrap(services)
+        print("setup")
+        large_csv, medium_csv, small_csv = base / "large.csv", base / "medium.csv", base / "small.csv"
+        for rows, path, seed in ((args.large_rows, large_csv, 1), (args.rows, medium_csv, 2),
+                                 (2_000, small_csv, 3)):
+            print(f"  analysed csv of {rows:>9,} rows: {make_analysed(rows, path, seed):6.1f} s "
+                  f"({path.stat().st_size / 1e6:.0f} MB)")
+        large = register(services, "tweets-1m.csv", large_csv)
+        medium = register(services, "tweets-100k.csv", medium_csv)
+        small = register(services, "tweets-latest.csv", small_csv)  # newest: what the page opens on
 
-            choose_section = Section("analysis_choose", f"Analysis view: choose a {args.rows:,}-row dataset")
-            view = new_view(services)
-            cold = choose(view, medium)
-            breakdown = {k: round(v, 3) for k, v in view.timings.items()}
-            choose(view, small)
-            warm = choose(view, medium)
-            choose_section.add("choose_cold_s", "first choice (read CSV + everything), kernel", round(cold, 3),
-                               "{} s")
-            choose_section.line("  of which", ", ".join(f"{k} {v}" for k, v in breakdown.items()
-                                                        if k != "last_update_s"))
-            choose_section.add("choose_again_s", "chosen again after another one (read again: only the frames shown "
-                               "are kept)", round(warm, 3), "{} s")
-            expected = analytics.kpis(analytics.apply_filters(view.frame, analytics.Filters(tz=TZ)))["volume"]
-            view.sentiment.value = "negative"
-            view._on_chart_click("topics", 0, 0)
-            fragment = view.state().to_fragment()
-            shared_volume = view.kpis["volume"].number
-            view.close()
-            fresh = new_view(services)
-            started = time.perf_counter()
-            fresh.apply_address_state(fragment)
-            shared_cold = time.perf_counter() - started
-            assert fresh.kpis["volume"].number == shared_volume and fresh.loaded == (medium,), fresh.alert.message
-            fresh.close()
-            shared_section = Section("analysis_shared", f"Open a shared view of the {args.rows:,}-row dataset, cold")
-            shared_section.add("kernel_s", "fresh view + the link's state → every number shown (read + everything)",
-                               round(shared_cold, 3), "{} s")
-            shared_section.line("  baseline", f"choosing the same dataset by hand, cold: {cold:.2f} s")
-            if args.browser:
-                from dallosh.config import load_config
-                from dallosh.ui.components import human_int
+        choose_section = Section("analysis_choose", f"Analysis view: choose a {args.rows:,}-row dataset")
+        view = new_view(services)
+        cold = choose(view, medium)
+        breakdown = {k: round(v, 3) for k, v in view.timings.items()}
+        choose(view, small)
+        warm = choose(view, medium)
+        choose_section.add("choose_cold_s", "first choice (read CSV + everything), kernel", round(cold, 3),
+                           "{} s")
+        choose_section.line("  of which", ", ".join(f"{k} {v}" for k, v in breakdown.items()
+                                                    if k != "last_update_s"))
+        choose_section.add("choose_again_s", "chosen again after another one (read again: only the frames shown "
+                           "are kept)", round(warm, 3), "{} s")
+        expected = analytics.kpis(analytics.apply_filters(view.frame, analytics.Filters(tz=TZ)))["volume"]
+        view.sentiment.value = "negative"
+        view._on_chart_click("topics", 0, 0)
+        fragment = view.state().to_fragment()
+        shared_volume = view.kpis["volume"].number
+        view.close()
+        fresh = new_view(services)
+        started = time.perf_counter()
+        fresh.apply_address_state(fragment)
+        shared_cold = time.perf_counter() - started
+        assert fresh.kpis["volume"].number == shared_volume and fresh.loaded == (medium,), fresh.alert.message
+        fresh.close()
+        shared_section = Section("analysis_shared", f"Open a shared view of the {args.rows:,}-row dataset, cold")
+        shared_section.add("kernel_s", "fresh view + the link's state → every number shown (read + everything)",
+                           round(shared_cold, 3), "{} s")
+        shared_section.line("  baseline", f"choosing the same dataset by hand, cold: {cold:.2f} s")
+        if args.browser:
+            from dallosh.config import load_config
+            from dallosh.ui.components import human_int
 
-                measured = browser_choose(load_config(env, env_file=Path("/nonexistent")), "tweets-100k.csv",
-                                          human_int(expected))
-                choose_section.add("browser", "in Chromium (Voilà): page ready / choose → KPIs / → table",
-                                   measured, "{}")
-                choose_section.target(f"interactive ≤ {CHOOSE_TARGET_S:.0f} s after choosing (browser)",
-                                      f"{measured['choose_to_table_s']:.2f} s",
-                                      measured["choose_to_table_s"] <= CHOOSE_TARGET_S)
-                opened = browser_shared(load_config(env, env_file=Path("/nonexistent")), fragment, shared_volume)
-                shared_section.add("browser", "in Chromium (Voilà, new kernel): the page without a link (baseline) / "
-                                   "the link's address → its KPIs shown", opened, "{}")
-                shared_section.target(f"shared view ≤ {SHARED_TARGET_S:.0f} s cold (browser)",
-                                      f"{opened['shared_link_s']:.2f} s", opened["shared_link_s"] <= SHARED_TARGET_S)
-            shared_section.target(f"shared view ≤ {SHARED_TARGET_S:.0f} s cold (kernel)", f"{shared_cold:.2f} s",
-                                  shared_cold <= SHARED_TARGET_S)
-            sections.append(shared_section)
-            choose_section.target(f"interactive ≤ {CHOOSE_TARGET_S:.0f} s after choosing (kernel)", f"{cold:.2f} s",
-                                  cold <= CHOOSE_TARGET_S)
-            sections.append(choose_section)
+            measured = browser_choose(load_config(env, env_file=Path("/nonexistent")), "tweets-100k.csv",
+                                      human_int(expected))
+            choose_section.add("browser", "in Chromium (Voilà): page ready / choose → KPIs / → table",
+                               measured, "{}")
+            choose_section.target(f"interactive ≤ {CHOOSE_TARGET_S:.0f} s after choosing (browser)",
+                                  f"{measured['choose_to_table_s']:.2f} s",
+                                  measured["choose_to_table_s"] <= CHOOSE_TARGET_S)
+            opened = browser_shared(load_config(env, env_file=Path("/nonexistent")), fragment, shared_volume)
+            shared_section.add("browser", "in Chromium (Voilà, new kernel): the page without a link (baseline) / "
+                               "the link's address → its KPIs shown", opened, "{}")
+            shared_section.target(f"shared view ≤ {SHARED_TARGET_S:.0f} s cold (browser)",
+                                  f"{opened['shared_link_s']:.2f} s", opened["shared_link_s"] <= SHARED_TARGET_S)
+        shared_section.target(f"shared view ≤ {SHARED_TARGET_S:.0f} s cold (kernel)", f"{shared_cold:.2f} s",
+                              shared_cold <= SHARED_TARGET_S)
+        sections.append(shared_section)
+        choose_section.target(f"interactive ≤ {CHOOSE_TARGET_S:.0f} s after choosing (kernel)", f"{cold:.2f} s",
+                              cold <= CHOOSE_TARGET_S)
+        sections.append(choose_section)
 
-            print(f"1M-row measurements (child process, {args.repeat} runs each)…")
-            out = subprocess.run([PYTHON, __file__, "--repeat", str(args.repeat), "--child", json.dumps(env), large],
-                                 capture_output=True, text=True, cwd=PROJECT_ROOT, env=child_env(), timeout=1800)
-            if out.returncode != 0:
-                raise RuntimeError(out.stderr[-3000:])
-            r = json.loads(out.stdout.strip().splitlines()[-1])
-            big = Section("analysis_1m", f"Analysis view with {r['rows']:,} rows loaded")
-            big.add("load_s", f"choose the {r['rows']:,}-row dataset (read + everything)", r["load_s"], "{} s")
-            big.line("  of which", ", ".join(f"{k} {v}" for k, v in r["load_breakdown"].items()
-                                             if k != "last_update_s"))
-            big.add("filter_s", "filter change → page recomputed (best)", r["filter_s"], "{}")
-            big.add("filter_worst_s", "  (worst of the runs)", r["filter_worst_s"], "{}")
-            big.line("  last recompute", ", ".join(f"{k} {v}" for k, v in r["last_breakdown"].items()
-                                                   if k not in ("load_s", "last_update_s")))
-            big.add("kpis_s", "analytics.kpis on the default view: operator = is_operator flag (as the view) / "
-                    "= the settings' accounts", f"{r['kpis_s']['flag']} s / {r['kpis_s']['accounts']} s", "{}")
-            big.add("rss_mb", "kernel RSS before → after loading (MB)",
-                    f"{r['rss_before_mb']} → {r['rss_loaded_mb']} (peak {r['peak_mb']})", "{}")
-            big.add("frame_mb", "the frame itself (memory_usage deep)", r["frame_mb"], "{} MB")
-            worst = max(r["filter_s"]["sentiment"], r["filter_s"]["reset"])
-            big.target(f"filter on {r['rows']:,} rows ≤ {FILTER_TARGET_S:.0f} s (page recomputed)", f"{worst:.2f} s",
-                       worst <= FILTER_TARGET_S)
-            big.add("cross_s", "cross-filter → page recomputed (best)", r["cross_s"], "{}")
-            big.add("cross_worst_s", "  (worst of the runs)", r["cross_worst_s"], "{}")
-            worst_cross = max(v for k, v in r["cross_worst_s"].items())
-            big.target(f"cross-filter on {r['rows']:,} rows ≤ {CROSS_FILTER_TARGET_S:.0f} s (worst click; baseline: "
-                       f"a plain filter change {r['filter_s']['sentiment']} s)", f"{worst_cross:.2f} s",
-                       worst_cross <= CROSS_FILTER_TARGET_S)
-            big.notes.append("search = accent-insensitive regex on the texts still selected; it is the slow filter")
-            sections.append(big)
-        finally:
-            terminate(proc.pid)
+        print(f"1M-row measurements (child process, {args.repeat} runs each)…")
+        out = subprocess.run([PYTHON, __file__, "--repeat", str(args.repeat), "--child", json.dumps(env), large],
+                             capture_output=True, text=True, cwd=PROJECT_ROOT, env=child_env(), timeout=1800)
+        if out.returncode != 0:
+            raise RuntimeError(out.stderr[-3000:])
+        r = json.loads(out.stdout.strip().splitlines()[-1])
+        big = Section("analysis_1m", f"Analysis view with {r['rows']:,} rows loaded")
+        big.add("load_s", f"choose the {r['rows']:,}-row dataset (read + everything)", r["load_s"], "{} s")
+        big.line("  of which", ", ".join(f"{k} {v}" for k, v in r["load_breakdown"].items()
+                                         if k != "last_update_s"))
+        big.add("filter_s", "filter change → page recomputed (best)", r["filter_s"], "{}")
+        big.add("filter_worst_s", "  (worst of the runs)", r["filter_worst_s"], "{}")
+        big.line("  last recompute", ", ".join(f"{k} {v}" for k, v in r["last_breakdown"].items()
+                                               if k not in ("load_s", "last_update_s")))
+        big.add("kpis_s", "analytics.kpis on the default view: operator = is_operator flag (as the view) / "
+                "= the settings' accounts", f"{r['kpis_s']['flag']} s / {r['kpis_s']['accounts']} s", "{}")
+        big.add("rss_mb", "kernel RSS before → after loading (MB)",
+                f"{r['rss_before_mb']} → {r['rss_loaded_mb']} (peak {r['peak_mb']})", "{}")
+        big.add("frame_mb", "the frame itself (memory_usage deep)", r["frame_mb"], "{} MB")
+        worst = max(r["filter_s"]["sentiment"], r["filter_s"]["reset"])
+        big.target(f"filter on {r['rows']:,} rows ≤ {FILTER_TARGET_S:.0f} s (page recomputed)", f"{worst:.2f} s",
+                   worst <= FILTER_TARGET_S)
+        big.add("cross_s", "cross-filter → page recomputed (best)", r["cross_s"], "{}")
+        big.add("cross_worst_s", "  (worst of the runs)", r["cross_worst_s"], "{}")
+        worst_cross = max(v for k, v in r["cross_worst_s"].items())
+        big.target(f"cross-filter on {r['rows']:,} rows ≤ {CROSS_FILTER_TARGET_S:.0f} s (worst click; baseline: "
+                   f"a plain filter change {r['filter_s']['sentiment']} s)", f"{worst_cross:.2f} s",
+                   worst_cross <= CROSS_FILTER_TARGET_S)
+        big.notes.append("search = accent-insensitive regex on the texts still selected; it is the slow filter")
+        sections.append(big)
     report(sections, "analysis_view.json")
     return 0
 

@@ -80,6 +80,15 @@ class _Printer:
         self.font(size, bold, color)
         self.pdf.multi_cell(WIDTH, height, self.clean(text), align="L", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
 
+    def row_start(self, height: float, font_size: float) -> float:
+        """A new row of ``height`` mm at the left margin (on a new page if it would not fit); returns its top."""
+        if self.pdf.get_y() + height > self.pdf.h - 15:
+            self.pdf.add_page()
+        top = self.pdf.get_y()
+        self.font(font_size)
+        self.pdf.set_x(15)
+        return top
+
     def heading(self, text: str) -> None:
         self.pdf.ln(3)
         self.line(text, 13, bold=True, color=layout.COLORS["primary"], height=8)
@@ -138,11 +147,7 @@ def _bars(p: _Printer, title: str, bars: Iterable[Bar], names: dict[str, str] | 
     if not items:
         p.line("No tweet.", 9, color=layout.COLORS["muted"])
     for b in items:
-        if pdf.get_y() + 6 > pdf.h - 15:
-            pdf.add_page()
-        y = pdf.get_y()
-        p.font(9)
-        pdf.set_x(15)
+        y = p.row_start(6, 9)
         pdf.cell(50, 5, p.clean((names or {}).get(b.label, b.label))[:40])
         p.bar(66, y + 0.8, 85, b.share, layout.bar_color(b.label))
         p.font(8.5, color=layout.COLORS["muted"])
@@ -170,11 +175,7 @@ def _spikes(p: _Printer, r: ReportContent) -> None:
                 pdf.cell(w, 5, text, align=align)
             pdf.ln(5)
             for row in rows:
-                if pdf.get_y() + 5 > pdf.h - 15:
-                    pdf.add_page()
-                y = pdf.get_y()
-                p.font(8.5)
-                pdf.set_x(15)
+                y = p.row_start(5, 8.5)
                 pdf.cell(55, 4.8, p.clean(row["label"])[:34])
                 pdf.cell(18, 4.8, str(row["count"]), align="R")
                 pdf.cell(20, 4.8, str(row["expected"]), align="R")

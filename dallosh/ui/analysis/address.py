@@ -6,6 +6,8 @@ A part of ``AnalysisView`` (a mixin: it reads and sets the view's filter widgets
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from dallosh.ui.analysis.state import ViewState, from_fragment
 from dallosh.ui.html import fragment
 
@@ -53,12 +55,13 @@ class AddressPart:
             self.alert.info(" ".join(notes))
         if not readable:
             return
-        self._wanted = ViewState(**{**wanted.__dict__, "datasets": readable})
+        wanted = replace(wanted, datasets=readable)
         if set(readable) == set(self.loaded):
             self._wanted = None
-            self._show_state(ViewState(**{**wanted.__dict__, "datasets": readable}))
+            self._show_state(wanted)
             self.request("compute")
         else:
+            self._wanted = wanted  # shown once its datasets are loaded (``_load``)
             self._set_quietly(self.dataset_select, readable)
             self.request("load")
 
