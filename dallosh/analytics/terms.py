@@ -46,7 +46,7 @@ MIN_WORD_LENGTH = 3
 DENSE_CELLS = 8_000_000
 
 #: Blanked before tokenising: links, @handles and the two-character escapes scrapers write for line breaks.
-_LINKS = re.compile(r"https?://[^\s\x00]+|www\.[^\s\x00]+|pic\.twitter\.com/[^\s\x00]+|@\w+|\\[nrt]")
+_LINKS = re.compile(r"(?i:https?://|www\.|pic\.twitter\.com/)[^\s\x00]+|@\w+|\\[nrt]")
 #: The tokens of a folded piece: a hashtag, or a word or hyphenated compound.
 _TOKEN = re.compile(r"#\w+|\w+(?:-\w+)*")
 _LETTER = re.compile(r"[^\W\d_]")

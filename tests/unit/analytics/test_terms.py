@@ -34,6 +34,8 @@ def test_words_are_folded_like_the_search_folds_them():
 def test_links_handles_escapes_and_numbers_are_not_terms():
     assert terms_of("@Freebox panne https://t.co/AbC123 www.free.fr pic.twitter.com/xyz") == {"panne"}
     assert terms_of("fibre\\ncoupée") == {"fibre", "coupee"}  # the literal escape, not "ncoupee"
+    # links typed in capitals (phones auto-capitalise) are links too, not the terms "https" and "tco"
+    assert terms_of("PANNE HTTPS://T.CO/AbC123 WWW.FREE.FR Pic.Twitter.com/xyz") == {"panne"}
     assert terms_of("depuis 3 jours, 62,04 € prélevés, 10h, 2eme fois, 31560") == {"preleves"}
     # positive control: the same words without the noise around them are terms
     assert terms_of("freebox tco abc") == {"freebox", "tco", "abc"}
