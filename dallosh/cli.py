@@ -21,6 +21,7 @@ from dallosh.config import get_config
 from dallosh.db import embedded
 from dallosh.defaults import HYBRID_THRESHOLD_DEFAULT
 from dallosh.errors import DalloshError
+from dallosh.lifecycle import status_words
 
 log = logging.getLogger("dallosh")
 
@@ -279,18 +280,18 @@ class ProgressBar:
         self.started = time.perf_counter()
 
     def step(self, name: str) -> None:
-        self.stream.write(f"\n{name.replace('_', ' ')} …")
+        self.stream.write(f"\n{status_words(name)} …")
         self.stream.flush()
 
     def done(self, name: str, stats: dict) -> None:
-        self.stream.write(f"\r{name.replace('_', ' ')} done in {stats.get('duration_s', 0):.2f} s" + " " * 30)
+        self.stream.write(f"\r{status_words(name)} done in {stats.get('duration_s', 0):.2f} s" + " " * 30)
         self.stream.flush()
 
     def report(self, event: str, details: dict) -> None:
         if "pages" in details:
             page, pages = details["page"], details["pages"]
             filled = int(30 * page / pages)
-            self.stream.write(f"\rsending to llm [{'#' * filled}{'.' * (30 - filled)}] page {page}/{pages} "
+            self.stream.write(f"\rlabelling [{'#' * filled}{'.' * (30 - filled)}] page {page}/{pages} "
                               f"({details.get('model')})")
             self.stream.flush()
 

@@ -25,6 +25,9 @@ def test_process_builtin(tmp_path):
     assert len(analysed) == report["steps"]["process_cleaning"]["rows_out"]
     assert {"sentiment", "priority", "main_topic", "labelled_by", "is_retweet", "is_operator"} <= set(analysed)
     assert "page 1/1" in result.stderr  # the progress bar
+    # in the user's words, as in the app: "labelling", never the step's code name or "llm"
+    assert "labelling" in result.stderr and "cleaning done in" in result.stderr
+    assert "llm" not in result.stderr.lower() and "sending_to" not in result.stderr
 
 
 def test_process_with_model_and_fallback(tmp_path):
