@@ -7,6 +7,8 @@ and roles behind ids (``Page.extra["names"]``), so the table shows emails rather
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
 import re
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -36,10 +38,11 @@ OTHER_ACTIONS = ("auth.login", "settings.check_model", "system.bootstrap", "cont
 
 def known_actions() -> list[str]:
     """Every action the app logs, and their prefixes (``users`` matches ``users.create``...), for the filter."""
-    from dallosh.services import auth, corrections, files, roles, settings, tasks, users
+    import dallosh.services
 
     names = set(OTHER_ACTIONS)
-    for module in (auth, corrections, files, roles, settings, tasks, users):
+    for info in pkgutil.iter_modules(dallosh.services.__path__):  # every service module, new ones included
+        module = importlib.import_module(f"dallosh.services.{info.name}")
         for cls in vars(module).values():
             if isinstance(cls, type) and cls.__module__ == module.__name__:
                 names.update(a for a in (getattr(f, "audited_action", None) for f in vars(cls).values()) if a)

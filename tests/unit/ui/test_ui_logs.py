@@ -11,5 +11,5 @@ from dallosh.ui.logs import known_actions
 def test_the_action_filter_offers_every_logged_action():
     actions = known_actions()
     for name in ("users", "settings", "users.create", "users.approve", "roles.delete", "settings.update_model",
-                 "settings.check_model", "auth.login", "files.add"):
+                 "settings.check_model", "auth.login", "files.add", "corrections.correct_many"):
         assert name in actions
