@@ -169,7 +169,9 @@ class DeliveryService(Service):
             stored = f"{FOLDER}/{batch}"
         records = [DeliveryData("email", e, message.subject if message else "", origin=dict(origin),
                                 message=stored) for e in emails]
-        title = str((payload or {}).get("title") or (payload or {}).get("summary") or "")
+        body = payload or {}
+        plain = body.get("dallosh") if isinstance(body.get("dallosh"), dict) else {}
+        title = str(plain.get("title") or body.get("title") or body.get("summary") or "")  # unescaped when known
         records += [DeliveryData("webhook", w, title, origin=dict(origin), payload=dict(payload or {}))
                     for w in webhooks]
         uids = []
