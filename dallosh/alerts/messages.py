@@ -3,7 +3,8 @@ Analysis on it, and the e-mail (HTML + text) and webhook text built from them.
 
 HTML goes through a Jinja2 environment with autoescape (rule names and tweets are user input); the plain-text
 e-mail through one without (it is not HTML); the webhook text escapes what Slack's markup gives a meaning to
-(``<``, ``>``, ``&``: a tweet must not become a link or an ``@channel`` mention in the team's channel).
+(``<``, ``>``, ``&``: a tweet must not become a link or an ``@channel`` mention in the team's channel), which
+``dallosh.delivery.webhook_body`` does.
 """
 
 from __future__ import annotations
@@ -151,24 +152,23 @@ def email_text(f: dict[str, Any], hub_url: str, *, k: float | None = None, windo
     return _text.get_template("alert_email.txt").render(**_values(f, hub_url, k, window))
 
 
-def slack_escape(text: str) -> str:
-    """Text safe inside a Slack/Teams message: ``&``, ``<``, ``>`` escaped (Slack's own rule), so ``<!channel>``
-    or ``<https://…|click>`` in a tweet stays text."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+def webhook_payload(f: dict[str, Any], hub_url: str, *, k: float | None = None, window: int | None = None
+                    ) -> dict[str, Any]:
+    """The JSON body Slack and Teams webhooks accept (``dallosh.delivery.webhook_body``, which escapes the
+    texts): the title, the value against the threshold, what rose, two tweets, facts and the Analysis link."""
+    from dallosh.delivery import webhook_body
 
-
-def webhook_text(f: dict[str, Any], hub_url: str, *, k: float | None = None, window: int | None = None) -> str:
-    """The webhook message: title, value against threshold, what rose, two tweets and the Analysis link."""
-    lines = [f"*{slack_escape(title(f))}*", slack_escape(summary(f)),
-             slack_escape(f"Threshold: {threshold_words(f, k, window)}. Datasets: "
-                          f"{', '.join(f.get('dataset_names') or [])}.")]
+    lines = [summary(f)]
     for heading, rows in rise_rows(f.get("explanation") or {}):
-        items = ", ".join(f"{r['label']} ({r['share_pct']} % of the rise)" for r in rows[:5])
-        lines.append(slack_escape(f"{heading} that rose: {items}"))
+        lines.append(f"{heading} that rose: " + ", ".join(f"{r['label']} ({r['share_pct']} % of the rise)"
+                                                         for r in rows[:5]))
     for tweet in (f.get("explanation") or {}).get("tweets", [])[:2]:
         text = " ".join(tweet["full_text"].split())
         if len(text) > WEBHOOK_TWEET_CHARS:
             text = text[:WEBHOOK_TWEET_CHARS - 1] + "…"
-        lines.append("> " + slack_escape(text))
-    lines.append(f"<{slack_escape(analysis_link(f, hub_url))}|Open Analysis on that day>")
-    return "\n".join(lines)
+        lines.append(f"“{text}”")
+    facts = {"Period": f"{period_words(f['period'], f['grain'])} ({f.get('tz') or 'UTC'})",
+             "Threshold": threshold_words(f, k, window), "Datasets": ", ".join(f.get("dataset_names") or [])}
+    data = {"rule": f["rule_name"], "metric": f["metric"], "topic": f["topic"], "period": f["period"],
+            "grain": f["grain"], "value": f["value"], "threshold": f["threshold"], "direction": f["direction"]}
+    return webhook_body(title(f), "\n".join(lines), facts=facts, link=analysis_link(f, hub_url), data=data)

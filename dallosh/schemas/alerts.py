@@ -8,11 +8,11 @@ declared here once; the Settings form shows it under the field.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from dallosh.errors import ValidationError
+from dallosh.schemas.settings import is_email_address
 
 #: What a rule can watch, in the admins' words (the form's choices and the firings' titles).
 METRICS: dict[str, str] = {
@@ -31,7 +31,6 @@ WINDOW_RANGE = (3, 90)
 #: Longest name, and most recipients of each kind (a rule is not a mailing list).
 NAME_MAX = 80
 RECIPIENTS_MAX = 20
-_EMAIL = re.compile(r"^[^@\s<>\"',;]+@[^@\s<>\"',;]+\.[^@\s<>\"',;]+$")
 
 
 def _help(text: str, default: Any = None, *, factory: Any = None) -> Any:
@@ -62,10 +61,10 @@ class AlertRule:
     direction: Literal["above", "below"] = _help("Fire when the metric goes above the threshold, or below it "
                                                  "(e.g. net sentiment under a floor).", "above")
     scope: Literal["new", "datasets"] = _help(
-        "All new data: every dataset whose processing finishes is checked on its own; chosen datasets: these "
-        "datasets are checked together (as Analysis shows them selected) whenever one of them is processed.",
+        "All new data: every dataset whose processing finishes is checked, and one run of episodes spans them (the "
+        "same data processed twice does not fire twice); chosen datasets: only these, each with its own episodes.",
         "new")
-    datasets: list[str] = _help("The datasets checked together (only for “chosen datasets”).", factory=list)
+    datasets: list[str] = _help("The datasets checked (only for “chosen datasets”).", factory=list)
     in_app: bool = _help("Show a notification to signed-in users who may read the datasets.", True)
     emails: list[str] = _help("Addresses that receive the alert by e-mail, one per line.", factory=list)
     webhooks: list[str] = _help("Webhook URLs (Slack or Teams incoming webhooks), one per line. They hold a "
@@ -97,15 +96,17 @@ class AlertRule:
         if self.scope == "new":
             self.datasets = []
         self.emails = list(dict.fromkeys(e.strip().lower() for e in self.emails if e.strip()))
-        bad = [e for e in self.emails if not _EMAIL.match(e)]
+        bad = [e for e in self.emails if not is_email_address(e)]
         if bad:
-            raise ValidationError(f"{path}.emails", f"{bad[0]!r} is not an e-mail address")
+            raise ValidationError(f"{path}.emails", f"{bad[0]!r} is not an e-mail address such as "
+                                                    "name@example.com")
         self.webhooks = list(dict.fromkeys(u.strip() for u in self.webhooks if u.strip()))
-        bad = [u for u in self.webhooks if not u.startswith("https://") or len(u) > 2000 or any(
-            c.isspace() for c in u)]
-        if bad:
-            raise ValidationError(f"{path}.webhooks", "must be https:// addresses (the webhook URL your Slack or "
-                                                      "Teams channel gives)")
+        if any(not u.startswith("https://") or len(u) > 2000 for u in self.webhooks):
+            raise ValidationError(f"{path}.webhooks", "must be web addresses starting with https:// (the webhook "
+                                                      "address your Slack or Teams channel gives)")
+        from dallosh.delivery.webhook import check_url  # no spaces, a host: the poster's own rule
+
+        self.webhooks = [check_url(u, f"{path}.webhooks") for u in self.webhooks]
         if len(self.emails) > RECIPIENTS_MAX or len(self.webhooks) > RECIPIENTS_MAX:
             raise ValidationError(f"{path}.{'emails' if len(self.emails) > RECIPIENTS_MAX else 'webhooks'}",
                                   f"may list at most {RECIPIENTS_MAX}")
@@ -132,7 +133,7 @@ class AlertFiring:
     #: The datasets the numbers come from (uids and their names when it fired).
     datasets: list[str] = field(default_factory=list)
     dataset_names: list[str] = field(default_factory=list)
-    #: "*" for a rule's chosen datasets together, else the dataset's uid (the episode it belongs to).
+    #: "*" for "all new data" (one run of episodes), else the dataset's uid (its own episodes).
     scope_key: str = "*"
     #: The task whose end triggered the check.
     task_id: str = ""
