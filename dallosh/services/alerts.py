@@ -171,8 +171,13 @@ class AlertsService(Service):
         if actor is None or not actor.is_system:
             raise PermissionDenied("Only the processing worker checks alert rules.")
         file_id = task.data.file_id
-        rules = [_record(AlertRule, d) for d in self.db.find(RULES, {"data.enabled": True},
-                                                                       sort=[("createdAt", 1)])]
+        rules = []
+        for doc in self.db.find(RULES, {"data.enabled": True}, sort=[("createdAt", 1)]):
+            try:
+                rules.append(_record(AlertRule, doc))
+            except DalloshError as exc:  # a rule stored by an older version, or edited by hand: skip it, say so
+                log.error("alert rule %s is not valid and was skipped (%s); edit it in Settings › Alert rules",
+                          doc.get("uid"), exc)
         rules = [r for r in rules if r.data.scope == "new" or file_id in r.data.datasets]
         if not rules:
             return []
@@ -298,7 +303,7 @@ class AlertsService(Service):
             record = _record(AlertFiring, self.db.get(FIRINGS, record.uid))  # type: ignore[arg-type]
         return record
 
-    def base_url(self) -> str:
+    def _base_url(self) -> str:
         """Where links in e-mails point: the delivery settings' public address, else this app's own."""
         return self.ctx.delivery.smtp_settings(SYSTEM).publicUrl or self.ctx.config.hub_url
 
@@ -318,7 +323,7 @@ class AlertsService(Service):
             return changes
         f = dump(record.data)
         try:
-            base = self.base_url()
+            base = self._base_url()
             mail = None
             if r.emails:
                 from dallosh.delivery import Message

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import threading
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -17,18 +18,21 @@ from dallosh.services.alerts import ALERT_EVENT, STATES
 from dallosh.storage import ANALYSED
 from tests.alerts_data import write_analysed
 from tests.factories import make_csv
+from tests.integration.ui.harness import delete_exchange
 
 SLACK = "https://hooks.slack.com/services/T000/B000/abcdefghijklmnop"
 RULE = {"name": "Panne réseau", "metric": "negative_volume", "threshold": "sigma", "k": 2.0, "window": 7}
 
 
 @pytest.fixture
-def config(mongo_uri: str, db_name: str, storage) -> Config:
+def config(mongo_uri: str, db_name: str, storage) -> Iterator[Config]:
     """The test database, with an exchange of its own (events of other tests never reach this one's listener)."""
-    return load_config({"DALLOSH_MONGODB_URI": mongo_uri, "DALLOSH_MONGODB_DATABASE": db_name,
-                        "DALLOSH_STORAGE_ROOT": str(storage.root),
-                        "DALLOSH_EVENTS_EXCHANGE": f"test-alerts-{uuid.uuid4().hex[:8]}"},
-                       env_file=Path("/nonexistent"))
+    config = load_config({"DALLOSH_MONGODB_URI": mongo_uri, "DALLOSH_MONGODB_DATABASE": db_name,
+                          "DALLOSH_STORAGE_ROOT": str(storage.root),
+                          "DALLOSH_EVENTS_EXCHANGE": f"test-alerts-{uuid.uuid4().hex[:8]}"},
+                         env_file=Path("/nonexistent"))
+    yield config
+    delete_exchange(config)
 
 
 def dataset(services, actor, name: str = "octobre.csv", **kwargs):
