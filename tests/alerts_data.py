@@ -27,7 +27,8 @@ QUIET = [
     ("petite coupure hier soir", "Réseau", "negative", 1),
     ("comment résilier mon contrat", "Facturation", "neutral", 0),
 ]
-#: The spike day's extra tweets: 30 negative, high-priority "panne fibre" complaints (one with hostile HTML).
+#: The spike day's extra tweets: 30 negative, high-priority "panne fibre" complaints (the first, the most engaging,
+#: with hostile HTML).
 SPIKE = [(f"panne fibre à Lyon depuis {k} heures #PanneFibre" + (f" {HOSTILE}" if k == 0 else ""), "Réseau",
           "negative", 2) for k in range(30)]
 FIRST_DAY = pd.Timestamp("2025-10-01")
@@ -43,7 +44,8 @@ def analysed_rows(quiet_days: int = 9, spike: bool = True, first_id: int = 1) ->
                          "created_at": f"{FIRST_DAY + pd.Timedelta(days=day):%Y-%m-%d} {9 + k % 12:02d}:{k:02d}:00",
                          "full_text": text, "screen_name": f"client{k}", "main_topic": topic, "sentiment": sentiment,
                          "priority": str(priority), "is_operator": "False", "is_retweet": "False",
-                         "engagement": str(k % 7), "labelled_by": "builtin"})
+                         # the hostile tweet is the most engaging: it is one of the three shown
+                         "engagement": "50" if HOSTILE in text else str(k % 7), "labelled_by": "builtin"})
     return pd.DataFrame(rows)
 
 
@@ -61,7 +63,8 @@ def export_csv(quiet_days: int = 9) -> bytes:
         out[column] = rows[column]
     out["name"] = rows["screen_name"]
     out["user_id"] = [str(5000 + i) for i in range(len(rows))]
-    for column in ("favorite_count", "retweet_count", "reply_count", "quote_count", "bookmark_count"):
+    for column in ("retweet_count", "reply_count", "quote_count", "bookmark_count"):
         out[column] = "0"
+    out["favorite_count"] = rows["engagement"]
     out["views_count"] = "10"
     return out.to_csv(index=False).encode("utf-8")

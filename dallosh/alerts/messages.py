@@ -52,9 +52,9 @@ def period_words(period: str, grain: str) -> str:
     return period
 
 
-def threshold_words(f: dict[str, Any], k: float | None = None, window: int | None = None) -> str:
-    """How the threshold was set: "12.4 (mean 6.1 + 2 σ over the 7 days before)" or "a fixed 50"."""
-    metric, grain = f["metric"], f["grain"]
+def threshold_words(f: dict[str, Any]) -> str:
+    """How the threshold was set: "12.4 (mean 6.1 + 2 σ, σ = 3.15, over the 7 days before)" or "a fixed 50"."""
+    metric, grain, k, window = f["metric"], f["grain"], f.get("k"), f.get("window")
     if f["threshold_kind"] == "fixed" or f.get("mean") is None:
         return f"a fixed {number(f['threshold'], metric)}"
     sign = "+" if f["direction"] == "above" else "−"
@@ -133,8 +133,8 @@ def explanation_summary(f: dict[str, Any]) -> str:
             f"{e['baseline_periods']} {per}s before: {e['excess']:.0f} extra.")
 
 
-def _values(f: dict[str, Any], hub_url: str, k: float | None, window: int | None) -> dict[str, Any]:
-    return {"f": f, "title": title(f), "summary": summary(f), "threshold": threshold_words(f, k, window),
+def _values(f: dict[str, Any], hub_url: str) -> dict[str, Any]:
+    return {"f": f, "title": title(f), "summary": summary(f), "threshold": threshold_words(f),
             "datasets": ", ".join(f.get("dataset_names") or []), "period": period_words(f["period"], f["grain"]),
             "explained": explanation_summary(f), "rises": rise_rows(f.get("explanation") or {}),
             "tweets": [{"text": t["full_text"], "line": tweet_line(t, f.get("tz") or "UTC")}
@@ -142,18 +142,17 @@ def _values(f: dict[str, Any], hub_url: str, k: float | None, window: int | None
             "analysis_link": analysis_link(f, hub_url), "alerts_link": alerts_link(hub_url), "c": COLORS}
 
 
-def email_html(f: dict[str, Any], hub_url: str, *, k: float | None = None, window: int | None = None) -> str:
+def email_html(f: dict[str, Any], hub_url: str) -> str:
     """The alert e-mail as one HTML document (styles inline, no script), every value escaped."""
-    return _html.get_template("alert_email.html").render(**_values(f, hub_url, k, window))
+    return _html.get_template("alert_email.html").render(**_values(f, hub_url))
 
 
-def email_text(f: dict[str, Any], hub_url: str, *, k: float | None = None, window: int | None = None) -> str:
+def email_text(f: dict[str, Any], hub_url: str) -> str:
     """The alert e-mail's plain-text part."""
-    return _text.get_template("alert_email.txt").render(**_values(f, hub_url, k, window))
+    return _text.get_template("alert_email.txt").render(**_values(f, hub_url))
 
 
-def webhook_payload(f: dict[str, Any], hub_url: str, *, k: float | None = None, window: int | None = None
-                    ) -> dict[str, Any]:
+def webhook_payload(f: dict[str, Any], hub_url: str) -> dict[str, Any]:
     """The JSON body Slack and Teams webhooks accept (``dallosh.delivery.webhook_body``, which escapes the
     texts): the title, the value against the threshold, what rose, two tweets, facts and the Analysis link."""
     from dallosh.delivery import webhook_body
@@ -168,7 +167,7 @@ def webhook_payload(f: dict[str, Any], hub_url: str, *, k: float | None = None, 
             text = text[:WEBHOOK_TWEET_CHARS - 1] + "…"
         lines.append(f"“{text}”")
     facts = {"Period": f"{period_words(f['period'], f['grain'])} ({f.get('tz') or 'UTC'})",
-             "Threshold": threshold_words(f, k, window), "Datasets": ", ".join(f.get("dataset_names") or [])}
+             "Threshold": threshold_words(f), "Datasets": ", ".join(f.get("dataset_names") or [])}
     data = {"rule": f["rule_name"], "metric": f["metric"], "topic": f["topic"], "period": f["period"],
             "grain": f["grain"], "value": f["value"], "threshold": f["threshold"], "direction": f["direction"]}
     return webhook_body(title(f), "\n".join(lines), facts=facts, link=analysis_link(f, hub_url), data=data)

@@ -130,6 +130,9 @@ class AlertFiring:
     #: Mean and standard deviation of the previous periods (NaN-free: None when not computed).
     mean: float | None = None
     std: float | None = None
+    #: The rule's k and window when it fired (the rule may change or go later).
+    k: float | None = None
+    window: int | None = None
     #: The datasets the numbers come from (uids and their names when it fired).
     datasets: list[str] = field(default_factory=list)
     dataset_names: list[str] = field(default_factory=list)

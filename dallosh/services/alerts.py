@@ -293,7 +293,8 @@ class AlertsService(Service):
         data = AlertFiring(rule_id=rule.uid, rule_name=r.name, metric=r.metric, topic=r.topic, grain=r.grain,
                            direction=r.direction, threshold_kind=r.threshold, period=period_key,
                            value=round(value, 4), threshold=round(float(limits.threshold[i]), 4),
-                           mean=number(limits.mean), std=number(limits.std), datasets=list(uids),
+                           mean=number(limits.mean), std=number(limits.std),
+                           k=r.k if r.threshold == "sigma" else None, window=r.window, datasets=list(uids),
                            dataset_names=list(names), scope_key=key, task_id=task_id, tz=tz, explanation=explanation)
         record = _record(AlertFiring, self.db.insert(FIRINGS, dump(data), by="system"))
         log.info("alert rule %r fired on %s (%s %s vs %s)", r.name, period_key, r.metric, data.value, data.threshold)
@@ -328,9 +329,9 @@ class AlertsService(Service):
             if r.emails:
                 from dallosh.delivery import Message
 
-                mail = Message(messages.title(f), list(r.emails), messages.email_html(f, base, k=r.k, window=r.window),
-                               messages.email_text(f, base, k=r.k, window=r.window))
-            payload = messages.webhook_payload(f, base, k=r.k, window=r.window) if r.webhooks else None
+                mail = Message(messages.title(f), list(r.emails), messages.email_html(f, base),
+                               messages.email_text(f, base))
+            payload = messages.webhook_payload(f, base) if r.webhooks else None
             ids = self.ctx.delivery.enqueue(SYSTEM, mail, emails=list(r.emails), webhooks=list(r.webhooks),
                                             payload=payload, origin={"alert": record.uid, "rule": rule.uid})
             changes.update(delivery_ids=ids, emails_sent=len(r.emails), webhooks_sent=len(r.webhooks))

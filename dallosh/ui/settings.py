@@ -190,7 +190,11 @@ class SettingsView(TabbedView):
                             self.tables[k].root, self.empty[k]], "dl-card", f"dl-models-{k}") for k in KINDS]
         ai_panel = box([prefs_card, *model_cards], "dl-col")
 
-        self.tabs = Tabs({"general": ("General", general_panel), "ai": ("AI configs", ai_panel)})
+        from dallosh.ui.alert_rules import AlertRulesPanel
+
+        self.alert_rules = AlertRulesPanel(self)
+        self.tabs = Tabs({"general": ("General", general_panel), "ai": ("AI configs", ai_panel),
+                          "alerts": ("Alert rules", self.alert_rules.root)})
         self.set_heading("Settings", "How the app looks and behaves, and which AI models label the tweets.")
         self.body.children = [self.tabs.root]
 
@@ -205,6 +209,7 @@ class SettingsView(TabbedView):
             self.settings = settings
             self._fill_general()
             self._paint_ai()
+        self.alert_rules.refresh()
 
     def _fill_general(self) -> None:
         general = self.settings.general  # type: ignore[union-attr]
