@@ -59,7 +59,7 @@ def threshold_words(f: dict[str, Any]) -> str:
         return f"a fixed {number(f['threshold'], metric)}"
     sign = "+" if f["direction"] == "above" else "−"
     sigmas = f" {k:g}" if k is not None else ""
-    over = f" over the {window} {grain}s before" if window else " of the previous periods"
+    over = f", over the {window} {grain}s before" if window else ", over the previous periods"
     return (f"{number(f['threshold'], metric)} (mean {number(f['mean'], metric)} {sign}{sigmas} σ, "
             f"σ = {f['std']:.2f}{over})")
 

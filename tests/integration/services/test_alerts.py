@@ -75,7 +75,7 @@ def test_admins_manage_rules_and_webhooks_stay_masked(services, admin, analyst):
     ({"scope": "datasets"}, "datasets", "at least one dataset"),
     ({"scope": "datasets", "datasets": ["gone"]}, "datasets", "no longer exists"),
     ({"emails": ["not-an-address"]}, "emails", "not an e-mail address"),
-    ({"webhooks": ["http://hooks.example.com/x"]}, "webhooks", "https://"),
+    ({"webhooks": ["hooks.example.com/x"]}, "webhooks", "https://"),
 ])
 def test_rules_are_validated_in_the_admins_words(services, admin, changes, field, words):
     with pytest.raises(ValidationError, match=words) as caught:
