@@ -9,8 +9,9 @@ registered as a dataset whose task is done, like ``bench_analysis_view.py`` does
 - **check after the task, cold** (the target): fresh services (nothing cached), four rules over the dataset —
   negative tweets per day (k·σ), a topic per day (k·σ), negative tweets above a fixed number set just under the
   busiest day of the data's last week (fires for sure, on a day above its baseline, so an explanation — term index,
-  log-odds, representative tweets — is always part of the number) and the net sentiment per hour below mean − k·σ: read + corrections + default filters, four series and thresholds, the
-  episode states saved, each firing explained and stored;
+  log-odds, representative tweets — is always part of the number) and the net sentiment per hour below
+  mean − k·σ: read + corrections + default filters, four series and thresholds, the episode states saved, each
+  firing explained and stored;
 - **the same task again** (a re-run): the episode states say nothing is new; what a second task on the same data
   costs.
 

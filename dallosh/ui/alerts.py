@@ -64,13 +64,14 @@ def channels(f: AlertFiring) -> str:
     return ", ".join(parts)
 
 
-def firing_html(record: Record[AlertFiring]) -> Any:
-    """The card's HTML for one firing (``templates/alerts_firing.html``)."""
+def firing_html(record: Record[AlertFiring], *, admin: bool = False) -> Any:
+    """The card's HTML for one firing (``templates/alerts_firing.html``); why e-mails or webhooks were not sent
+    is for admins (they set delivery up)."""
     f = dump(record.data)
     return render("alerts_firing.html", title=messages.title(f), summary=messages.summary(f),
                   threshold=messages.threshold_words(f), datasets=", ".join(record.data.dataset_names),
                   fired=human_time(record.createdAt), channels=channels(record.data),
-                  delivery_error=record.data.delivery_error, explained=messages.explanation_summary(f),
+                  delivery_error=record.data.delivery_error if admin else "", explained=messages.explanation_summary(f),
                   rises=messages.rise_rows(record.data.explanation),
                   tweets=[{"text": t["full_text"], "line": messages.tweet_line(t, record.data.tz)}
                           for t in record.data.explanation.get("tweets", [])])
@@ -79,6 +80,7 @@ def firing_html(record: Record[AlertFiring]) -> Any:
 class FiringCard:
     def __init__(self, view: AlertsView):
         self.uid = ""
+        self.admin = view.can("manage_app")
         self.html = html_widget("", "dl-spike")
         self.open_button = button("Open Analysis on that day", lambda: view.open_analysis(self.uid), "dl-small",
                                   style="primary", tooltip="Analysis with this alert's datasets, day and filter")
@@ -87,7 +89,7 @@ class FiringCard:
 
     def update(self, record: Record[AlertFiring]) -> None:
         self.uid = record.uid
-        self.html.value = firing_html(record)
+        self.html.value = firing_html(record, admin=self.admin)
 
 
 class AlertsView(View):

@@ -28,7 +28,8 @@ def fired(services, admin):
     """A dataset with a spike on 2025-10-10, a negative-volume rule, and its firing."""
     file, task = services.files.add(admin, "octobre.csv", make_csv(3))
     write_analysed(services.storage.path(ANALYSED, file.uid))
-    rule = services.alerts.create_rule(admin, {"name": f"Panne {HOSTILE}", "metric": "negative_volume"})
+    rule = services.alerts.create_rule(admin, {"name": f"Panne {HOSTILE}", "metric": "negative_volume",
+                                               "emails": ["noc@example.com"]})  # e-mail is not set up here
     (firing,) = services.alerts.evaluate_after_task(SYSTEM, task)
     return file, rule, firing
 
@@ -88,6 +89,11 @@ def test_the_alerts_page_lists_firings_with_their_explanation(services, admin, a
     assert "panne" in html and "share of the rise" in html and html.count('class="dl-thread-item"') == 3
     assert HOSTILE not in html and "&lt;img src=x onerror=alert(1)&gt;" in html  # rule name and tweet are text
     assert "page 1 of 1 · 1 alert" in view.pager.value
+    assert "Not sent by e-mail" not in html  # delivery problems are the admins' to see
+    mine = AlertsView(ctx(admin))
+    mine.on_show()
+    assert "Not sent by e-mail or webhook: The emails cannot be sent: e-mail is not set up yet" in \
+        mine._cards[0].html.value
 
 
 def test_open_analysis_shows_the_day_filtered_like_the_rule(services, admin, ctx, fired):
