@@ -36,10 +36,10 @@ OTHER_ACTIONS = ("auth.login", "settings.check_model", "system.bootstrap", "cont
 
 def known_actions() -> list[str]:
     """Every action the app logs, and their prefixes (``users`` matches ``users.create``...), for the filter."""
-    from dallosh.services import auth, corrections, files, roles, settings, tasks, users
+    from dallosh.services import alerts, auth, corrections, files, roles, settings, tasks, users
 
     names = set(OTHER_ACTIONS)
-    for module in (auth, corrections, files, roles, settings, tasks, users):
+    for module in (alerts, auth, corrections, files, roles, settings, tasks, users):
         for cls in vars(module).values():
             if isinstance(cls, type) and cls.__module__ == module.__name__:
                 names.update(a for a in (getattr(f, "audited_action", None) for f in vars(cls).values()) if a)
