@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,7 +27,10 @@ from tests.factories import make_csv
 from tests.integration.ui.conftest import ui_config
 from tests.integration.ui.harness import (
     KERNEL_REPLY_MS,
+    NOTEBOOKS,
+    ROOT,
     VoilaServer,
+    dallosh_env,
     full_screenshot,
     new_page,
     set_theme,
@@ -171,3 +176,14 @@ def test_an_analyst_reads_an_alert_and_opens_analysis_on_that_day(alerts_env, br
         no_hostile_markup(page, dialogs)
     finally:
         page.close()
+
+
+def test_nbval_runs_the_alerts_notebooks(alerts_env):
+    """Both Alerts notebooks (home and admin) run top to bottom in a fresh kernel against the test database."""
+    notebooks = [str(NOTEBOOKS / folder / "alerts.ipynb") for folder in ("home", "admin")]
+    env = dallosh_env(alerts_env.config, "analyst@free.com")
+    result = subprocess.run([sys.executable, "-m", "pytest", "--nbval-lax", "--nbval-current-env", "-q",
+                             "-p", "no:cacheprovider", *notebooks], cwd=ROOT, env=env, capture_output=True,
+                            text=True, timeout=300)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
+    assert "2 passed" in result.stdout
