@@ -109,7 +109,7 @@ class AlertsService(Service):
         doc = self.db.get(RULES, uid)
         if doc is None:
             raise NotFound("This alert rule no longer exists: it was deleted. Refresh the list.")
-        current = doc["data"]
+        current = dump(_record(AlertRule, doc).data)
         changes = dict(changes)
         if "webhooks" in changes:
             stored = {_masked(u): u for u in current.get("webhooks", [])}

@@ -125,8 +125,13 @@ def test_chosen_datasets_have_their_own_episodes_and_others_are_not_checked(serv
     fired = services.alerts.evaluate_after_task(SYSTEM, task)
     assert len(fired) == 1 and fired[0].data.scope_key == mine.uid
     assert services.db.get(STATES, f"{rule.uid}:{mine.uid}") is not None
+    assert services.alerts.evaluate_after_task(SYSTEM, task) == []  # the episode goes on
     services.alerts.update_rule(admin, rule.uid, {"datasets": [mine.uid, other.uid]})
     assert len(services.alerts.evaluate_after_task(SYSTEM, other_task)) == 1  # its own episode
+    # the rule now asks another question: its episodes start over
+    assert len(services.alerts.evaluate_after_task(SYSTEM, task)) == 1
+    services.alerts.update_rule(admin, rule.uid, {"name": "Renamed", "emails": ["ops@example.com"]})
+    assert services.alerts.evaluate_after_task(SYSTEM, task) == []  # a new name or channel is the same question
 
 
 def test_a_disabled_rule_and_a_quiet_dataset_do_not_fire(services, admin):
