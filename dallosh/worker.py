@@ -118,6 +118,10 @@ def run_worker(config: Config | None = None, *, burst: bool = False, name: str |
 def run_notify_worker(config: Config | None = None, *, burst: bool = False, name: str | None = None) -> bool:
     """Serve the notify queue with RQ's scheduler until stopped (or, with ``burst``, until it is empty)."""
     config = config or get_config()
+    try:  # sent deliveries older than a month and the stored messages nothing uses any more
+        Services.from_config(config).delivery.purge(SYSTEM)
+    except Exception:  # noqa: BLE001 - housekeeping must not keep e-mails from going out
+        log.exception("purging old deliveries failed")
     queue = notify_queue(config)
     worker = Worker([queue], connection=queue.connection, name=name)
     return worker.work(burst=burst, with_scheduler=True, logging_level=config.log_level)

@@ -14,6 +14,7 @@ attachments are kept under the storage root so that every attempt sends the same
 from __future__ import annotations
 
 import shutil
+import time
 from datetime import timedelta
 from typing import Any
 
@@ -41,6 +42,8 @@ JOB_TIMEOUT_S = 180
 RESULT_TTL_S, FAILURE_TTL_S = 86400, 7 * 86400
 #: A webhook post's timeout, seconds.
 WEBHOOK_TIMEOUT_S = 10.0
+#: A stored message without any record is removed only after this many seconds (its batch may be being queued).
+STORED_GRACE_S = 3600
 #: Statuses listed first: what needs an admin's eye.
 PROBLEMS = ("failed", "retrying")
 
@@ -285,7 +288,8 @@ class DeliveryService(Service):
         used = {d["data"].get("message") for d in self.db.find(COLLECTION, {"data.kind": "email"},
                                                               projection=["data.message"])}
         root = self.ctx.storage.root / FOLDER
+        settled = time.time() - STORED_GRACE_S  # a batch being enqueued has its folder before its records
         for folder in root.iterdir() if root.is_dir() else ():
-            if f"{FOLDER}/{folder.name}" not in used:
+            if f"{FOLDER}/{folder.name}" not in used and folder.stat().st_mtime < settled:
                 shutil.rmtree(folder, ignore_errors=True)
         return removed
