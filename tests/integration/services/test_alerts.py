@@ -207,3 +207,36 @@ def test_a_firing_is_announced_without_addresses_or_secrets(services, admin, con
     assert firing.data.in_app
     # e-mail is not set up in these settings: nothing is queued, and the firing says why in plain words
     assert firing.data.emails_sent == 0 and "e-mail is not set up" in firing.data.delivery_error
+
+
+def test_two_workers_finishing_together_fire_once(services, admin, config):
+    from dataclasses import replace
+
+    from dallosh.schemas.alerts import EpisodeState
+    from dallosh.services import Services
+
+    rule = services.alerts.create_rule(admin, RULE)
+    _, task = dataset(services, admin)
+    # the compare-and-set itself: a second first save, or a save from a stale read, is refused
+    alerts = services.alerts
+    first = EpisodeState(rule.uid, "probe", "2025-10-10", True, "2025-10-10", 1)
+    assert alerts._save_state(None, first) and not alerts._save_state(None, first)
+    doc, state = alerts._load_state(rule.uid, "probe")
+    assert alerts._save_state(doc, replace(state, version=state.version + 1))
+    assert not alerts._save_state(doc, replace(state, version=state.version + 1))  # doc is stale now
+    # two processes' services checking the same task at the same moment
+    other = Services(type(services.db)(config.mongodb_uri, config.mongodb_database), services.storage, config)
+    start = threading.Barrier(2)
+    results: list[int] = []
+
+    def check(svc) -> None:
+        start.wait()
+        results.append(len(svc.alerts.evaluate_after_task(SYSTEM, task)))
+
+    threads = [threading.Thread(target=check, args=(s,)) for s in (services, other)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    other.db.close()
+    assert sorted(results) == [0, 1] and len(services.alerts.list_firings(admin).items) == 1
