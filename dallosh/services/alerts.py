@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from dallosh.errors import Conflict, DalloshError, NotFound, PermissionDenied, ValidationError
@@ -30,6 +31,7 @@ from dallosh.storage import ANALYSED
 if TYPE_CHECKING:
     import pandas as pd
 
+    from dallosh.alerts.evaluate import Thresholds
     from dallosh.events import Publisher
     from dallosh.schemas import TaskData
 
@@ -56,6 +58,29 @@ def _record(cls: type, doc: dict[str, Any]) -> Record:
         if f.type == "bool" and type(data.get(f.name)) is int and data[f.name] in (0, 1):
             data[f.name] = bool(data[f.name])
     return Record.from_doc(cls, {**doc, "data": data})
+
+
+@dataclass
+class _Rows:
+    """A dataset's rows as Analysis selects them by default, read once per check of a task (and the term index of
+    their texts, built once when a firing needs it)."""
+
+    rows: pd.DataFrame
+    name: str
+    tz: str
+    index: Any = None
+
+
+@dataclass(frozen=True)
+class _Check:
+    """One rule checked on one dataset after one task: what its firings need."""
+
+    rule: Record[AlertRule]
+    file_id: str
+    task_id: str
+    key: str
+    data: _Rows
+    publisher: Any
 
 
 def _masked(url: str) -> str:
@@ -187,7 +212,7 @@ class AlertsService(Service):
 
             publisher = Publisher(self.ctx.config)
         fired: list[Record[AlertFiring]] = []
-        frames: dict[tuple[str, ...], Any] = {}
+        frames: dict[str, _Rows] = {}
         try:
             for rule in rules:
                 try:
@@ -200,18 +225,17 @@ class AlertsService(Service):
                 publisher.close()
         return fired
 
-    def _rows(self, uids: tuple[str, ...], frames: dict[tuple[str, ...], Any]) -> tuple[pd.DataFrame, list[str]]:
-        """The datasets' rows as Analysis selects them by default (read once per check of a task)."""
-        if uids not in frames:
+    def _rows(self, file_id: str, frames: dict[str, _Rows]) -> _Rows:
+        """The dataset's rows as Analysis selects them by default (read once per check of a task)."""
+        if file_id not in frames:
             from dallosh import analytics
 
-            names = {u: self.ctx.files.get(SYSTEM, u).data.filename for u in uids}
-            frame = self.ctx.results.corrected(SYSTEM, list(uids), names=names)
+            name = self.ctx.files.get(SYSTEM, file_id).data.filename
+            frame = self.ctx.results.corrected(SYSTEM, [file_id], names={file_id: name})
             tz = self.ctx.settings.general().timeZone
             rows = analytics.apply_filters(frame, analytics.Filters(tz=tz)).reset_index(drop=True)
-            frames[uids] = (rows, [names[u] for u in uids], {})
-        rows, names, _ = frames[uids]
-        return rows, names
+            frames[file_id] = _Rows(rows, name, tz)
+        return frames[file_id]
 
     def _load_state(self, rule_id: str, key: str) -> tuple[dict[str, Any] | None, EpisodeState]:
         doc = self.db.get(STATES, f"{rule_id}:{key}")
@@ -232,19 +256,19 @@ class AlertsService(Service):
                                             dump(state), by="system")
         return saved is not None
 
-    def _evaluate(self, rule: Record[AlertRule], file_id: str, task_id: str, frames: dict, publisher: Any
-                  ) -> list[Record[AlertFiring]]:
+    def _evaluate(self, rule: Record[AlertRule], file_id: str, task_id: str, frames: dict[str, _Rows],
+                  publisher: Any) -> list[Record[AlertFiring]]:
+        """Check one rule on the dataset of a task that is done; store (and send) what fires."""
         from dallosh.alerts.evaluate import FIRST_CHECK_PERIODS, metric_series, run_episodes, thresholds
 
         r = rule.data
         if not self.ctx.storage.path(ANALYSED, file_id).exists():
             return []
-        uids, key = (file_id,), (ALL_NEW if r.scope == "new" else file_id)
-        rows, names = self._rows(uids, frames)
-        tz = self.ctx.settings.general().timeZone
-        series = metric_series(rows, r.metric, tz, r.grain, r.topic)
-        values = series["value"].to_numpy()
-        limits = thresholds(values, kind=r.threshold, direction=r.direction, k=r.k, window=r.window, value=r.value)
+        key = ALL_NEW if r.scope == "new" else file_id
+        data = self._rows(file_id, frames)
+        series = metric_series(data.rows, r.metric, data.tz, r.grain, r.topic)
+        limits = thresholds(series["value"].to_numpy(), kind=r.threshold, direction=r.direction, k=r.k,
+                            window=r.window, value=r.value)
         keys = series["key"].tolist()
         for _ in range(STATE_ATTEMPTS):
             doc, state = self._load_state(rule.uid, key)
@@ -260,45 +284,45 @@ class AlertsService(Service):
         else:
             log.warning("alert rule %s: its state kept changing under it; checked again at the next task", rule.uid)
             return []
-        firings = []
-        for i in outcome.fired:
-            firings.append(self._fire(rule, series["period"].iloc[i], keys[i], float(values[i]), limits, i, uids,
-                                      names, key, task_id, tz, rows, frames, publisher, file_id))
-        return firings
+        check = _Check(rule, file_id, task_id, key, data, publisher)
+        return [self._fire(check, series, limits, i) for i in outcome.fired]
 
-    def _fire(self, rule: Record[AlertRule], period: Any, period_key: str, value: float, limits: Any, i: int,
-              uids: tuple[str, ...], names: list[str], key: str, task_id: str, tz: str, rows: pd.DataFrame,
-              frames: dict, publisher: Any, file_id: str) -> Record[AlertFiring]:
+    def _fire(self, check: _Check, series: pd.DataFrame, limits: Thresholds, i: int) -> Record[AlertFiring]:
+        """Store the firing of period ``i`` with its explanation, then announce and send it."""
         import numpy as np
 
         from dallosh.alerts.explain import explain
 
-        r = rule.data
-        indexes = frames[uids][2]
-        index_key = "priority" if r.metric == "high_priority" else "all"
+        r, data = check.rule.data, check.data
+        period, period_key = series["period"].iloc[i], series["key"].iloc[i]
         explanation: dict[str, Any] = {}
         try:
-            if index_key not in indexes and r.metric != "high_priority":
-                from dallosh.analytics import build_term_index
+            index = None
+            if r.metric != "high_priority":  # the others are explained on every row: one index per check
+                if data.index is None:
+                    from dallosh.analytics import build_term_index
 
-                indexes[index_key] = build_term_index(rows["full_text"])
-            explanation = explain(rows, tz, period, r.grain, r.metric, topic=r.topic, window=r.window,
-                                  index=indexes.get(index_key))
+                    data.index = build_term_index(data.rows["full_text"])
+                index = data.index
+            explanation = explain(data.rows, data.tz, period, r.grain, r.metric, topic=r.topic, window=r.window,
+                                  index=index)
         except Exception:  # noqa: BLE001 - a firing without its explanation is still worth sending
-            log.exception("alert rule %s: the explanation of %s failed", rule.uid, period_key)
+            log.exception("alert rule %s: the explanation of %s failed", check.rule.uid, period_key)
 
-        def number(a: np.ndarray) -> float | None:
-            return None if np.isnan(a[i]) else round(float(a[i]), 4)
+        def number(values: np.ndarray) -> float | None:
+            return None if np.isnan(values[i]) else round(float(values[i]), 4)
 
-        data = AlertFiring(rule_id=rule.uid, rule_name=r.name, metric=r.metric, topic=r.topic, grain=r.grain,
-                           direction=r.direction, threshold_kind=r.threshold, period=period_key,
-                           value=round(value, 4), threshold=round(float(limits.threshold[i]), 4),
-                           mean=number(limits.mean), std=number(limits.std),
-                           k=r.k if r.threshold == "sigma" else None, window=r.window, datasets=list(uids),
-                           dataset_names=list(names), scope_key=key, task_id=task_id, tz=tz, explanation=explanation)
-        record = _record(AlertFiring, self.db.insert(FIRINGS, dump(data), by="system"))
-        log.info("alert rule %r fired on %s (%s %s vs %s)", r.name, period_key, r.metric, data.value, data.threshold)
-        changes = self._deliver(rule, record, publisher, file_id)
+        firing = AlertFiring(
+            rule_id=check.rule.uid, rule_name=r.name, metric=r.metric, topic=r.topic, grain=r.grain,
+            direction=r.direction, threshold_kind=r.threshold, period=period_key,
+            value=round(float(series["value"].iloc[i]), 4), threshold=number(limits.threshold) or 0.0,
+            mean=number(limits.mean), std=number(limits.std), k=r.k if r.threshold == "sigma" else None,
+            window=r.window, datasets=[check.file_id], dataset_names=[data.name], scope_key=check.key,
+            task_id=check.task_id, tz=data.tz, explanation=explanation)
+        record = _record(AlertFiring, self.db.insert(FIRINGS, dump(firing), by="system"))
+        log.info("alert rule %r fired on %s (%s %s vs %s)", r.name, period_key, r.metric, firing.value,
+                 firing.threshold)
+        changes = self._deliver(check.rule, record, check.publisher, check.file_id)
         if changes:
             self.db.update(FIRINGS, record.uid, changes, by="system")
             record = _record(AlertFiring, self.db.get(FIRINGS, record.uid))  # type: ignore[arg-type]
