@@ -187,3 +187,31 @@ def test_nbval_runs_the_alerts_notebooks(alerts_env):
                             text=True, timeout=300)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
     assert "2 passed" in result.stdout
+
+
+def test_a_firing_shows_a_toast_on_any_page_that_leads_to_the_alert(alerts_env, browser):
+    services = alerts_env.services
+    admin = services.auth.login("admin@free.com", "123456")
+    page = new_page(browser)
+    try:
+        page.goto(alerts_env.analyst.url("home/datasets"))
+        wait_until_filled(page, "datasets")
+        page.wait_for_selector(".dl-toasts.dl-live", state="attached")  # the page listens: events are not missed
+        toasts = page.locator(".dl-toast")
+        expect(toasts).to_have_count(0)
+        # a new rule over the data already processed: its first check fires (the bus → the page's kernel → a toast)
+        services.alerts.create_rule(admin, {"name": "Réseau en feu", "metric": "topic_volume", "topic": "Réseau"})
+        task = services.tasks.find_by_file(alerts_env.file_uid)
+        (fired,) = services.alerts.evaluate_after_task(SYSTEM, task)
+        toast = toasts.filter(has_text="Alert: Réseau en feu")
+        expect(toast).to_be_visible(timeout=KERNEL_REPLY_MS)
+        expect(toast).to_contain_text("2025-10-10: 33 tweets about Réseau against a threshold of 3.")
+        page.screenshot(path=str(SHOTS / "toast-1400-light.png"))
+        toast.locator("button:has-text('See why')").click()
+        wait_for_view(page, "alerts")
+        first = page.locator(".dl-view-alerts .dl-firing").first
+        expect(first).to_contain_text("Réseau en feu: tweets about Réseau above the threshold on 2025-10-10")
+        assert services.alerts.get_firing(admin, fired.uid).data.in_app
+        assert visible_errors(page) == []
+    finally:
+        page.close()
