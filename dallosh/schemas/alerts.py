@@ -141,7 +141,7 @@ class AlertFiring:
     tz: str = "UTC"
     #: ``analytics.spikes.explain_spike`` as plain data (see ``dallosh.alerts.explain``).
     explanation: dict[str, Any] = field(default_factory=dict)
-    #: Channels used: in-app, and how many e-mails / webhooks were queued (never the addresses themselves).
+    #: Channels used: announced in the app, and how many e-mails / webhooks were queued (never the addresses).
     in_app: bool = False
     emails_sent: int = 0
     webhooks_sent: int = 0

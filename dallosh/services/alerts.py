@@ -318,7 +318,8 @@ class AlertsService(Service):
             value=round(float(series["value"].iloc[i]), 4), threshold=number(limits.threshold) or 0.0,
             mean=number(limits.mean), std=number(limits.std), k=r.k if r.threshold == "sigma" else None,
             window=r.window, datasets=[check.file_id], dataset_names=[data.name], scope_key=check.key,
-            task_id=check.task_id, tz=data.tz, explanation=explanation)
+            task_id=check.task_id, tz=data.tz, explanation=explanation,
+            in_app=r.in_app and check.publisher is not None)
         record = _record(AlertFiring, self.db.insert(FIRINGS, dump(firing), by="system"))
         log.info("alert rule %r fired on %s (%s %s vs %s)", r.name, period_key, r.metric, firing.value,
                  firing.threshold)
@@ -343,7 +344,8 @@ class AlertsService(Service):
 
             # The uid only: a reader's page fetches the firing through the service, which checks they may see it.
             message = make_message(file_id, "", ALERT_EVENT, firing_uid=record.uid)
-            changes["in_app"] = bool(publisher.publish(routing_key_for(file_id, ALERT_EVENT), message))
+            if not publisher.publish(routing_key_for(file_id, ALERT_EVENT), message):
+                changes["in_app"] = False  # the broker stayed unreachable: the Alerts page still lists it
         if not (r.emails or r.webhooks):
             return changes
         f = dump(record.data)

@@ -4,9 +4,10 @@ on a constructed export with a spike fires a rule, announces it on the bus, and 
 from __future__ import annotations
 
 from dallosh.services import SYSTEM
-from dallosh.services.alerts import ALERT_EVENT, RULES
+from dallosh.services.alerts import ALERT_EVENT, RULES, STATES
 from tests.alerts_data import export_csv
 from tests.conftest import wait_status
+from tests.integration.delivery.conftest import wait_for
 
 
 def test_a_real_task_fires_a_rule_once_and_a_broken_rule_fails_nothing(services, admin, analyst, runtime, workers,
@@ -41,7 +42,10 @@ def test_a_real_task_fires_a_rule_once_and_a_broken_rule_fails_nothing(services,
     assert firing.value == len(rows)
     assert "could not be checked" not in workers.logs() and "is not valid and was skipped" in workers.logs()
 
-    # the same task run again: the episode goes on, nothing fires twice
+    # the same task run again: the rule is checked again (its state is saved once more), and nothing fires twice
+    version = services.db.get(STATES, f"{rule.uid}:*")["data"]["version"]
     services.tasks.request(analyst, task.uid, "start")
     assert wait_status(services, task.uid, {"done", "on_error"}) == "done"
+    wait_for(lambda: services.db.get(STATES, f"{rule.uid}:*")["data"]["version"] > version,
+             what="the rule checked after the second run")
     assert len(services.alerts.list_firings(SYSTEM).items) == 1
