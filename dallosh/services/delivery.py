@@ -235,11 +235,11 @@ class DeliveryService(Service):
 
     def list(self, actor: Actor, *, status: str | None = None, skip: int = 0,
              limit: int = 50) -> Page[Record[DeliveryData]]:
-        """Deliveries for admins: failed and retrying ones first, then the others, newest first in each; webhook
+        """Deliveries for admins: failed ones first, then retrying ones, then the others, newest first in each; webhook
         addresses masked. ``extra["counts"]`` gives the number per status."""
         self.authorize(actor, "manage_app")
-        groups = [{"data.status": status}] if status else [{"data.status": {"$in": list(PROBLEMS)}},
-                                                           {"data.status": {"$nin": list(PROBLEMS)}}]
+        groups = [{"data.status": status}] if status else [
+            *({"data.status": p} for p in PROBLEMS), {"data.status": {"$nin": list(PROBLEMS)}}]
         items: list[Record[DeliveryData]] = []
         total, offset = 0, skip
         for query in groups:

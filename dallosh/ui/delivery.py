@@ -49,8 +49,8 @@ class DeliveryRow:
 
     def __init__(self, panel: DeliveryPanel):
         self.uid = ""
-        self.info = html_widget("", "dl-td")
-        self.info.layout.width = "85%"
+        self.info = html_widget("", "dl-td", "dl-wrap-cell")  # the last error wraps, whole
+        self.info.layout.width = "88%"
         self.retry_button = button("Retry", lambda: panel.retry(self.uid), "dl-small",
                                    tooltip="Send it again now (then retried on failure as usual)")
         self.root = box([self.info, self.retry_button], "dl-tr", "dl-delivery-row", vertical=False,
