@@ -27,6 +27,9 @@ INDEXES: tuple[tuple[str, str, bool], ...] = (
     ("logs", "createdAt", False),
     ("task_events", "data.task_id", False),
     ("corrections", "data.file_id", False),
+    # alert rules, their episode states (saved by compare-and-set: a second first save must fail) and firings
+    *((c, "uid", True) for c in ("alert_rules", "alert_states", "alert_firings")),
+    ("alert_firings", "createdAt", False),
 )
 
 DEFAULT_ROLES = {

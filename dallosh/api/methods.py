@@ -36,6 +36,8 @@ ACTOR_METHODS: frozenset[tuple[str, str]] = frozenset({
     ("corrections", "correct"), ("corrections", "correct_many"), ("corrections", "history"),
     ("corrections", "effective"), ("corrections", "revert"),
     ("results", "headline"),
+    ("alerts", "list_rules"), ("alerts", "get_rule"), ("alerts", "create_rule"), ("alerts", "update_rule"),
+    ("alerts", "delete_rule"), ("alerts", "list_firings"), ("alerts", "get_firing"),
     ("auth", "me"), ("auth", "change_password"), ("auth", "update_account"), ("auth", "delete_account"),
 })
 

@@ -114,6 +114,13 @@ class TaskJob:
         """Store a negotiated response format with the model's settings, so the next task starts there."""
         self.services.settings.remember_response_format(SYSTEM, cfg.kind, cfg.uid, fmt)
 
+    def check_alerts(self) -> None:
+        """The alert rules, once the task is done; a failure here is logged and never fails the task."""
+        try:
+            self.services.alerts.evaluate_after_task(SYSTEM, self.task, publisher=self.events.publisher)
+        except Exception:  # noqa: BLE001 - the analysis is done and stays done
+            log.exception("alert rules could not be checked after task %s; the task itself is done", self.uid)
+
     def execute(self) -> str:
         task = self.task
         if task is None or task.data.run != self.run_no:
@@ -135,6 +142,7 @@ class TaskJob:
                        "labelled_by": results.get("appending_columns", {}).get("labelled_by"),
                        "fallback_used": results.get("sending_to_llm", {}).get("fallback_used")}
             self.events.emit(self.task, "done", **summary)
+            self.check_alerts()
             return "done"
         except Interrupted as stop:
             if stop.reason == "paused":

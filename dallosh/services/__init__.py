@@ -13,6 +13,7 @@ from functools import lru_cache
 
 from dallosh.config import Config, get_config
 from dallosh.db import BaseAdapter, connect, utcnow
+from dallosh.services.alerts import AlertsService
 from dallosh.services.auth import AuthService
 from dallosh.services.base import SYSTEM, Actor, Page
 from dallosh.services.corrections import CorrectionsService
@@ -49,6 +50,7 @@ class Services:
         self.corrections = CorrectionsService(self)
         self.results = ResultsService(self)
         self.delivery = DeliveryService(self)
+        self.alerts = AlertsService(self)
 
     @classmethod
     def from_config(cls, config: Config | None = None) -> Services:

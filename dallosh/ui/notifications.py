@@ -41,6 +41,9 @@ MAX_TOASTS = 4
 ERROR_CHARS = 160
 #: Permissions that let a user see tasks (the tasks service checks them again for every toast).
 READERS = ("read_tasks", "manage_tasks")
+#: An alert rule fired (``services.alerts``): readers of datasets get a toast (``dallosh.ui.alerts.alert_toast``).
+ALERT_EVENT = "alert_fired"
+ALERT_READERS = ("read_datasets", "manage_datasets", "manage_app")
 
 
 @dataclass
@@ -107,7 +110,7 @@ class Notifications(w.VBox):
     @property
     def allowed(self) -> bool:
         """Whether to listen at all (the service checks each task again when a toast is made)."""
-        return any(self.ctx.actor.can(p) for p in READERS)
+        return any(self.ctx.actor.can(p) for p in (*READERS, *ALERT_READERS))
 
     def can_open(self, view: str) -> bool:
         spec = registry.get(view)
@@ -124,7 +127,7 @@ class Notifications(w.VBox):
         self._applier = threading.Thread(target=self._apply_loop, name="dallosh-ui-notifications", daemon=True)
         self._applier.start()
         subscriber = self.subscriber = self.ctx.services.event_subscriber(
-            self.on_event, [routing_key_for(event=event) for event in FINISHED])
+            self.on_event, [routing_key_for(event=event) for event in (*FINISHED, ALERT_EVENT)])
 
         def connect() -> None:
             subscriber.start()
@@ -173,6 +176,15 @@ class Notifications(w.VBox):
         added = []
         for message in messages:
             event, uid = message.get("event", ""), message.get("task_id")
+            if event == ALERT_EVENT:
+                from dallosh.ui.alerts import alert_toast
+
+                toast = alert_toast(self.ctx, message, self.can_open, self._navigate)
+                if toast is not None and toast.key not in self.seen:
+                    self.seen.add(toast.key)
+                    self.show(toast)
+                    added.append(toast)
+                continue
             key = str(message.get("event_uid") or "")
             if event not in FINISHED or not uid or (key and key in self.seen):
                 continue

@@ -67,3 +67,5 @@ register(ViewSpec("users", "Users", "dallosh.ui.users:UsersView", 20, ("read_use
 register(ViewSpec("logs", "Logs", "dallosh.ui.logs:LogsView", 60, ("manage_app",)))
 register(ViewSpec("settings", "Settings", "dallosh.ui.settings:SettingsView", 70, ("manage_app",)))
 register(ViewSpec("analysis", "Analysis", "dallosh.ui.analysis:AnalysisView", 50, ("read_datasets", "manage_datasets")))
+register(ViewSpec("alerts", "Alerts", "dallosh.ui.alerts:AlertsView", 55, ("read_datasets", "manage_datasets",
+                                                                          "manage_app")))

@@ -193,9 +193,13 @@ class SettingsView(TabbedView):
                             self.tables[k].root, self.empty[k]], "dl-card", f"dl-models-{k}") for k in KINDS]
         ai_panel = box([prefs_card, *model_cards], "dl-col")
 
+        from dallosh.ui.alert_rules import AlertRulesPanel
+
         self.delivery = DeliveryPanel(self)
+        self.alert_rules = AlertRulesPanel(self)
         self.tabs = Tabs({"general": ("General", general_panel), "ai": ("AI configs", ai_panel),
-                          "delivery": ("Delivery", self.delivery.root)})
+                          "delivery": ("Delivery", self.delivery.root),
+                          "alerts": ("Alert rules", self.alert_rules.root)})
         self.set_heading("Settings", "How the app looks and behaves, which AI models label the tweets, and how "
                                      "reports and alerts are sent.")
         self.body.children = [self.tabs.root]
@@ -212,6 +216,7 @@ class SettingsView(TabbedView):
             self._fill_general()
             self._paint_ai()
         self.delivery.refresh()
+        self.alert_rules.refresh()
 
     def _fill_general(self) -> None:
         general = self.settings.general  # type: ignore[union-attr]

@@ -69,6 +69,18 @@ METHODS = [
     ("results.analysed", ("read_datasets", "manage_datasets"), lambda s, a, t: s.results.analysed(a, t["file"])),
     ("results.corrected", ("read_datasets", "manage_datasets"), lambda s, a, t: s.results.corrected(a, [t["file"]])),
     ("results.headline", ("read_datasets", "manage_datasets"), lambda s, a, t: s.results.headline(a, t["file"])),
+    ("alerts.list_rules", ("manage_app",), lambda s, a, t: s.alerts.list_rules(a)),
+    ("alerts.get_rule", ("manage_app",), lambda s, a, t: s.alerts.get_rule(a, "missing")),
+    ("alerts.create_rule", ("manage_app",),
+     lambda s, a, t: s.alerts.create_rule(a, {"name": "r", "metric": "negative_volume"})),
+    ("alerts.update_rule", ("manage_app",), lambda s, a, t: s.alerts.update_rule(a, "missing", {"name": "x"})),
+    ("alerts.delete_rule", ("manage_app",), lambda s, a, t: s.alerts.delete_rule(a, "missing")),
+    ("alerts.list_firings", ("read_datasets", "manage_datasets", "manage_app"),
+     lambda s, a, t: s.alerts.list_firings(a)),
+    ("alerts.get_firing", ("read_datasets", "manage_datasets", "manage_app"),
+     lambda s, a, t: s.alerts.get_firing(a, "missing")),
+    ("alerts.evaluate_after_task", SYSTEM_ONLY,
+     lambda s, a, t: s.alerts.evaluate_after_task(a, s.tasks.find(t["task"]))),
     ("logs.list", ("manage_app",), lambda s, a, t: s.logs.list(a)),
     ("settings.get", ("manage_app",), lambda s, a, t: s.settings.get(a)),
     ("settings.update_general", ("manage_app",), lambda s, a, t: s.settings.update_general(a, appName="X")),
@@ -109,7 +121,7 @@ def test_matrix_covers_every_public_service_method(services):
                 "find_by_file", "record", "ensure", "general", "topics", "authorize", "check_password_policy",
                 "clear_failures", "login", "register", "uses_default_password", "wait_time", "local_time"}
     for service_name in ("users", "roles", "files", "tasks", "logs", "settings", "auth", "corrections", "results",
-                         "delivery"):
+                         "delivery", "alerts"):
         service = getattr(services, service_name)
         for attr in dir(service):
             if attr.startswith("_") or attr in internal or not callable(getattr(service, attr)):

@@ -98,10 +98,12 @@ def test_only_users_who_may_see_tasks_get_toasts(services, analyst, ctx, added, 
     finish(task.uid)
     reader = make_actor("read_datasets")  # may open datasets and analyses, not tasks
     theirs = Notifications(ctx(reader))
-    assert not theirs.allowed
+    assert theirs.allowed  # listens, for the alerts about datasets (test_ui_alerts.py), not for tasks
     assert theirs.handle_events([message(task, "done", rows=6)]) == [] and theirs.toasts == []
-    theirs.start()
-    assert theirs.subscriber is None  # never listens
+    overview = Notifications(ctx(make_actor("view_overview", email="overview@free.com")))
+    assert not overview.allowed
+    overview.start()
+    assert overview.subscriber is None  # may read neither tasks nor datasets: never listens
     ours = Notifications(ctx(analyst))  # positive control: the same event for someone who may see tasks
     assert ours.allowed and len(ours.handle_events([message(task, "done", rows=6)])) == 1
 
