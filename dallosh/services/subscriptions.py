@@ -10,10 +10,11 @@ calls :meth:`SubscriptionsService.reschedule_missing` when it starts, so a lost 
 while no worker was up) is scheduled again.
 
 Times: a subscription's time of day is local to its IANA zone; :func:`next_run` turns it into the next UTC
-instant with ``zoneinfo`` (a time skipped by a DST change runs as long after the change as it was meant to be
-after the hour skipped — 02:30 runs at 03:30 —, a time that happens twice runs at its first occurrence). The period covered is the day before the run's local date (daily)
-or the 7 days before it (weekly). The app's clock (``Services.clock``) decides what "now" is; RQ fires jobs by
-the machine's clock, so a due time is handed to RQ shifted by their difference (zero outside tests).
+instant with ``zoneinfo``: a time skipped by a DST change runs as long after the change as it was meant to be
+after the hour skipped (02:30 runs at 03:30), a time that happens twice runs at its first occurrence. The period
+covered is the day before the run's local date (daily) or the 7 days before it (weekly). The app's clock
+(``Services.clock``) decides what "now" is; RQ fires jobs by the machine's clock, so a due time is handed to RQ
+shifted by their difference (zero outside tests).
 
 Unsubscribe links carry ``<uid>.<HMAC-SHA256(key, "unsubscribe:" + uid)>``: unguessable without the key, and good
 for one thing only — switching that one subscription off.
