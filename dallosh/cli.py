@@ -241,11 +241,29 @@ def cmd_config(args: argparse.Namespace) -> int:
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
-    from dallosh.worker import run_worker
+    from dallosh.worker import run_notify_worker, run_worker
 
     config = get_config()
     embedded.ensure_database(config)
-    run_worker(config, burst=args.burst, name=args.name)
+    if args.queue == "notify":
+        run_notify_worker(config, burst=args.burst, name=args.name)
+        return 0
+    notify = None
+    if args.queue == "all":  # the notify worker in its own process: RQ runs one worker per process
+        command = [sys.executable, "-m", "dallosh", "worker", "--queue", "notify",
+                   *(["--burst"] if args.burst else []), *(["--name", f"{args.name}-notify"] if args.name else [])]
+        notify = subprocess.Popen(command)
+    try:
+        run_worker(config, burst=args.burst, name=args.name)
+        if notify is not None and args.burst:
+            notify.wait()
+    finally:
+        if notify is not None and notify.poll() is None:
+            notify.terminate()  # RQ's warm shutdown: the e-mail being sent finishes
+            try:
+                notify.wait(30)
+            except subprocess.TimeoutExpired:
+                notify.kill()
     return 0
 
 
@@ -408,6 +426,9 @@ def build_parser() -> argparse.ArgumentParser:
     worker = sub.add_parser("worker", help="run a processing worker (RQ) with its control listener")
     worker.add_argument("--burst", action="store_true", help="exit when the queue is empty")
     worker.add_argument("--name", help="worker name (default: host:pid)")
+    worker.add_argument("--queue", choices=("all", "tasks", "notify"), default="all",
+                        help="all (default): the task worker here and the notify worker (e-mails, webhooks, "
+                             "with RQ's scheduler) in a child process; tasks or notify: only that one")
     worker.set_defaults(func=cmd_worker)
 
     process = sub.add_parser("process", help="run the pipeline on one CSV file, without queue or database")

@@ -78,6 +78,13 @@ class Config:
     rabbitmq_url: str = _secret(RABBITMQ_DEFAULT, "RabbitMQ URL for the 'tasks' topic exchange (step events and "
                                                   "control messages).")
     queue_name: str = Field("dallosh-tasks", description="RQ queue the workers listen on.")
+    notify_queue_name: str = Field(
+        "dallosh-notify", description="RQ queue of e-mails and webhooks (alerts, scheduled reports): every `dallosh "
+                                      "worker` serves it in a separate process with RQ's scheduler, so a message "
+                                      "never waits behind a labelling task and timed jobs run at their time.")
+    notify_retry_s: str = Field(
+        "30,120,600,1800", description="Seconds to wait before each new attempt of a failed e-mail or webhook, "
+                                       "comma-separated (one number per retry; 4 numbers: up to 5 attempts).")
     events_exchange: str = Field("tasks", description="RabbitMQ topic exchange for task events.")
     home: Path = Field(
         "",
@@ -139,6 +146,19 @@ class Config:
         """Relative to the home, so the hub, the kernels (cwd: a notebook's folder) and the workers agree."""
         value = value.expanduser()
         return value if value.is_absolute() else info.data.get("home", default_home()) / value
+
+    @field_validator("notify_retry_s")
+    @classmethod
+    def _delays(cls, value: str) -> str:
+        parts = [p.strip() for p in str(value).split(",") if p.strip()]
+        if not parts or not all(p.isdigit() and 0 < int(p) <= 86400 for p in parts):
+            raise ValueError("must be whole numbers of seconds between 1 and 86400, comma-separated, e.g. 30,120,600")
+        return ",".join(parts)
+
+    @property
+    def notify_retry_delays(self) -> list[int]:
+        """:attr:`notify_retry_s` as numbers: the delay before each retry of a delivery."""
+        return [int(p) for p in self.notify_retry_s.split(",")]
 
     @field_validator("log_level", mode="before")
     @classmethod

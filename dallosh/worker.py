@@ -1,6 +1,9 @@
-"""The processing worker: a forking RQ worker plus a control listener and orphan recovery.
+"""The processing worker: a forking RQ worker plus a control listener and orphan recovery; and the notify worker.
 
-``dallosh worker`` (or ``python -m worker``) runs one. Several may run on one or many machines against the
+``dallosh worker`` (or ``python -m worker``) runs one of each, the notify worker in a child process: it serves
+the notify queue (e-mails, webhooks) with RQ's scheduler, so an alert or a morning report never waits behind an
+hours-long labelling task, failed deliveries come back after their retry delay, and jobs enqueued with
+``enqueue_at``/``enqueue_in`` run at their time. Several may run on one or many machines against the
 same Redis, MongoDB and RabbitMQ; each job claims its task atomically, so a task never runs twice at once.
 """
 
@@ -13,6 +16,7 @@ from typing import Any
 from rq import Worker
 
 from dallosh.config import Config, get_config
+from dallosh.delivery import notify_queue
 from dallosh.errors import DalloshError
 from dallosh.events import Subscriber, TaskEvents, broker_user, control_queue
 from dallosh.queue import TaskQueue, connect_runtime
@@ -109,3 +113,11 @@ def run_worker(config: Config | None = None, *, burst: bool = False, name: str |
     finally:
         maintenance.stopped.set()
         control.stop()
+
+
+def run_notify_worker(config: Config | None = None, *, burst: bool = False, name: str | None = None) -> bool:
+    """Serve the notify queue with RQ's scheduler until stopped (or, with ``burst``, until it is empty)."""
+    config = config or get_config()
+    queue = notify_queue(config)
+    worker = Worker([queue], connection=queue.connection, name=name)
+    return worker.work(burst=burst, with_scheduler=True, logging_level=config.log_level)

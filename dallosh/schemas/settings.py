@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -143,7 +144,70 @@ class AISettings:
     external: list[dict[str, Any]] = field(default_factory=list)
 
 
+#: SMTP connection security: STARTTLS upgrade (port 587), TLS from the first byte (port 465), or none (a relay on
+#: the same machine or network only: the password would travel in clear).
+SMTP_SECURITY = ("starttls", "tls", "none")
+_EMAIL = re.compile(r"^[^@\s<>\"',;]+@[^@\s<>\"',;]+\.[^@\s<>\"',;]+$")
+_HOST = re.compile(r"^[A-Za-z0-9.-]+$|^\[[0-9A-Fa-f:.]+\]$")
+
+
+def is_email_address(value: str) -> bool:
+    """A plain ``name@domain.tld`` address (no display name, no list, nothing a mail header could be split on)."""
+    return bool(_EMAIL.match(value)) and len(value) <= 254
+
+
+@dataclass
+class DeliverySettings:
+    """How the app sends e-mails (SMTP) and where its links point. The password is masked like the API keys."""
+
+    smtpHost: str = field(default="", metadata={
+        "help": "The mail server the app sends through (e.g. smtp.office365.com or a relay of your network); "
+                "empty: e-mails are not sent."})
+    smtpPort: int = field(default=587, metadata={"help": "Its port: 587 for STARTTLS, 465 for TLS, 25 for a relay."})
+    smtpSecurity: Literal["starttls", "tls", "none"] = field(default="starttls", metadata={
+        "help": "starttls: upgrade to an encrypted connection after connecting (port 587); tls: encrypted from the "
+                "start (port 465); none: no encryption (only for a relay on your own network)."})
+    smtpUser: str = field(default="", metadata={
+        "help": "The account the app signs in with; empty when the server accepts mail without signing in."})
+    smtpPassword: str = field(default="", metadata={
+        "help": "That account's password; stored for the worker only and shown masked like API keys."})
+    fromAddress: str = field(default="", metadata={
+        "help": "The sender of the app's e-mails (e.g. reports@yourcompany.com); many servers only accept their "
+                "own account's address."})
+    publicUrl: str = field(default="", metadata={
+        "help": "The address people open the app at (e.g. https://dallosh.yourcompany.com/), used for links in "
+                "e-mails such as unsubscribe links and tweet links."})
+
+    def check(self, path: str) -> None:
+        self.smtpHost = self.smtpHost.strip()
+        self.smtpUser = self.smtpUser.strip()
+        self.fromAddress = self.fromAddress.strip()
+        self.publicUrl = self.publicUrl.strip()
+        if self.smtpHost and not _HOST.match(self.smtpHost):
+            raise ValidationError(f"{path}.smtpHost", "must be a server name such as smtp.example.com, without "
+                                  "smtp:// or a port (the port has its own field)")
+        if not 1 <= self.smtpPort <= 65535:
+            raise ValidationError(f"{path}.smtpPort", "must be between 1 and 65535 (usually 587, 465 or 25)")
+        if self.fromAddress and not is_email_address(self.fromAddress):
+            raise ValidationError(f"{path}.fromAddress", "must be one e-mail address such as "
+                                  "reports@example.com")
+        if self.smtpHost and not self.fromAddress:
+            raise ValidationError(f"{path}.fromAddress", "is needed to send e-mails: give the address they come "
+                                  "from")
+        if self.smtpPassword and not self.smtpUser:
+            raise ValidationError(f"{path}.smtpUser", "is needed with a password: give the account's name")
+        if any(ch in self.smtpUser + self.smtpPassword for ch in "\r\n"):
+            raise ValidationError(f"{path}.smtpUser", "and the password must be on one line")
+        if self.publicUrl:
+            if not self.publicUrl.startswith(("http://", "https://")) or any(c in self.publicUrl for c in " <>\"'"):
+                raise ValidationError(f"{path}.publicUrl", "must be a web address starting with https:// (or "
+                                      "http://), such as https://dallosh.example.com/")
+            if not self.publicUrl.endswith("/"):
+                self.publicUrl += "/"
+
+
 @dataclass
 class SettingsData:
     general: GeneralSettings = field(default_factory=GeneralSettings)
     ai: AISettings = field(default_factory=AISettings)
+    delivery: DeliverySettings = field(default_factory=DeliverySettings)

@@ -16,6 +16,7 @@ from dallosh.db import BaseAdapter, connect, utcnow
 from dallosh.services.auth import AuthService
 from dallosh.services.base import SYSTEM, Actor, Page
 from dallosh.services.corrections import CorrectionsService
+from dallosh.services.delivery import DeliveryService
 from dallosh.services.files import FilesService
 from dallosh.services.logs import LogsService
 from dallosh.services.results import ResultsService
@@ -48,6 +49,7 @@ class Services:
         self.tasks = TasksService(self)
         self.corrections = CorrectionsService(self)
         self.results = ResultsService(self)
+        self.delivery = DeliveryService(self)
         self.subscriptions = SubscriptionsService(self)
 
     @classmethod

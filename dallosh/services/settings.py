@@ -65,11 +65,12 @@ class SettingsService(Service):
         return self._data().general
 
     def get(self, actor: Actor) -> SettingsData:
-        """Everything, API keys masked (admin settings page)."""
+        """Everything, API keys and the SMTP password masked (admin settings page)."""
         self.authorize(actor, "manage_app")
         data = self._data()
         for entry in (*data.ai.local, *data.ai.external):
             entry["data"]["apiKey"] = mask_key(entry["data"].get("apiKey", ""))
+        data.delivery.smtpPassword = mask_key(data.delivery.smtpPassword)
         return data
 
     def ai_config(self, actor: Actor) -> dict[str, Any]:
