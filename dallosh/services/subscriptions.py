@@ -153,10 +153,8 @@ class NotifyScheduler:
         from redis import Redis
         from rq import Queue
 
-        from dallosh.delivery import notify_queue_name
-
         self.redis = Redis.from_url(config.redis_url, socket_connect_timeout=3)
-        self.queue = Queue(notify_queue_name(config), connection=self.redis)
+        self.queue = Queue(config.notify_queue_name, connection=self.redis)
 
     def at(self, job_id: str, when: datetime, *args: Any) -> None:
         self.queue.enqueue_at(when, JOB_FUNCTION, *args, job_id=job_id, result_ttl=RESULT_TTL,
@@ -352,11 +350,8 @@ class SubscriptionsService(Service):
             {"token": unsubscribe_token(signing_key(self.ctx.config), uid)})
 
     def _public_url(self) -> str:
-        try:
-            url = self.ctx.delivery.settings(SYSTEM).publicUrl
-        except (AttributeError, DalloshError):
-            url = ""
-        return url or self.ctx.config.hub_url
+        """Settings › Delivery's public address (only that field is read), else the hub's own address."""
+        return self.ctx.delivery._settings().publicUrl or self.ctx.config.hub_url
 
     # -- running -----------------------------------------------------------------------------------------------
 
@@ -440,9 +435,9 @@ class SubscriptionsService(Service):
         try:
             report = self.build(owner, sub.data, due)
             message = self._message(report, sub.data, sub.uid)
-            self.ctx.delivery.enqueue(owner, message, emails=[sub.data.email], webhooks=[],
-                                      payload={"subscription": sub.uid, "period": report.period.label},
-                                      origin=f"subscriptions/{sub.uid}")
+            # Delivery is the system's to queue: the owner's rights were checked building the report as them.
+            self.ctx.delivery.enqueue(SYSTEM, message, emails=[sub.data.email], webhooks=[], payload=None,
+                                      origin={"subscription": sub.uid})
         except DalloshError as exc:
             return f"error: {exc}"
         except Exception:  # noqa: BLE001 - recorded for the owner in plain words; the traceback goes to the log
@@ -475,9 +470,8 @@ def inline_images(message: Any) -> str:
     import base64
 
     html = message.html
-    for part in getattr(message, "inline", ()) or ():
-        cid, mime, data = part.cid, part.mime, part.data
-        html = html.replace(f"cid:{cid}", f"data:{mime};base64,{base64.b64encode(data).decode('ascii')}")
+    for image in message.inline:
+        html = html.replace(f'"cid:{image.cid}"', f'"data:image/png;base64,{base64.b64encode(image.png).decode()}"')
     return html
 
 
