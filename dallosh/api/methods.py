@@ -28,6 +28,10 @@ ACTOR_METHODS: frozenset[tuple[str, str]] = frozenset({
     ("settings", "general"), ("settings", "get"), ("settings", "update_general"), ("settings", "add_model"),
     ("settings", "update_model"), ("settings", "delete_model"), ("settings", "set_preferences"),
     ("settings", "check_models"), ("settings", "check_model"),
+    # The Delivery tab: settings come back with the password masked; enqueue (any message to any address),
+    # attempt and purge stay off the API (the worker and the features that send call the service directly).
+    ("delivery", "smtp_settings"), ("delivery", "update"), ("delivery", "send_test_email"),
+    ("delivery", "test_webhook"), ("delivery", "list"), ("delivery", "retry"),
     ("logs", "list"),
     ("corrections", "correct"), ("corrections", "correct_many"), ("corrections", "history"),
     ("corrections", "effective"), ("corrections", "revert"),

@@ -128,7 +128,7 @@ class DeliveryService(Service):
 
     # -- queued deliveries -------------------------------------------------------------------------------------
 
-    def queue(self):
+    def _notify(self):
         """The notify queue (built once per service)."""
         if self._queue is None:
             self._queue = notify_queue(self.ctx.config)
@@ -181,7 +181,7 @@ class DeliveryService(Service):
     def _submit(self, actor: Actor, uid: str, attempts: int) -> None:
         delays = self.ctx.config.notify_retry_delays
         try:
-            job = self.queue().enqueue_call(
+            job = self._notify().enqueue_call(
                 JOB_FUNCTION, args=(uid,), timeout=JOB_TIMEOUT_S, result_ttl=RESULT_TTL_S,
                 failure_ttl=FAILURE_TTL_S, retry=Retry(max=len(delays), interval=delays),
                 description=f"delivery {uid}", job_id=f"delivery-{uid}-{attempts}-{new_uid()[:6]}")

@@ -83,6 +83,16 @@ METHODS = [
     ("settings.ai_config", SYSTEM_ONLY, lambda s, a, t: s.settings.ai_config(a)),
     ("settings.remember_response_format", SYSTEM_ONLY,
      lambda s, a, t: s.settings.remember_response_format(a, "local", "missing", "json")),
+    ("delivery.smtp_settings", ("manage_app",), lambda s, a, t: s.delivery.smtp_settings(a)),
+    ("delivery.update", ("manage_app",), lambda s, a, t: s.delivery.update(a, smtpPort=2525)),
+    ("delivery.send_test_email", ("manage_app",), lambda s, a, t: s.delivery.send_test_email(a, "x@example.com")),
+    ("delivery.test_webhook", ("manage_app",), lambda s, a, t: s.delivery.test_webhook(a, "http://127.0.0.1:9/h")),
+    ("delivery.enqueue", ("manage_app",),
+     lambda s, a, t: s.delivery.enqueue(a, None, emails=[], webhooks=[], payload=None, origin={"test": "matrix"})),
+    ("delivery.list", ("manage_app",), lambda s, a, t: s.delivery.list(a)),
+    ("delivery.retry", ("manage_app",), lambda s, a, t: s.delivery.retry(a, "missing")),
+    ("delivery.attempt", SYSTEM_ONLY, lambda s, a, t: s.delivery.attempt(a, "missing", final=True)),
+    ("delivery.purge", SYSTEM_ONLY, lambda s, a, t: s.delivery.purge(a)),
     ("auth.me", ANY_USER, lambda s, a, t: s.auth.me(a)),
     ("auth.change_password", ANY_USER, lambda s, a, t: s.auth.change_password(a, "wrong", "n3w-password")),
     ("auth.update_account", ANY_USER, lambda s, a, t: s.auth.update_account(a, name="Me")),
@@ -98,7 +108,8 @@ def test_matrix_covers_every_public_service_method(services):
                 "ensure_admin_remains", "insert_user", "apply_update", "remove", "by_name", "find_duplicate",
                 "find_by_file", "record", "ensure", "general", "topics", "authorize", "check_password_policy",
                 "clear_failures", "login", "register", "uses_default_password", "wait_time", "local_time"}
-    for service_name in ("users", "roles", "files", "tasks", "logs", "settings", "auth", "corrections", "results"):
+    for service_name in ("users", "roles", "files", "tasks", "logs", "settings", "auth", "corrections", "results",
+                         "delivery"):
         service = getattr(services, service_name)
         for attr in dir(service):
             if attr.startswith("_") or attr in internal or not callable(getattr(service, attr)):
