@@ -36,6 +36,8 @@ ACTOR_METHODS: frozenset[tuple[str, str]] = frozenset({
     ("corrections", "correct"), ("corrections", "correct_many"), ("corrections", "history"),
     ("corrections", "effective"), ("corrections", "revert"),
     ("results", "headline"),
+    ("subscriptions", "list"), ("subscriptions", "get"), ("subscriptions", "create"), ("subscriptions", "update"),
+    ("subscriptions", "delete"), ("subscriptions", "preview"), ("subscriptions", "send_now"),
     ("auth", "me"), ("auth", "change_password"), ("auth", "update_account"), ("auth", "delete_account"),
 })
 

@@ -254,6 +254,7 @@ class Client:
         self.logs = RemoteService(self, "logs")
         self.corrections = RemoteService(self, "corrections")
         self.results = RemoteService(self, "results")
+        self.subscriptions = RemoteService(self, "subscriptions")
         self.delivery = RemoteService(self, "delivery")
         self.auth = RemoteService(self, "auth")
         #: What only the API can see (queue, workers, database and broker health), for the admin overview.

@@ -67,3 +67,4 @@ register(ViewSpec("users", "Users", "dallosh.ui.users:UsersView", 20, ("read_use
 register(ViewSpec("logs", "Logs", "dallosh.ui.logs:LogsView", 60, ("manage_app",)))
 register(ViewSpec("settings", "Settings", "dallosh.ui.settings:SettingsView", 70, ("manage_app",)))
 register(ViewSpec("analysis", "Analysis", "dallosh.ui.analysis:AnalysisView", 50, ("read_datasets", "manage_datasets")))
+register(ViewSpec("reports", "Reports", "dallosh.ui.reports:ReportsView", 55, ("read_datasets", "manage_datasets")))
