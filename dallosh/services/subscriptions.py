@@ -380,11 +380,11 @@ class SubscriptionsService(Service):
         if unknown:
             raise ValidationError(f"data.{sorted(unknown)[0]}", "is not part of a scheduled report")
         sub = self._checked(actor, {**base, **fields})
-        report = self.build(actor, sub, self._now())
+        report = self._build(actor, sub, self._now())
         message = self._message(report, sub, uid or "preview")
         return inline_images(message)
 
-    def build(self, actor: Actor, sub: SubscriptionData, due: datetime):
+    def _build(self, actor: Actor, sub: SubscriptionData, due: datetime):
         """The report a run at ``due`` sends, as ``actor`` (left-out datasets named in its notes)."""
         from dallosh.reports.content import build_report, resolve_datasets
 
@@ -440,7 +440,7 @@ class SubscriptionsService(Service):
                                                  "version": sub.data.version + 1}, by="system")
             return "skipped: the account no longer exists or is disabled, so the report was switched off"
         try:
-            report = self.build(owner, sub.data, due)
+            report = self._build(owner, sub.data, due)
             message = self._message(report, sub.data, sub.uid)
             # Delivery is the system's to queue: the owner's rights were checked building the report as them.
             self.ctx.delivery.enqueue(SYSTEM, message, emails=[sub.data.email], webhooks=[], payload=None,
