@@ -409,7 +409,13 @@ class SubscriptionsService(Service):
     def _message(self, report, sub: SubscriptionData, uid: str):
         from dallosh.reports.email import report_message
 
-        return report_message(report, [sub.email], unsubscribe_url=self.unsubscribe_url(uid))
+        every = "daily" if sub.frequency == "daily" else "weekly"
+        app = self.ctx.settings.general().appName
+        return report_message(
+            report, [sub.email], subject=f"{app}: your {every} report — {report.period.label}",
+            app_url=self._public_url(), unsubscribe_url=self.unsubscribe_url(uid),
+            footer_note=f"You get this {every} report ({sub.describe_schedule()}) because you subscribed to it on "
+                        f"the Reports page of {app}.")
 
     def run(self, actor: Actor, uid: str, version: int, due: datetime) -> str:
         """One run (the notify worker's job, as the system): ``version`` 0 is "send now". Returns the outcome."""

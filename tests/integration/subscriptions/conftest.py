@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from dallosh.config import Config, load_config
+from tests.integration.delivery.conftest import notify_workers, smtp_plain  # noqa: F401 - shared fixtures
 
 
 class AppClock:
