@@ -65,6 +65,19 @@ class Bar:
 
 
 @dataclass(frozen=True)
+class TimelinePoint:
+    """One period (hour, day, week or month, local time) of the timeline: tweets by sentiment; ``spike`` as the
+    Analysis page marks it (volume above its trailing window's mean + 2 standard deviations)."""
+
+    start: datetime
+    volume: int
+    negative: int
+    neutral: int
+    positive: int
+    spike: bool = False
+
+
+@dataclass(frozen=True)
 class ReportContent:
     """Everything a report shows; renderers only lay it out."""
 
@@ -87,6 +100,8 @@ class ReportContent:
     spikes: tuple[spikes.SpikeExplanation, ...]
     critical: tuple[dict[str, Any], ...]
     notes: tuple[str, ...] = field(default=())
+    #: Tweets per ``grain`` by sentiment over the period (Analysis's timeline for the same rows).
+    timeline: tuple[TimelinePoint, ...] = field(default=())
 
 
 def _all_datasets(services: Services, actor: Actor) -> list[dict[str, Any]]:
@@ -169,6 +184,19 @@ def _explained_spikes(frame: pd.DataFrame, filters: analytics.Filters, period: P
                  for s in found[:MAX_SPIKES])
 
 
+def _timeline(frame: pd.DataFrame, filters: analytics.Filters, period: Period, tz: str,
+              grain: str) -> tuple[TimelinePoint, ...]:
+    """The period's timeline; the rows of the trailing window before it are read so that its spikes are the ones
+    the report explains."""
+    first = spikes.period_floor(period.start, grain) - spikes.shift(grain, analytics.SPIKE_WINDOWS[grain])
+    rows = analytics.apply_filters(frame, periods.with_dates(filters, first.date(), period.end))
+    series = analytics.timeline(rows, tz, grain)
+    series = series[series["day"] >= spikes.period_floor(period.start, grain)]
+    return tuple(TimelinePoint(pd.Timestamp(row["day"]).to_pydatetime(), int(row["volume"]), int(row["negative"]),
+                               int(row["neutral"]), int(row["positive"]), bool(row["spike"]))
+                 for row in series.to_dict("records"))
+
+
 def build_report(services: Services, actor: Actor, period: Period, *, datasets: Sequence[str] | None = None,
                  filters: analytics.Filters | None = None, now: datetime | None = None) -> ReportContent:
     """The report of ``datasets`` (names or ids; None: every analysed one) over ``period`` for ``actor``.
@@ -211,4 +239,5 @@ def build_report(services: Services, actor: Actor, period: Period, *, datasets: 
         topics=_bars(topics, "main_topic"),
         spikes=_explained_spikes(frame, filters, period, tz, grain, topics["main_topic"].tolist()),
         critical=tuple(critical.to_dict("records")),
+        timeline=_timeline(frame, filters, period, tz, grain),
     )

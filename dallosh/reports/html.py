@@ -7,11 +7,13 @@ dashboards' ``dallosh.ui.html``; the templates live in ``dallosh/reports/templat
 
 from __future__ import annotations
 
+import base64
 from pathlib import Path
 
 import jinja2
 
 from dallosh.reports import layout
+from dallosh.reports.charts import report_charts, timeline_alt
 from dallosh.reports.content import ReportContent
 
 _env = jinja2.Environment(
@@ -24,10 +26,21 @@ _env = jinja2.Environment(
 )
 
 
-def render_html(report: ReportContent) -> str:
-    """The report as a standalone, e-mail-friendly HTML document."""
-    return _env.get_template("report.html").render(r=report, c=layout.COLORS, layout=layout,
-                                                   priority_names=layout.PRIORITY_NAMES)
+def render_html(report: ReportContent, *, charts: dict[str, str] | None = None, app_url: str = "",
+                unsubscribe_url: str = "", footer_note: str = "") -> str:
+    """The report as a standalone, e-mail-friendly HTML document.
+
+    ``charts`` maps a chart's name (``timeline``) to its image's address: by default the PNG itself as a
+    ``data:`` URI (a file that needs nothing else); e-mails give ``cid:`` links to their inline images.
+    ``app_url`` and ``unsubscribe_url`` add the footer's links (e-mails), ``footer_note`` says why the reader gets
+    it.
+    """
+    if charts is None:
+        charts = {name: "data:image/png;base64," + base64.b64encode(png).decode("ascii")
+                  for name, png in report_charts(report).items()}
+    return _env.get_template("report.html").render(
+        r=report, c=layout.COLORS, layout=layout, priority_names=layout.PRIORITY_NAMES, charts=charts,
+        timeline_alt=timeline_alt(report), app_url=app_url, unsubscribe_url=unsubscribe_url, footer_note=footer_note)
 
 
 def write_html(report: ReportContent, path: Path) -> None:

@@ -7,6 +7,7 @@ box: such characters are left out of the PDF and a note at the end says how many
 
 from __future__ import annotations
 
+import io
 from collections.abc import Iterable
 from functools import cache
 from pathlib import Path
@@ -204,11 +205,26 @@ def _tweet(p: _Printer, tweet: dict, tz: str) -> None:
         pdf.rect(15.5, top, 1.0, pdf.get_y() - top, style="F")
 
 
+def _timeline(p: _Printer, r: ReportContent) -> None:
+    from dallosh.reports.charts import TIMELINE_HEIGHT, report_charts
+    from dallosh.reports.charts import WIDTH as CHART_WIDTH
+
+    height = WIDTH * TIMELINE_HEIGHT / CHART_WIDTH
+    if p.pdf.get_y() + height + 16 > p.pdf.h - 15:
+        p.pdf.add_page()
+    p.heading("Timeline")
+    p.pdf.image(io.BytesIO(report_charts(r)["timeline"]), x=15, w=WIDTH, h=height)
+    p.pdf.set_y(p.pdf.get_y() + 1)
+    p.line(f"Tweets per {r.grain} by sentiment (local time); ▲ marks a spike.", 7.5, color=layout.COLORS["muted"],
+           height=4)
+
+
 def render_pdf(report: ReportContent) -> bytes:
     """The report as PDF bytes."""
     p = _Printer()
     _header(p, report)
     _cards(p, report)
+    _timeline(p, report)
     p.heading("Breakdown")
     _bars(p, "Sentiment", report.sentiments)
     _bars(p, "Priority", report.priorities, layout.PRIORITY_NAMES)
