@@ -32,10 +32,9 @@ from dallosh.ui.components import (
 from dallosh.ui.forms import ConfirmBar, Form, InlineTable, header_row
 from dallosh.ui.html import Markup, fragment
 
-COLUMNS = (("Schedule", "24%"), ("Datasets", "20%"), ("Filters", "18%"), ("Next run", "14%"),
-           ("Last sent", "24%"))
-PARTS = ("66%", "34%")  # text cells, actions
-ADMIN_COLUMNS = (("Owner", "26%"), ("Schedule", "26%"), ("Next run", "18%"), ("Last sent", "30%"))
+COLUMNS = (("Report", "42%"), ("Next run", "24%"), ("Last sent", "34%"))
+PARTS = ("68%", "32%")  # text cells, actions
+ADMIN_COLUMNS = (("Owner", "28%"), ("Report", "32%"), ("Next run", "16%"), ("Last sent", "24%"))
 ADMIN_PARTS = ("84%", "16%")
 PRIORITY_WORDS = {0: "0 — low", 1: "1 — medium", 2: "2 — high"}
 #: Height of the preview frame (the e-mail scrolls inside it).
@@ -69,7 +68,7 @@ def preview_frame(html: str) -> Markup:
 class SubscriptionRow:
     def __init__(self, view: ReportsView):
         self.uid = ""
-        self.info = html_widget("", "dl-td")
+        self.info = html_widget("", "dl-td", "dl-wrap-cell")
         self.edit_button = button("Edit", lambda: view.open_edit(self.uid), "dl-small")
         self.preview_button = button("Preview", lambda: view.preview(self.uid), "dl-small",
                                      tooltip="Show the e-mail a run now would send")
@@ -84,9 +83,9 @@ class SubscriptionRow:
     def update(self, sub, datasets: str) -> None:
         d = sub.data
         self.uid = sub.uid
-        schedule = name_cell(d.describe_schedule(), "" if d.active else "switched off")
+        what = f"{datasets} · {d.filters.describe()}"
         self.info.value = text_cells([
-            schedule, datasets, d.filters.describe(),
+            name_cell(d.describe_schedule(), what, note="" if d.active else "(switched off)"),
             local_time(d.nextRunAt, d.timeZone) if d.active else muted("off", inline=True),
             fragment("{{ when }} {{ outcome }}", when=local_time(d.lastSentAt, d.timeZone)
                      if d.lastSentAt else "", outcome=outcome_badge(d.lastOutcome))], COLUMNS)
@@ -198,11 +197,11 @@ class ReportsView(View):
         for sub in subs:
             d = sub.data
             info = html_widget(text_cells([
-                d.email, d.describe_schedule(),
+                d.email, name_cell(d.describe_schedule(), self._datasets_text(sub)),
                 local_time(d.nextRunAt, d.timeZone) if d.active else muted("off", inline=True),
                 fragment("{{ when }} {{ outcome }}", when=local_time(d.lastSentAt, d.timeZone) if d.lastSentAt
                          else "", outcome=outcome_badge(d.lastOutcome))], ADMIN_COLUMNS), "dl-td",
-                width=ADMIN_PARTS[0])
+                "dl-wrap-cell", width=ADMIN_PARTS[0])
             delete = button("Delete", lambda uid=sub.uid, email=d.email: self.ask_delete(uid, email, admin=True),
                             "dl-small", style="danger")
             rows.append((sub.uid, box([info, box([delete], "dl-actions", vertical=False, width=ADMIN_PARTS[1])],
