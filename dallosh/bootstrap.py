@@ -27,6 +27,8 @@ INDEXES: tuple[tuple[str, str, bool], ...] = (
     ("logs", "createdAt", False),
     ("task_events", "data.task_id", False),
     ("corrections", "data.file_id", False),
+    ("subscriptions", "uid", True),
+    ("subscriptions", "data.owner", False),
 )
 
 DEFAULT_ROLES = {
