@@ -283,3 +283,27 @@ def test_events_need_a_role_that_reads_tasks_or_datasets(api_hub: ApiHub, seeded
     started = time.monotonic()
     response = httpx.get(api_hub.api_url + "api/events", headers={"Authorization": f"token {token}"}, timeout=10)
     assert response.status_code == 403 and time.monotonic() - started < 10
+
+
+def test_scheduled_reports_through_the_api_are_the_callers_own(api_hub: ApiHub, seeded, tmp_path: Path):
+    analyst = client(api_hub, "analyst@free.com", "123456", tmp_path)
+    power = client(api_hub, POWER_EMAIL, POWER_PASSWORD, tmp_path)
+    me = analyst.actor()
+    # Switched off: this module's hub shares Redis, and nothing needs to run.
+    sub = analyst.subscriptions.create(me, time="07:30", active=False, filters={"sentiments": ["negative"]})
+    assert sub.data.owner == me.uid and sub.data.filters.sentiments == ["negative"]  # nested schema rebuilt
+    assert [s.uid for s in analyst.subscriptions.list(me)] == [sub.uid]
+    html = analyst.subscriptions.preview(me, sub.uid)
+    assert "octobre.csv" in html and "unsubscribe?token=" in html
+    assert analyst.subscriptions.update(me, sub.uid, time="08:15").data.time == "08:15"
+    with pytest.raises(PermissionDenied, match="another user"):
+        power.subscriptions.get(power.actor(), sub.uid)
+    with pytest.raises(PermissionDenied, match="manage_app"):
+        analyst.subscriptions.list(me, everyone=True)
+    headers = {"Authorization": f"token {api_hub.token_for('analyst@free.com', '123456')}"}
+    # Internal calls (the worker's run, the token's unsubscribe) are not part of the API.
+    for path in ("subscriptions/run", "subscriptions/reschedule_missing", "subscriptions/unsubscribe",
+                 "subscriptions/find", "subscriptions/unsubscribe_url"):
+        assert httpx.post(api_hub.api_url + f"api/call/{path}", json={}, headers=headers).status_code == 404
+    analyst.subscriptions.delete(me, sub.uid)
+    assert analyst.subscriptions.list(me) == []

@@ -143,3 +143,20 @@ def test_lost_runs_are_scheduled_again(services, analyst, notify):
     assert services.subscriptions.reschedule_missing(SYSTEM) == 0
     with pytest.raises(PermissionDenied):
         services.subscriptions.reschedule_missing(analyst)
+
+
+def test_a_starting_notify_worker_schedules_lost_runs_again(services, analyst, notify, notify_workers):
+    """The app's clock says the run is 10 s away, but the worker's (the machine's) says it was missed long ago: the
+    worker sends it at once, then schedules the next one on its own clock."""
+    from tests.integration.delivery.conftest import wait_for
+
+    sub = services.subscriptions.create(analyst, time="07:00")
+    notify.connection.delete(f"rq:job:{job_id(sub.uid, 1, SEVEN)}")
+    notify.connection.delete(ScheduledJobRegistry(queue=notify).key)  # Redis lost the schedule
+    assert scheduled(notify) == {}
+    notify_workers.start()
+    after = wait_for(lambda: (s := services.subscriptions.find(sub.uid)).data.lastOutcome and s, timeout=60,
+                     what="the missed run")
+    assert after.data.lastOutcome.startswith("error: No dataset has been analysed yet")  # it ran, as the analyst
+    assert after.data.nextRunAt > datetime.now(UTC)  # the next one, on the machine's clock
+    assert list(scheduled(notify)) == [job_id(sub.uid, 1, after.data.nextRunAt)], notify_workers.logs()[-3000:]
