@@ -1,4 +1,5 @@
-"""Extra hub pages: the public landing page and self-registration (XSRF-protected by JupyterHub)."""
+"""Extra hub pages: the public landing page, self-registration and the unsubscribe page of report e-mails
+(XSRF-protected by JupyterHub)."""
 
 from __future__ import annotations
 
