@@ -79,9 +79,10 @@ class Config:
                                                   "control messages).")
     queue_name: str = Field("dallosh-tasks", description="RQ queue the workers listen on.")
     notify_queue_name: str = Field(
-        "dallosh-notify", description="RQ queue of e-mails and webhooks (alerts, scheduled reports): every `dallosh "
-                                      "worker` serves it in a separate process with RQ's scheduler, so a message "
-                                      "never waits behind a labelling task and timed jobs run at their time.")
+        "", description="RQ queue of e-mails and webhooks (alerts, scheduled reports); empty: the task queue's name "
+                        "followed by -notify. Every `dallosh worker` serves it in a separate process with RQ's "
+                        "scheduler, so a message never waits behind a labelling task and timed jobs run at their "
+                        "time.")
     notify_retry_s: str = Field(
         "30,120,600,1800", description="Seconds to wait before each new attempt of a failed e-mail or webhook, "
                                        "comma-separated (one number per retry; 4 numbers: up to 5 attempts).")
@@ -146,6 +147,12 @@ class Config:
         """Relative to the home, so the hub, the kernels (cwd: a notebook's folder) and the workers agree."""
         value = value.expanduser()
         return value if value.is_absolute() else info.data.get("home", default_home()) / value
+
+    @field_validator("notify_queue_name")
+    @classmethod
+    def _notify_queue(cls, value: str, info: ValidationInfo) -> str:
+        """Empty: next to the task queue, so that whatever separates task queues separates notify queues too."""
+        return value.strip() or f"{info.data.get('queue_name', 'dallosh-tasks')}-notify"
 
     @field_validator("notify_retry_s")
     @classmethod

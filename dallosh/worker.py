@@ -118,6 +118,10 @@ def run_worker(config: Config | None = None, *, burst: bool = False, name: str |
 def run_notify_worker(config: Config | None = None, *, burst: bool = False, name: str | None = None) -> bool:
     """Serve the notify queue with RQ's scheduler until stopped (or, with ``burst``, until it is empty)."""
     config = config or get_config()
+    try:  # sent deliveries older than a month and the stored messages nothing uses any more
+        Services.from_config(config).delivery.purge(SYSTEM)
+    except Exception:  # noqa: BLE001 - housekeeping must not keep e-mails from going out
+        log.exception("purging old deliveries failed")
     queue = notify_queue(config)
     try:  # scheduled reports whose job was lost (Redis flushed, a run missed while no worker was up)
         Services.from_config(config).subscriptions.reschedule_missing(SYSTEM)

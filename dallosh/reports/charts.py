@@ -53,7 +53,7 @@ def _label(point: TimelinePoint, grain: str) -> str:
 
 
 def timeline_png(points: Sequence[TimelinePoint], grain: str) -> bytes:
-    """Stacked bars of tweets per ``grain`` by sentiment, a ▲ over the spikes, a legend and a value axis."""
+    """Stacked bars of tweets per ``grain`` by sentiment, a ▼ over the spikes, a legend and a value axis."""
     s = SCALE
     w, h = WIDTH * s, TIMELINE_HEIGHT * s
     image = Image.new("RGB", (w, h), "#ffffff")
@@ -61,12 +61,12 @@ def timeline_png(points: Sequence[TimelinePoint], grain: str) -> bytes:
     small, legend_font = _font(10), _font(11)
     left, right, top, bottom = 44 * s, 10 * s, 34 * s, 28 * s
     x = left
-    for name, color in (*((n, layout.COLORS[c]) for n, c in SERIES), ("▲ spike", layout.COLORS["primary"])):
-        if not name.startswith("▲"):
-            draw.rectangle((x, 10 * s, x + 10 * s, 20 * s), fill=color)
-            x += 14 * s
-        draw.text((x, 8 * s), name, font=legend_font, fill=layout.COLORS["text"] if name[0] != "▲" else color)
+    for name, color in ((n, layout.COLORS[c]) for n, c in SERIES):
+        draw.rectangle((x, 10 * s, x + 10 * s, 20 * s), fill=color)
+        x += 14 * s
+        draw.text((x, 8 * s), name, font=legend_font, fill=layout.COLORS["text"])
         x += int(draw.textlength(name, font=legend_font)) + 18 * s
+    draw.text((x, 8 * s), "▼ spike", font=legend_font, fill=layout.COLORS["primary"])
     plot_h = h - top - bottom
     if not points:
         draw.text((left, top + plot_h // 2), "No tweet in this period.", font=legend_font, fill=layout.COLORS["muted"])
@@ -74,6 +74,8 @@ def timeline_png(points: Sequence[TimelinePoint], grain: str) -> bytes:
     peak = max(p.volume for p in points) or 1
     step = _nice_step(peak)
     axis_top = max(step * math.ceil(peak / step), step)
+    if peak > 0.9 * axis_top:  # room above the tallest bar for its spike marker
+        axis_top += step
     for value in range(0, axis_top + 1, step):
         y = top + plot_h - plot_h * value / axis_top
         draw.line((left, y, w - right, y), fill=layout.COLORS["border"], width=s)

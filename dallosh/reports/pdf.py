@@ -215,7 +215,7 @@ def _timeline(p: _Printer, r: ReportContent) -> None:
     p.heading("Timeline")
     p.pdf.image(io.BytesIO(report_charts(r)["timeline"]), x=15, w=WIDTH, h=height)
     p.pdf.set_y(p.pdf.get_y() + 1)
-    p.line(f"Tweets per {r.grain} by sentiment (local time); ▲ marks a spike.", 7.5, color=layout.COLORS["muted"],
+    p.line(f"Tweets per {r.grain} by sentiment (local time); ▼ marks a spike.", 7.5, color=layout.COLORS["muted"],
            height=4)
 
 

@@ -153,7 +153,7 @@ _HOST = re.compile(r"^[A-Za-z0-9.-]+$|^\[[0-9A-Fa-f:.]+\]$")
 
 def is_email_address(value: str) -> bool:
     """A plain ``name@domain.tld`` address (no display name, no list, nothing a mail header could be split on)."""
-    return bool(_EMAIL.match(value)) and len(value) <= 254
+    return bool(_EMAIL.fullmatch(value)) and len(value) <= 254
 
 
 @dataclass
@@ -183,7 +183,7 @@ class DeliverySettings:
         self.smtpUser = self.smtpUser.strip()
         self.fromAddress = self.fromAddress.strip()
         self.publicUrl = self.publicUrl.strip()
-        if self.smtpHost and not _HOST.match(self.smtpHost):
+        if self.smtpHost and not _HOST.fullmatch(self.smtpHost):
             raise ValidationError(f"{path}.smtpHost", "must be a server name such as smtp.example.com, without "
                                   "smtp:// or a port (the port has its own field)")
         if not 1 <= self.smtpPort <= 65535:

@@ -14,6 +14,7 @@ attachments are kept under the storage root so that every attempt sends the same
 from __future__ import annotations
 
 import shutil
+import time
 from datetime import timedelta
 from typing import Any
 
@@ -41,6 +42,8 @@ JOB_TIMEOUT_S = 180
 RESULT_TTL_S, FAILURE_TTL_S = 86400, 7 * 86400
 #: A webhook post's timeout, seconds.
 WEBHOOK_TIMEOUT_S = 10.0
+#: A stored message without any record is removed only after this many seconds (its batch may be being queued).
+STORED_GRACE_S = 3600
 #: Statuses listed first: what needs an admin's eye.
 PROBLEMS = ("failed", "retrying")
 
@@ -166,7 +169,9 @@ class DeliveryService(Service):
             stored = f"{FOLDER}/{batch}"
         records = [DeliveryData("email", e, message.subject if message else "", origin=dict(origin),
                                 message=stored) for e in emails]
-        title = str((payload or {}).get("title") or (payload or {}).get("summary") or "")
+        body = payload or {}
+        plain = body.get("dallosh") if isinstance(body.get("dallosh"), dict) else {}
+        title = str(plain.get("title") or body.get("title") or body.get("summary") or "")  # unescaped when known
         records += [DeliveryData("webhook", w, title, origin=dict(origin), payload=dict(payload or {}))
                     for w in webhooks]
         uids = []
@@ -232,11 +237,11 @@ class DeliveryService(Service):
 
     def list(self, actor: Actor, *, status: str | None = None, skip: int = 0,
              limit: int = 50) -> Page[Record[DeliveryData]]:
-        """Deliveries for admins: failed and retrying ones first, then the others, newest first in each; webhook
+        """Deliveries for admins: failed ones first, then retrying ones, then the others, newest first in each; webhook
         addresses masked. ``extra["counts"]`` gives the number per status."""
         self.authorize(actor, "manage_app")
-        groups = [{"data.status": status}] if status else [{"data.status": {"$in": list(PROBLEMS)}},
-                                                           {"data.status": {"$nin": list(PROBLEMS)}}]
+        groups = [{"data.status": status}] if status else [
+            *({"data.status": p} for p in PROBLEMS), {"data.status": {"$nin": list(PROBLEMS)}}]
         items: list[Record[DeliveryData]] = []
         total, offset = 0, skip
         for query in groups:
@@ -285,7 +290,8 @@ class DeliveryService(Service):
         used = {d["data"].get("message") for d in self.db.find(COLLECTION, {"data.kind": "email"},
                                                               projection=["data.message"])}
         root = self.ctx.storage.root / FOLDER
+        settled = time.time() - STORED_GRACE_S  # a batch being enqueued has its folder before its records
         for folder in root.iterdir() if root.is_dir() else ():
-            if f"{FOLDER}/{folder.name}" not in used:
+            if f"{FOLDER}/{folder.name}" not in used and folder.stat().st_mtime < settled:
                 shutil.rmtree(folder, ignore_errors=True)
         return removed

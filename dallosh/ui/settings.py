@@ -1,10 +1,12 @@
-"""Settings (tabs General / AI configs): app name, description, time zone, maintenance, upload limit, approval of
-registrations, operator accounts and topics; the local and external model lists, the model mode and defaults.
+"""Settings (tabs General / AI configs / Delivery): app name, description, time zone, maintenance, upload limit,
+approval of registrations, operator accounts and topics; the local and external model lists, the model mode and
+defaults.
 
 Everything is validated by ``services.settings`` (a ValidationError names its field, shown under that input).
 API keys never reach the page in clear: the service masks them, and the model editor sends the masked value back
 unchanged to keep the stored key (``SettingsService.update_model``). "Test connection" sends one tiny labelling
 request with the stored key, off the message loop (``ctx.background``), and reports the latency or the exact error.
+The Delivery tab (SMTP, test e-mail and webhook, recent deliveries) is ``dallosh.ui.delivery``.
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ from dallosh.ui.components import (
     set_display_timezone,
     set_visible,
 )
+from dallosh.ui.delivery import DeliveryPanel
 from dallosh.ui.forms import ConfirmBar, Form, InlineTable, Tabs
 from dallosh.ui.html import Markup, fragment, render
 
@@ -190,8 +193,11 @@ class SettingsView(TabbedView):
                             self.tables[k].root, self.empty[k]], "dl-card", f"dl-models-{k}") for k in KINDS]
         ai_panel = box([prefs_card, *model_cards], "dl-col")
 
-        self.tabs = Tabs({"general": ("General", general_panel), "ai": ("AI configs", ai_panel)})
-        self.set_heading("Settings", "How the app looks and behaves, and which AI models label the tweets.")
+        self.delivery = DeliveryPanel(self)
+        self.tabs = Tabs({"general": ("General", general_panel), "ai": ("AI configs", ai_panel),
+                          "delivery": ("Delivery", self.delivery.root)})
+        self.set_heading("Settings", "How the app looks and behaves, which AI models label the tweets, and how "
+                                     "reports and alerts are sent.")
         self.body.children = [self.tabs.root]
 
     # -- life cycle -------------------------------------------------------------------------------------------
@@ -205,6 +211,7 @@ class SettingsView(TabbedView):
             self.settings = settings
             self._fill_general()
             self._paint_ai()
+        self.delivery.refresh()
 
     def _fill_general(self) -> None:
         general = self.settings.general  # type: ignore[union-attr]

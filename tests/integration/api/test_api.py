@@ -285,6 +285,22 @@ def test_events_need_a_role_that_reads_tasks_or_datasets(api_hub: ApiHub, seeded
     assert response.status_code == 403 and time.monotonic() - started < 10
 
 
+def test_the_delivery_tab_works_through_the_api_and_secrets_stay_inside(api_hub: ApiHub, tmp_path: Path):
+    admin = client(api_hub, "admin@free.com", "123456", tmp_path)
+    me = admin.actor()
+    shown = admin.delivery.update(me, smtpHost="smtp.example.com", smtpUser="r@example.com",
+                                  smtpPassword="api-secret-password", fromAddress="r@example.com")
+    assert shown.smtpPassword == "••••word" and admin.delivery.smtp_settings(me).smtpPassword == "••••word"
+    assert admin.settings.get(me).delivery.smtpPassword == "••••word"
+    assert admin.delivery.list(me).total == 0
+    headers = {"Authorization": f"token {api_hub.token_for('admin@free.com', '123456')}"}
+    for path in ("delivery/enqueue", "delivery/attempt", "delivery/purge", "delivery/_settings"):
+        assert httpx.post(api_hub.api_url + f"api/call/{path}", json={}, headers=headers).status_code == 404, path
+    analyst = client(api_hub, "analyst@free.com", "123456", tmp_path)
+    with pytest.raises(PermissionDenied, match="manage_app"):
+        analyst.delivery.smtp_settings(analyst.actor())
+
+
 def test_scheduled_reports_through_the_api_are_the_callers_own(api_hub: ApiHub, seeded, tmp_path: Path):
     analyst = client(api_hub, "analyst@free.com", "123456", tmp_path)
     power = client(api_hub, POWER_EMAIL, POWER_PASSWORD, tmp_path)

@@ -137,7 +137,7 @@ def test_deliveries_reach_everyone_and_a_flaky_webhook_is_retried(services, admi
                                                                  notify_workers, config):
     services.delivery.update(admin, **smtp_starttls.settings)
     hook.fail_times = 2  # 503, 503, then 200: the third attempt succeeds
-    payload = webhook_body("Negative spike", "42 negative tweets", facts={"Dataset": "oct.csv"})
+    payload = webhook_body("Negative spike <Réseau>", "42 negative tweets", facts={"Dataset": "oct.csv"})
     uids = services.delivery.enqueue(admin, _message(["a@example.com"]), emails=["a@example.com", "b@example.com"],
                                      webhooks=[hook.url], payload=payload, origin={"alert": "A1"})
     assert len(uids) == 3
@@ -154,6 +154,7 @@ def test_deliveries_reach_everyone_and_a_flaky_webhook_is_retried(services, admi
     records = {u: services.db.get("deliveries", u)["data"] for u in uids}
     webhook = next(r for r in records.values() if r["kind"] == "webhook")
     assert webhook["attempts"] == 3 and webhook["lastError"] == "" and webhook["origin"] == {"alert": "A1"}
+    assert webhook["subject"] == "Negative spike <Réseau>"  # as typed: pages escape it when they show it
     assert hook.answers == [503, 503, 200] and hook.bodies[0] == hook.bodies[2] == payload
     assert all(r["attempts"] == 1 for r in records.values() if r["kind"] == "email")
     page = services.delivery.list(admin)
