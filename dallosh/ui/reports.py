@@ -115,6 +115,8 @@ class ReportsView(View):
         self.search = w.Text(placeholder="Words the tweets contain (optional)", layout=w.Layout(width="320px"))
         self.include_operator = w.Checkbox(description="Include the operator's own replies", indent=False)
         self.include_retweets = w.Checkbox(description="Include retweets", value=True, indent=False)
+        self.active = w.Checkbox(description="Send this report (switched off by an unsubscribe link)", value=True,
+                                 indent=False)
         self.form = Form({
             "frequency": ("Send", self.frequency, ""),
             "weekday": ("On", self.weekday, ""),
@@ -127,6 +129,7 @@ class ReportsView(View):
             "topics": ("Topics", self.topics, "None selected: every topic."),
             "search": ("Containing", self.search, ""),
             "options": ("Also", box([self.include_operator, self.include_retweets], "dl-row", vertical=False), ""),
+            "active": ("On", self.active, ""),
         })
         self.frequency.observe(lambda _c: self._sync_form(), "value")
         self.all_datasets.observe(lambda _c: self._sync_form(), "value")
@@ -274,11 +277,13 @@ class ReportsView(View):
         self.search.value = filters.get("search", "")
         self.include_operator.value = bool(filters.get("includeOperator", False))
         self.include_retweets.value = bool(filters.get("includeRetweets", True))
+        self.active.value = bool(data.get("active", True))
         self._sync_form()
 
     def values(self) -> dict[str, Any]:
         """The form as the service's fields (an empty choice of sentiments, priorities or topics: no filter)."""
-        return {"frequency": self.frequency.value, "weekday": self.weekday.value, "time": self.time.value.strip(),
+        return {"active": self.active.value, "frequency": self.frequency.value, "weekday": self.weekday.value,
+                "time": self.time.value.strip(),
                 "timeZone": self.zone.value.strip(), "allDatasets": self.all_datasets.value,
                 "datasets": list(self.dataset_choice.value),
                 "filters": {"sentiments": list(self.sentiments.value) or None,
@@ -299,6 +304,10 @@ class ReportsView(View):
             return
         set_visible(self.form_panel, False)
         self.refresh()
+        if not sub.data.active:
+            self.alert.success(f"Saved, switched off: {sub.data.describe_schedule()} sends nothing until you switch "
+                               "it on again.")
+            return
         self.alert.success(f"Saved: {sub.data.describe_schedule()}. Next e-mail "
                            f"{local_time(sub.data.nextRunAt, sub.data.timeZone)} ({sub.data.timeZone}) to "
                            f"{sub.data.email}.")

@@ -12,6 +12,7 @@ import pytest
 from rq.registry import ScheduledJobRegistry
 
 from dallosh.config import load_config
+from dallosh.services.subscriptions import job_id, signing_key, unsubscribe_token
 from dallosh.ui.reports import ReportsView, local_time, outcome_badge, preview_frame
 from tests.integration.reports.analysed import add_analysed
 from tests.integration.subscriptions.conftest import BEFORE_SEVEN, AppClock
@@ -36,8 +37,8 @@ def notify(services):
     queue = services.subscriptions.scheduler.queue
     yield queue
     registry = ScheduledJobRegistry(queue=queue)
-    for job_id in registry.get_job_ids():
-        queue.connection.delete(f"rq:job:{job_id}")
+    for jid in registry.get_job_ids():
+        queue.connection.delete(f"rq:job:{jid}")
     queue.connection.delete(registry.key)
     for job in queue.jobs:
         job.delete()
@@ -86,6 +87,18 @@ def test_create_edit_send_and_delete_from_the_page(services, analyst, ctx, notif
     (sub,) = services.subscriptions.list(analyst)
     assert sub.data.nextRunAt == datetime(2025, 10, 27, 11, 0, tzinfo=UTC)  # Monday 07:00 in New York
     assert "2025-10-27 07:00" in view.rows[sub.uid].info.value  # shown in the report's own zone
+
+    # Unsubscribed from an e-mail's link, then switched on again here.
+    services.subscriptions.unsubscribe(unsubscribe_token(signing_key(services.config), sub.uid))
+    view.refresh()
+    assert "(switched off)" in view.rows[sub.uid].info.value and "off" in view.rows[sub.uid].info.value
+    view.open_edit(sub.uid)
+    assert view.active.value is False
+    view.active.value = True
+    view.save()
+    (sub,) = services.subscriptions.list(analyst)
+    assert sub.data.active and sub.data.nextRunAt == datetime(2025, 10, 27, 11, 0, tzinfo=UTC)
+    assert job_id(sub.uid, sub.data.version, sub.data.nextRunAt) in ScheduledJobRegistry(queue=notify).get_job_ids()
 
     view.send_now(sub.uid)
     assert view.alert.kind == "success" and "analyst@free.com" in view.alert.message
