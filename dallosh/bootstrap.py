@@ -30,6 +30,8 @@ INDEXES: tuple[tuple[str, str, bool], ...] = (
     # alert rules, their episode states (saved by compare-and-set: a second first save must fail) and firings
     *((c, "uid", True) for c in ("alert_rules", "alert_states", "alert_firings")),
     ("alert_firings", "createdAt", False),
+    ("subscriptions", "uid", True),
+    ("subscriptions", "data.owner", False),
 )
 
 DEFAULT_ROLES = {

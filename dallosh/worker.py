@@ -123,5 +123,9 @@ def run_notify_worker(config: Config | None = None, *, burst: bool = False, name
     except Exception:  # noqa: BLE001 - housekeeping must not keep e-mails from going out
         log.exception("purging old deliveries failed")
     queue = notify_queue(config)
+    try:  # scheduled reports whose job was lost (Redis flushed, a run missed while no worker was up)
+        Services.from_config(config).subscriptions.reschedule_missing(SYSTEM)
+    except Exception:  # noqa: BLE001 - the queue must be served even if this fails; retried at the next start
+        log.exception("could not reschedule the scheduled reports")
     worker = Worker([queue], connection=queue.connection, name=name)
     return worker.work(burst=burst, with_scheduler=True, logging_level=config.log_level)

@@ -52,8 +52,8 @@ class DalloshAuthenticator(Authenticator):
         return (username or "").strip().lower()
 
     def get_handlers(self, app):
-        from hub.handlers import LandingHandler, LogoutEverywhereHandler, RegisterHandler
+        from hub.handlers import LandingHandler, LogoutEverywhereHandler, RegisterHandler, UnsubscribeHandler
 
         # Ours come before JupyterHub's own handlers, so /logout is ours.
         return [*super().get_handlers(app), ("/register", RegisterHandler), ("/landing", LandingHandler),
-                ("/logout", LogoutEverywhereHandler)]
+                ("/logout", LogoutEverywhereHandler), ("/dallosh/unsubscribe", UnsubscribeHandler)]

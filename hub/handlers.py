@@ -1,4 +1,5 @@
-"""Extra hub pages: the public landing page and self-registration (XSRF-protected by JupyterHub)."""
+"""Extra hub pages: the public landing page, self-registration and the unsubscribe page of report e-mails
+(XSRF-protected by JupyterHub)."""
 
 from __future__ import annotations
 
@@ -99,3 +100,39 @@ async def _pad(started: float, floor: float = 0.15) -> None:
 
     await asyncio.sleep(max(0.0, floor - (time.monotonic() - started)))
 
+
+
+class UnsubscribeHandler(BaseHandler):
+    """``/hub/dallosh/unsubscribe?token=…``: the link of a scheduled report's e-mail, without sign-in.
+
+    GET only shows what the link would switch off and a button; the POST (XSRF-checked by JupyterHub) does it, so
+    a mail scanner that follows links unsubscribes no one. The token opens this one subscription and nothing else.
+    """
+
+    async def _render(self, status: int = 200, **ns):
+        general = get_services().settings.general()
+        self.set_status(status)
+        self.set_header("Cache-Control", "no-store")
+        self.set_header("Referrer-Policy", "no-referrer")  # the token must not leak to another site
+        html = await self.render_template("unsubscribe.html", app_name=general.appName,
+                                          xsrf=self.xsrf_token.decode(), login_url=self.settings["login_url"],
+                                          **{"done": False, "error": None, "token": "", "about": None, **ns})
+        self.finish(html)
+
+    async def get(self):
+        token = self.get_query_argument("token", default="")
+        try:
+            about = get_services().subscriptions.describe_token(token)
+        except DalloshError as exc:
+            await self._render(404, error=str(exc))
+            return
+        await self._render(about=about, token=token)
+
+    async def post(self):
+        token = self.get_body_argument("token", default="")
+        try:
+            sub = get_services().subscriptions.unsubscribe(token)
+        except DalloshError as exc:
+            await self._render(404, error=str(exc))
+            return
+        await self._render(done=True, about={"schedule": sub.data.describe_schedule(), "email": sub.data.email})

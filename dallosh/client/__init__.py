@@ -255,6 +255,7 @@ class Client:
         self.corrections = RemoteService(self, "corrections")
         self.results = RemoteService(self, "results")
         self.alerts = RemoteService(self, "alerts")
+        self.subscriptions = RemoteService(self, "subscriptions")
         self.delivery = RemoteService(self, "delivery")
         self.auth = RemoteService(self, "auth")
         #: What only the API can see (queue, workers, database and broker health), for the admin overview.

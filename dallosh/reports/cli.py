@@ -12,9 +12,14 @@ import os
 import sys
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+from dallosh.defaults import PRIORITIES, SENTIMENTS
 from dallosh.errors import DalloshError, PermissionDenied
 from dallosh.reports.period import PERIOD_FORMS
+
+if TYPE_CHECKING:
+    from dallosh.analytics import Filters
 
 #: Exit code of a report that could not be written (argparse's own usage errors are 2 as well).
 FAILED = 2
@@ -33,7 +38,29 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     report.add_argument("--to", required=True, metavar="FILE", help="FILE.pdf or FILE.html")
     report.add_argument("--as", dest="as_user", metavar="EMAIL",
                         help="the user the report is written for (default: DALLOSH_LOCAL_USER)")
+    chosen = report.add_argument_group("filters (the Analysis page's filter bar; default: every customer tweet)")
+    chosen.add_argument("--sentiment", nargs="+", choices=SENTIMENTS, metavar="SENTIMENT",
+                        help=f"keep these sentiments ({', '.join(SENTIMENTS)})")
+    chosen.add_argument("--priority", nargs="+", type=int, choices=PRIORITIES, metavar="PRIORITY",
+                        help=f"keep these priorities ({', '.join(map(str, PRIORITIES))}; 2 is the most urgent)")
+    chosen.add_argument("--topic", nargs="+", metavar="TOPIC", help="keep these topics (as the settings name them)")
+    chosen.add_argument("--search", default="", metavar="TEXT",
+                        help="keep tweets containing TEXT (case and accents ignored)")
+    chosen.add_argument("--include-operator", action="store_true",
+                        help="count the operator's own replies too (left out by default)")
+    chosen.add_argument("--no-retweets", action="store_true", help="leave retweets out")
     report.set_defaults(func=cmd_report)
+
+
+def filters_from_args(args: argparse.Namespace) -> Filters | None:
+    """The filter options as Analysis's ``analytics.Filters``; None when none is given (the default scope)."""
+    from dallosh.analytics import Filters
+
+    given = (args.sentiment, args.priority, args.topic, args.search.strip() or None)
+    if all(v is None for v in given) and not args.include_operator and not args.no_retweets:
+        return None
+    return Filters(sentiments=args.sentiment, priorities=args.priority, topics=args.topic, search=args.search,
+                   include_operator=args.include_operator, include_retweets=not args.no_retweets)
 
 
 def _output(path_text: str) -> tuple[Path, str]:
@@ -88,7 +115,8 @@ def cmd_report(args: argparse.Namespace) -> int:
         actor = _actor(services, args.as_user)
         today = services.settings.local_time(services.now()).date()
         period = parse_period(args.period, today)
-        report = build_report(services, actor, period, datasets=None if args.all else args.datasets)
+        report = build_report(services, actor, period, datasets=None if args.all else args.datasets,
+                              filters=filters_from_args(args))
         if kind == "pdf":
             from dallosh.reports.pdf import render_pdf
 

@@ -23,6 +23,7 @@ from dallosh.services.logs import LogsService
 from dallosh.services.results import ResultsService
 from dallosh.services.roles import RolesService
 from dallosh.services.settings import SettingsService
+from dallosh.services.subscriptions import SubscriptionsService
 from dallosh.services.tasks import TasksService
 from dallosh.services.users import UsersService
 from dallosh.storage import Storage
@@ -51,6 +52,7 @@ class Services:
         self.results = ResultsService(self)
         self.delivery = DeliveryService(self)
         self.alerts = AlertsService(self)
+        self.subscriptions = SubscriptionsService(self)
 
     @classmethod
     def from_config(cls, config: Config | None = None) -> Services:

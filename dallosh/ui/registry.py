@@ -69,3 +69,4 @@ register(ViewSpec("settings", "Settings", "dallosh.ui.settings:SettingsView", 70
 register(ViewSpec("analysis", "Analysis", "dallosh.ui.analysis:AnalysisView", 50, ("read_datasets", "manage_datasets")))
 register(ViewSpec("alerts", "Alerts", "dallosh.ui.alerts:AlertsView", 55, ("read_datasets", "manage_datasets",
                                                                           "manage_app")))
+register(ViewSpec("reports", "Reports", "dallosh.ui.reports:ReportsView", 57, ("read_datasets", "manage_datasets")))

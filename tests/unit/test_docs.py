@@ -81,9 +81,10 @@ def test_every_dallosh_variable_of_the_code_is_documented(docs_text):
 def test_every_page_of_the_app_is_described():
     user = (DOCS / "user-guide.md").read_text(encoding="utf-8")
     admin = (DOCS / "admin-guide.md").read_text(encoding="utf-8")
-    for page in ("Overview", "Datasets", "Tasks", "Analysis", "Profile"):
+    for page in ("Overview", "Datasets", "Tasks", "Analysis", "Alerts", "Reports", "Profile"):
         assert f"## {page}" in user or f"**{page}**" in user, f"user guide: {page}"
-    for page in ("Overview", "Users", "Datasets", "Tasks", "Analysis", "Logs", "Settings"):
+    for page in ("Overview", "Users", "Datasets", "Tasks", "Analysis", "Alerts", "Reports", "Logs",
+                 "Settings"):
         assert page in admin, f"admin guide: {page}"
     for topic in ("Roles", "AI models", "Maintenance", "Backups", "mongodump", "storage/"):
         assert topic in admin, f"admin guide: {topic}"

@@ -299,3 +299,27 @@ def test_the_delivery_tab_works_through_the_api_and_secrets_stay_inside(api_hub:
     analyst = client(api_hub, "analyst@free.com", "123456", tmp_path)
     with pytest.raises(PermissionDenied, match="manage_app"):
         analyst.delivery.smtp_settings(analyst.actor())
+
+
+def test_scheduled_reports_through_the_api_are_the_callers_own(api_hub: ApiHub, seeded, tmp_path: Path):
+    analyst = client(api_hub, "analyst@free.com", "123456", tmp_path)
+    power = client(api_hub, POWER_EMAIL, POWER_PASSWORD, tmp_path)
+    me = analyst.actor()
+    # Switched off: this module's hub shares Redis, and nothing needs to run.
+    sub = analyst.subscriptions.create(me, time="07:30", active=False, filters={"sentiments": ["negative"]})
+    assert sub.data.owner == me.uid and sub.data.filters.sentiments == ["negative"]  # nested schema rebuilt
+    assert [s.uid for s in analyst.subscriptions.list(me)] == [sub.uid]
+    html = analyst.subscriptions.preview(me, sub.uid)
+    assert "octobre.csv" in html and "unsubscribe?token=" in html
+    assert analyst.subscriptions.update(me, sub.uid, time="08:15").data.time == "08:15"
+    with pytest.raises(PermissionDenied, match="another user"):
+        power.subscriptions.get(power.actor(), sub.uid)
+    with pytest.raises(PermissionDenied, match="manage_app"):
+        analyst.subscriptions.list(me, everyone=True)
+    headers = {"Authorization": f"token {api_hub.token_for('analyst@free.com', '123456')}"}
+    # Internal calls (the worker's run, the token's unsubscribe) are not part of the API.
+    for path in ("subscriptions/run", "subscriptions/reschedule_missing", "subscriptions/unsubscribe",
+                 "subscriptions/find", "subscriptions/unsubscribe_url"):
+        assert httpx.post(api_hub.api_url + f"api/call/{path}", json={}, headers=headers).status_code == 404
+    analyst.subscriptions.delete(me, sub.uid)
+    assert analyst.subscriptions.list(me) == []

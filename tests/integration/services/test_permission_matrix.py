@@ -6,6 +6,8 @@ Allowed calls may still fail for other reasons (missing target, wrong password);
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 
 from dallosh.defaults import PERMISSIONS
@@ -13,6 +15,8 @@ from dallosh.errors import DalloshError, PermissionDenied
 from tests.factories import make_csv
 
 ANY_USER = "any signed-in user"
+#: A scheduled report's due time (subscriptions.run).
+DUE = datetime(2025, 10, 22, 5, 0, tzinfo=UTC)
 SYSTEM_ONLY = "system"
 #: Acting on another user's dataset or task: the permission to act at all, AND manage_all_datasets.
 OTHERS_DATASET = "manage_all_datasets"
@@ -105,6 +109,23 @@ METHODS = [
     ("delivery.retry", ("manage_app",), lambda s, a, t: s.delivery.retry(a, "missing")),
     ("delivery.attempt", SYSTEM_ONLY, lambda s, a, t: s.delivery.attempt(a, "missing", final=True)),
     ("delivery.purge", SYSTEM_ONLY, lambda s, a, t: s.delivery.purge(a)),
+    ("subscriptions.list", ("read_datasets", "manage_datasets"), lambda s, a, t: s.subscriptions.list(a)),
+    ("subscriptions.list everyone", ("manage_app",), lambda s, a, t: s.subscriptions.list(a, everyone=True)),
+    ("subscriptions.get", ("read_datasets", "manage_datasets", "manage_app"),
+     lambda s, a, t: s.subscriptions.get(a, "missing")),
+    # Switched off: nothing is scheduled in Redis by the matrix.
+    ("subscriptions.create", ("read_datasets", "manage_datasets"),
+     lambda s, a, t: s.subscriptions.create(a, active=False)),
+    ("subscriptions.update", ("read_datasets", "manage_datasets"),
+     lambda s, a, t: s.subscriptions.update(a, "missing", time="07:00")),
+    ("subscriptions.delete", ("read_datasets", "manage_datasets", "manage_app"),
+     lambda s, a, t: s.subscriptions.delete(a, "missing")),
+    ("subscriptions.preview", ("read_datasets", "manage_datasets"),
+     lambda s, a, t: s.subscriptions.preview(a, "missing")),
+    ("subscriptions.send_now", ("read_datasets", "manage_datasets"),
+     lambda s, a, t: s.subscriptions.send_now(a, "missing")),
+    ("subscriptions.run", SYSTEM_ONLY, lambda s, a, t: s.subscriptions.run(a, "missing", 1, t["due"])),
+    ("subscriptions.reschedule_missing", SYSTEM_ONLY, lambda s, a, t: s.subscriptions.reschedule_missing(a)),
     ("auth.me", ANY_USER, lambda s, a, t: s.auth.me(a)),
     ("auth.change_password", ANY_USER, lambda s, a, t: s.auth.change_password(a, "wrong", "n3w-password")),
     ("auth.update_account", ANY_USER, lambda s, a, t: s.auth.update_account(a, name="Me")),
@@ -119,9 +140,11 @@ def test_matrix_covers_every_public_service_method(services):
     internal = {"find", "find_by_email", "actor", "actor_from", "count_in_role", "count_active_in_roles",
                 "ensure_admin_remains", "insert_user", "apply_update", "remove", "by_name", "find_duplicate",
                 "find_by_file", "record", "ensure", "general", "topics", "authorize", "check_password_policy",
-                "clear_failures", "login", "register", "uses_default_password", "wait_time", "local_time"}
+                "clear_failures", "login", "register", "uses_default_password", "wait_time", "local_time",
+                # subscriptions: the unsubscribe link's token is the authority (tests/integration/subscriptions)
+                "unsubscribe", "describe_token", "unsubscribe_url"}
     for service_name in ("users", "roles", "files", "tasks", "logs", "settings", "auth", "corrections", "results",
-                         "delivery", "alerts"):
+                         "delivery", "alerts", "subscriptions"):
         service = getattr(services, service_name)
         for attr in dir(service):
             if attr.startswith("_") or attr in internal or not callable(getattr(service, attr)):
@@ -145,7 +168,7 @@ def test_permission_matrix(services, admin, role_name):
     doomed, _ = services.files.add(admin, "doomed.csv", make_csv(3))
     victim = services.users.create(admin, "victim@matrix.io", "v1ctim-pass", role.uid)
     targets = {"user": victim.uid, "role": role.uid, "file": file.uid, "task": task.uid, "admin": admin,
-               "doomed": doomed.uid}
+               "doomed": doomed.uid, "due": DUE}
     problems = []
     for name, required, call in METHODS:
         if required == ANY_USER:
@@ -172,7 +195,7 @@ def test_anonymous_is_refused_everywhere(services, admin):
     file, task = services.files.add(admin, "target.csv", make_csv(2))
     role = services.roles.by_name("analyst")
     targets = {"user": admin.uid, "role": role.uid, "file": file.uid, "task": task.uid, "admin": admin,
-               "doomed": file.uid}
+               "doomed": file.uid, "due": DUE}
     for name, _, call in METHODS:
         with pytest.raises(PermissionDenied):
             call(services, None, targets)

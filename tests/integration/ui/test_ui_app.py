@@ -16,11 +16,12 @@ def labels(app: App) -> list[str]:
 
 def test_sidebar_depends_on_permissions_and_lists_only_existing_views(services, admin, analyst, make_actor):
     assert labels(App(services, admin, live=False)) == ["Overview", "Users", "Datasets", "Tasks", "Analysis",
-                                                        "Alerts", "Logs", "Settings"]
-    assert labels(App(services, analyst, live=False)) == ["Overview", "Datasets", "Tasks", "Analysis", "Alerts"]
+                                                        "Alerts", "Reports", "Logs", "Settings"]
+    assert labels(App(services, analyst, live=False)) == ["Overview", "Datasets", "Tasks", "Analysis", "Alerts",
+                                                          "Reports"]
     reader = make_actor("read_datasets")
     app = App(services, reader, view="overview", live=False)
-    assert labels(app) == ["Datasets", "Analysis", "Alerts"]
+    assert labels(app) == ["Datasets", "Analysis", "Alerts", "Reports"]
     assert app.current == "datasets"  # overview not allowed: first allowed view instead
     assert "cannot open Overview" in app.alert.message
 

@@ -73,7 +73,7 @@ def test_sidebar_switches_views_without_reloading(ui_env, voila, browser):
             page.wait_for_url(f"**/home/{view}.ipynb", timeout=5000)  # the address follows the view
         assert page.evaluate("window.__still_here") is True  # same document: no page load happened
         labels = [b.inner_text() for b in page.query_selector_all(".dl-sidebar .dl-nav-item")]
-        assert labels == ["Overview", "Datasets", "Tasks", "Analysis", "Alerts"]
+        assert labels == ["Overview", "Datasets", "Tasks", "Analysis", "Alerts", "Reports"]
 
 
 def test_address_bar_follows_views_so_reload_and_back_work(ui_env, voila, browser):
