@@ -198,14 +198,16 @@ def _timeline(frame: pd.DataFrame, filters: analytics.Filters, period: Period, t
 
 
 def build_report(services: Services, actor: Actor, period: Period, *, datasets: Sequence[str] | None = None,
-                 filters: analytics.Filters | None = None, now: datetime | None = None) -> ReportContent:
+                 filters: analytics.Filters | None = None, now: datetime | None = None,
+                 tz: str | None = None) -> ReportContent:
     """The report of ``datasets`` (names or ids; None: every analysed one) over ``period`` for ``actor``.
 
     ``filters`` are the filter bar's choices (default: every customer tweet); their dates are replaced by the
-    period's. Raises the services' errors (PermissionDenied, NotFound, ValidationError) as they are.
+    period's. ``tz`` cuts the days (a scheduled report's own time zone; default the app's). Raises the services'
+    errors (PermissionDenied, NotFound, ValidationError) as they are.
     """
     chosen = resolve_datasets(services, actor, datasets)
-    tz = services.settings.general().timeZone
+    tz = tz or services.settings.general().timeZone
     frame = services.results.corrected(actor, [d.uid for d in chosen], names={d.uid: d.name for d in chosen})
     scope = DEFAULT_SCOPE if filters is None else "the rows the report's filters select"
     filters = dataclasses.replace(filters or analytics.Filters(), tz=tz, date_from=period.start, date_to=period.end)

@@ -403,7 +403,7 @@ class SubscriptionsService(Service):
                 raise NotFound("None of this report's datasets can be read any more (deleted, not analysed yet, or "
                                "no longer allowed): edit the report to choose others.")
         report = build_report(self.ctx, actor, period, datasets=wanted, filters=analytics_filters(sub.filters),
-                              now=due)
+                              now=due, tz=sub.timeZone)  # its days are the subscriber's days
         return dataclasses.replace(report, notes=(*report.notes, *notes))
 
     def _message(self, report, sub: SubscriptionData, uid: str):

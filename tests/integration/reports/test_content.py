@@ -95,3 +95,20 @@ def test_a_shared_file_name_asks_for_the_id(services, analyst):
 ])
 def test_period_forms(text, start, end):
     assert parse_period(text, date(2025, 10, 21)) == Period(start, end)
+
+
+def test_a_report_in_another_time_zone_cuts_its_days_there(services, analyst):
+    """A scheduled report's days are its subscriber's: 15:00–17:59 UTC is already the next day in Tokyo."""
+    file = add_analysed(services, analyst)
+    day = Period(date(2025, 10, SPIKE_DAY), date(2025, 10, SPIKE_DAY))
+    frame = services.results.corrected(analyst, [file.uid])
+
+    def volume_in(tz: str) -> int:
+        rows = analytics.apply_filters(frame, analytics.Filters(date_from=day.start, date_to=day.end, tz=tz))
+        return analytics.kpis(rows, replies_from=frame)["volume"]
+
+    tokyo = build_report(services, analyst, day, datasets=[file.uid], tz="Asia/Tokyo")
+    paris = build_report(services, analyst, day, datasets=[file.uid])  # the app's zone
+    assert tokyo.tz == "Asia/Tokyo" and tokyo.kpis["volume"] == volume_in("Asia/Tokyo")
+    assert paris.kpis["volume"] == volume_in("Europe/Paris")
+    assert tokyo.kpis["volume"] != paris.kpis["volume"]  # the zone really moved rows between days
