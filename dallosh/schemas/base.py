@@ -28,7 +28,7 @@ def _type_name(tp: Any) -> str:
     return getattr(tp, "__name__", str(tp))
 
 
-def _coerce(tp: Any, value: Any, path: str) -> Any:
+def _coerce(tp: Any, value: Any, path: str, stored: bool = False) -> Any:
     origin = get_origin(tp)
     if tp is Any:
         return value
@@ -41,7 +41,7 @@ def _coerce(tp: Any, value: Any, path: str) -> Any:
             if option is type(None):
                 continue
             try:
-                return _coerce(option, value, path)
+                return _coerce(option, value, path, stored)
             except ValidationError as exc:
                 errors.append(exc.message)
         raise ValidationError(path, errors[0] if errors else "invalid value")
@@ -53,14 +53,16 @@ def _coerce(tp: Any, value: Any, path: str) -> Any:
         if not isinstance(value, list | tuple):
             raise ValidationError(path, f"must be a list, got {type(value).__name__}")
         (item_tp,) = get_args(tp) or (Any,)
-        return [_coerce(item_tp, item, f"{path}[{i}]") for i, item in enumerate(value)]
+        return [_coerce(item_tp, item, f"{path}[{i}]", stored) for i, item in enumerate(value)]
     if origin is dict or tp is dict:
         if not isinstance(value, dict):
             raise ValidationError(path, f"must be an object, got {type(value).__name__}")
         return dict(value)
     if dataclasses.is_dataclass(tp):
-        return parse(tp, value, path)
+        return parse(tp, value, path, stored=stored)
     if tp is bool:
+        if stored and type(value) is int and value in (0, 1):
+            return bool(value)  # nx-27017 0.8.1 stores a boolean set by a dotted $set as 0/1 (MongoDB keeps it)
         if not isinstance(value, bool):
             raise ValidationError(path, f"must be true or false, got {value!r}")
         return value
@@ -83,8 +85,11 @@ def _coerce(tp: Any, value: Any, path: str) -> Any:
     raise TypeError(f"unsupported schema type {tp!r} at {path}")
 
 
-def parse(cls: type[T], value: Any, path: str = "data") -> T:
-    """Validate ``value`` (a dict) against dataclass ``cls``; unknown keys are kept in ``extra`` if it exists."""
+def parse(cls: type[T], value: Any, path: str = "data", *, stored: bool = False) -> T:
+    """Validate ``value`` (a dict) against dataclass ``cls``; unknown keys are kept in ``extra`` if it exists.
+
+    ``stored``: the value was read from the database, where a boolean may come back as 0/1 (see ``_coerce``);
+    input from users stays strict."""
     if isinstance(value, cls):
         value = dataclasses.asdict(value)
     if not isinstance(value, dict):
@@ -94,7 +99,7 @@ def parse(cls: type[T], value: Any, path: str = "data") -> T:
     for f in dataclasses.fields(cls):
         fpath = f"{path}.{f.name}"
         if f.name in value:
-            kwargs[f.name] = _coerce(hints[f.name], value[f.name], fpath)
+            kwargs[f.name] = _coerce(hints[f.name], value[f.name], fpath, stored)
         elif f.default is _MISSING and f.default_factory is _MISSING:
             raise ValidationError(fpath, "is required")
     obj = cls(**kwargs)
@@ -126,7 +131,7 @@ class Record(typing.Generic[T]):
             raise ValidationError("uid", "is required and must be a string")
         return cls(
             uid=doc["uid"],
-            data=parse(data_cls, doc.get("data", {})),
+            data=parse(data_cls, doc.get("data", {}), stored=True),
             createdAt=doc.get("createdAt"),
             createdBy=doc.get("createdBy"),
             updatedAt=doc.get("updatedAt"),

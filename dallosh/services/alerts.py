@@ -48,18 +48,6 @@ STATE_ATTEMPTS = 3
 PAGE_MAX = 200
 
 
-def _record(cls: type, doc: dict[str, Any]) -> Record:
-    """The document as a Record of ``cls``. nx-27017 0.8.1 stores a boolean set by an update (``$set``) as 0/1
-    (measured; MongoDB keeps it): those fields are read back as booleans."""
-    import dataclasses
-
-    data = dict(doc.get("data") or {})
-    for f in dataclasses.fields(cls):
-        if f.type == "bool" and type(data.get(f.name)) is int and data[f.name] in (0, 1):
-            data[f.name] = bool(data[f.name])
-    return Record.from_doc(cls, {**doc, "data": data})
-
-
 @dataclass
 class _Rows:
     """A dataset's rows as Analysis selects them by default, read once per check of a task (and the term index of
@@ -94,7 +82,7 @@ class AlertsService(Service):
 
     @staticmethod
     def _shown(doc: dict[str, Any]) -> Record[AlertRule]:
-        record = _record(AlertRule, doc)
+        record = Record.from_doc(AlertRule, doc)
         record.data.webhooks = [_masked(u) for u in record.data.webhooks]
         return record
 
@@ -134,7 +122,7 @@ class AlertsService(Service):
         doc = self.db.get(RULES, uid)
         if doc is None:
             raise NotFound("This alert rule no longer exists: it was deleted. Refresh the list.")
-        current = dump(_record(AlertRule, doc).data)
+        current = dump(Record.from_doc(AlertRule, doc).data)
         changes = dict(changes)
         if "webhooks" in changes:
             stored = {_masked(u): u for u in current.get("webhooks", [])}
@@ -175,14 +163,14 @@ class AlertsService(Service):
         # Firings are rare by design (once per episode): filtering them here stays cheap.
         docs = [d for d in self.db.find(FIRINGS, query, sort=[("createdAt", -1)]) if readable(d)]
         skip, limit = max(0, skip), max(1, min(limit, PAGE_MAX))
-        return Page([_record(AlertFiring, d) for d in docs[skip:skip + limit]], len(docs), skip, limit)
+        return Page([Record.from_doc(AlertFiring, d) for d in docs[skip:skip + limit]], len(docs), skip, limit)
 
     def get_firing(self, actor: Actor, uid: str) -> Record[AlertFiring]:
         actor = self.authorize(actor, "read_datasets", "manage_datasets", "manage_app")
         doc = self.db.get(FIRINGS, uid)
         if doc is None or not self._readable(actor)(doc):
             raise NotFound("This alert is not available: its datasets were deleted, or it was removed.")
-        return _record(AlertFiring, doc)
+        return Record.from_doc(AlertFiring, doc)
 
     # -- evaluation (the worker) -------------------------------------------------------------------------------
 
@@ -199,7 +187,7 @@ class AlertsService(Service):
         rules = []
         for doc in self.db.find(RULES, {"data.enabled": True}, sort=[("createdAt", 1)]):
             try:
-                rules.append(_record(AlertRule, doc))
+                rules.append(Record.from_doc(AlertRule, doc))
             except DalloshError as exc:  # a rule stored by an older version, or edited by hand: skip it, say so
                 log.error("alert rule %s is not valid and was skipped (%s); edit it in Settings › Alert rules",
                           doc.get("uid"), exc)
@@ -241,7 +229,7 @@ class AlertsService(Service):
         doc = self.db.get(STATES, f"{rule_id}:{key}")
         if doc is None:
             return None, EpisodeState(rule_id, key)
-        return doc, _record(EpisodeState, doc).data
+        return doc, Record.from_doc(EpisodeState, doc).data
 
     def _save_state(self, doc: dict[str, Any] | None, state: EpisodeState) -> bool:
         """Compare-and-set: False when another process saved this state since it was read."""
@@ -320,13 +308,13 @@ class AlertsService(Service):
             window=r.window, datasets=[check.file_id], dataset_names=[data.name], scope_key=check.key,
             task_id=check.task_id, tz=data.tz, explanation=explanation,
             in_app=r.in_app and check.publisher is not None)
-        record = _record(AlertFiring, self.db.insert(FIRINGS, dump(firing), by="system"))
+        record = Record.from_doc(AlertFiring, self.db.insert(FIRINGS, dump(firing), by="system"))
         log.info("alert rule %r fired on %s (%s %s vs %s)", r.name, period_key, r.metric, firing.value,
                  firing.threshold)
         changes = self._deliver(check.rule, record, check.publisher, check.file_id)
         if changes:
             self.db.update(FIRINGS, record.uid, changes, by="system")
-            record = _record(AlertFiring, self.db.get(FIRINGS, record.uid))  # type: ignore[arg-type]
+            record = Record.from_doc(AlertFiring, self.db.get(FIRINGS, record.uid))  # type: ignore[arg-type]
         return record
 
     def _base_url(self) -> str:

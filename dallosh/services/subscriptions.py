@@ -60,8 +60,6 @@ RESULT_TTL = 3600
 JOB_TIMEOUT = 1800
 #: Where the unsubscribe handler lives under the app's public URL.
 UNSUBSCRIBE_PATH = "hub/dallosh/unsubscribe"
-#: Top-level boolean fields of a subscription (see ``SubscriptionsService._record``).
-_BOOLEANS = ("active", "allDatasets")
 #: Fields a user sets; the rest (owner, e-mail, version, run state) belong to the service.
 EDITABLE = ("frequency", "time", "weekday", "timeZone", "allDatasets", "datasets", "filters", "active")
 
@@ -220,12 +218,7 @@ class SubscriptionsService(Service):
         return due - timedelta(seconds=self.ctx.clock() - time.time())
 
     def _record(self, doc: dict[str, Any]) -> Record[SubscriptionData]:
-        # nx-27017 stores a boolean written by a dotted $set ("data.active") as 0/1 (nested ones stay booleans;
-        # MongoDB keeps both): read them back as the booleans they were.
-        data = doc.get("data", {})
-        if any(type(data.get(k)) is int for k in _BOOLEANS):
-            doc = {**doc, "data": {**data, **{k: bool(data[k]) for k in _BOOLEANS if type(data.get(k)) is int}}}
-        return Record.from_doc(SubscriptionData, doc)
+        return Record.from_doc(SubscriptionData, doc)  # reads nx-27017's 0/1 booleans back (schemas.base)
 
     def find(self, uid: str) -> Record[SubscriptionData] | None:
         """Internal lookup without permission check (the scheduled job, the unsubscribe page)."""

@@ -69,3 +69,20 @@ def test_validation_errors_read_as_sentences_without_field_paths():
     error = ValidationError("data.email", "is required")
     assert (error.field, error.message) == ("data.email", "is required")  # forms still place it by field
     assert "data." not in str(error) and "_" not in str(ValidationError("new_password", "is too short"))
+
+
+def test_stored_booleans_read_as_0_or_1_come_back_as_booleans_but_user_input_stays_strict():
+    """nx-27017 0.8.1 stores a boolean written by a dotted ``$set`` as 0/1 (tests/integration/db): records read
+    from the database accept that; what a user sends does not."""
+    stored = {"uid": "s", "data": dump(SettingsData())}
+    stored["data"]["general"]["isMaintenance"] = 1
+    record = Record.from_doc(SettingsData, stored)
+    assert record.data.general.isMaintenance is True
+    stored["data"]["general"]["isMaintenance"] = 0
+    assert Record.from_doc(SettingsData, stored).data.general.isMaintenance is False
+    for other in (2, "1", None):  # only 0 and 1 are booleans in disguise
+        stored["data"]["general"]["isMaintenance"] = other
+        with pytest.raises(ValidationError):
+            Record.from_doc(SettingsData, stored)
+    with pytest.raises(ValidationError, match="true or false"):  # user input: strict (see test_types_are_checked)
+        parse(SettingsData, {"general": {"isMaintenance": 1}})

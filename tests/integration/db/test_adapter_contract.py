@@ -96,6 +96,22 @@ def test_update_partial_set_unset_inc(db, people):
     assert db.update("people", "missing", {"x": 1}, by="e") is None
 
 
+def test_a_boolean_set_by_update_is_found_and_reads_back_as_a_boolean_record(db):
+    """MongoDB keeps a boolean written by ``$set`` as a boolean; nx-27017 0.8.1 stores it as 0/1. Both answer
+    queries on true/false, and ``Record.from_doc`` (every service's way to read) turns 0/1 back into booleans."""
+    from dallosh.schemas import Record, SettingsData, dump
+
+    doc = db.insert("flags", {"on": True, "settings": dump(SettingsData())}, by="t")
+    db.update("flags", doc["uid"], {"on": False, "later": True}, by="t")
+    stored = db.get("flags", doc["uid"])["data"]
+    assert stored["on"] == False and stored["later"] == True  # noqa: E712 - 0/1 on nx-27017, booleans on MongoDB
+    assert [d["uid"] for d in db.find("flags", {"data.later": True})] == [doc["uid"]]
+    assert db.find("flags", {"data.on": True}) == []  # positive control above
+    db.update("flags", doc["uid"], {"settings.general.isMaintenance": True}, by="t")
+    settings = Record.from_doc(SettingsData, {"uid": "s", "data": db.get("flags", doc["uid"])["data"]["settings"]})
+    assert settings.data.general.isMaintenance is True
+
+
 def test_update_many(db, people):
     assert db.update_many("people", {"data.team": "red"}, {"flag": True}, by="bulk") == 3
     assert db.count("people", {"data.flag": True}) == 3
