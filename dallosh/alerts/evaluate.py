@@ -93,17 +93,21 @@ def trailing(values: np.ndarray, window: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def thresholds(values: np.ndarray, *, kind: str, direction: str, k: float = 2.0, window: int = 7,
-               value: float = 0.0) -> Thresholds:
+               value: float = 0.0, counts: bool = False) -> Thresholds:
     """The threshold of every period and whether it is crossed (strictly: above means ``>``, below ``<``).
 
     ``kind`` "sigma": ``mean + k·σ`` (above) or ``mean − k·σ`` (below) of the ``window`` previous periods with a
     value; a period without that much history is not checked. ``kind`` "fixed": ``value`` for every period.
-    Periods whose own value is NaN are never checked.
+    Periods whose own value is NaN are never checked. ``counts``: the values are numbers of tweets, whose σ is
+    taken as at least √mean (and at least 1), the noise of a count (Poisson): a flat history (σ = 0) would
+    otherwise make one more tweet, or an hour's 0 → 1, an alert.
     """
     if direction not in ("above", "below"):
         raise ValueError(f"unknown direction {direction!r}")
     values = np.asarray(values, dtype=np.float64)
     mean, std = trailing(values, window)
+    if counts:
+        std = np.where(np.isnan(std), std, np.fmax(std, np.sqrt(np.fmax(mean, 1.0))))
     if kind == "sigma":
         threshold = mean + k * std if direction == "above" else mean - k * std
     elif kind == "fixed":

@@ -54,7 +54,8 @@ class AlertRule:
         "Unusual: k standard deviations away from the mean of the previous periods; fixed: a number you give.",
         "sigma")
     k: float = _help("How many standard deviations from the mean make a period unusual (2 = rare, 3 = very "
-                     "rare).", 2.0)
+                     "rare). For numbers of tweets the deviation is taken as at least the square root of the mean, "
+                     "so a quiet, flat history does not turn one more tweet into an alert.", 2.0)
     window: int = _help("How many previous periods the mean and standard deviation are taken over (the period "
                         "itself left out); also the baseline of the explanation.", 7)
     value: float = _help("The fixed threshold: a number of tweets, or a net sentiment between −1 and +1.", 0.0)

@@ -256,7 +256,7 @@ class AlertsService(Service):
         data = self._rows(file_id, frames)
         series = metric_series(data.rows, r.metric, data.tz, r.grain, r.topic)
         limits = thresholds(series["value"].to_numpy(), kind=r.threshold, direction=r.direction, k=r.k,
-                            window=r.window, value=r.value)
+                            window=r.window, value=r.value, counts=r.metric != "net_sentiment")
         keys = series["key"].tolist()
         for _ in range(STATE_ATTEMPTS):
             doc, state = self._load_state(rule.uid, key)

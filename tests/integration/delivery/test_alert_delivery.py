@@ -34,7 +34,7 @@ def test_an_alert_arrives_by_email_and_webhook(services, admin, smtp_plain, hook
     text = mail.get_body(("plain",)).get_content()
     assert "<img src=x" not in html and "&lt;img src=x onerror=alert(1)&gt;" in html
     for part in (html, text):
-        assert "34 negative tweets against a threshold of 4." in part and "octobre.csv" in part
+        assert "34 negative tweets against a threshold of 8." in part and "octobre.csv" in part
         assert "panne" in part and "100 %" in part
     link = next(w for w in text.split() if w.startswith(f"{PUBLIC}hub/user-redirect/voila/render/home/analysis"))
     state, ignored = from_fragment(urlsplit(link).fragment, "Europe/Paris")

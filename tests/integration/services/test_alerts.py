@@ -89,9 +89,10 @@ def test_a_rule_fires_once_per_episode_after_a_task(services, admin):
     fired = services.alerts.evaluate_after_task(SYSTEM, task)
     assert len(fired) == 1
     firing = fired[0].data
-    assert (firing.period, firing.value, firing.threshold) == ("2025-10-10", 34.0, 4.0)
+    # 4 a day before, a flat history: σ is a count's noise, √4
+    assert (firing.period, firing.value, firing.threshold) == ("2025-10-10", 34.0, 8.0)
     assert firing.rule_id == rule.uid and firing.datasets == [file.uid] and firing.dataset_names == ["octobre.csv"]
-    assert firing.mean == 4.0 and firing.std == 0.0 and firing.scope_key == "*" and firing.task_id == task.uid
+    assert firing.mean == 4.0 and firing.std == 2.0 and firing.scope_key == "*" and firing.task_id == task.uid
     explanation = firing.explanation
     assert explanation["volume"] == 34 and explanation["expected"] == 4.0 and explanation["excess"] == 30.0
     terms = {t["label"]: t for t in explanation["terms"]}

@@ -85,7 +85,7 @@ def test_the_alerts_page_lists_firings_with_their_explanation(services, admin, a
     assert not is_visible(view.empty) and len(view.cards.children) == 1
     html = view._cards[0].html.value
     assert "negative tweets above the threshold on 2025-10-10" in html
-    assert "34 negative tweets against a threshold of 4." in html and "octobre.csv" in html
+    assert "34 negative tweets against a threshold of 8." in html and "octobre.csv" in html
     assert "panne" in html and "share of the rise" in html and html.count('class="dl-thread-item"') == 3
     assert HOSTILE not in html and "&lt;img src=x onerror=alert(1)&gt;" in html  # rule name and tweet are text
     assert "page 1 of 1 · 1 alert" in view.pager.value
@@ -127,7 +127,7 @@ def test_an_alert_event_makes_a_toast_for_readers_only(services, admin, analyst,
     event = {"event": "alert_fired", "firing_uid": firing.uid, "file_id": firing.data.datasets[0], "task_id": ""}
     [toast] = center.handle_events([event])
     assert toast.kind == "warn" and toast.title.startswith("Alert: Panne")
-    assert toast.text == "2025-10-10: 34 negative tweets against a threshold of 4."
+    assert toast.text == "2025-10-10: 34 negative tweets against a threshold of 8."
     assert center.handle_events([event]) == []  # the same event twice: one toast
     toast.root.children[1].click()
     assert asked == [("alerts", {"firing": firing.uid})]

@@ -160,7 +160,7 @@ def test_an_analyst_reads_an_alert_and_opens_analysis_on_that_day(alerts_env, br
         card = page.locator(".dl-view-alerts .dl-firing")
         expect(card).to_have_count(1, timeout=KERNEL_REPLY_MS)
         expect(card).to_contain_text("negative tweets above the threshold on 2025-10-10")
-        expect(card).to_contain_text("34 negative tweets against a threshold of 4.")
+        expect(card).to_contain_text("34 negative tweets against a threshold of 8.")
         expect(card).to_contain_text("share of the rise")
         expect(card.locator(".dl-thread-item")).to_have_count(3)
         expect(card).to_contain_text(HOSTILE)  # the rule's name and the tweet, as text

@@ -79,6 +79,19 @@ def test_sigma_is_taken_over_the_window_before_the_period_only():
     assert limits.breach.tolist() == [False] * 7 + [True]
 
 
+def test_counts_have_at_least_a_counts_noise_so_a_flat_history_does_not_alert_on_one_more_tweet():
+    flat = np.array([4, 4, 4, 4, 4, 4, 4, 5, 9], dtype=float)
+    counts = thresholds(flat, kind="sigma", direction="above", k=2, window=7, counts=True)
+    assert counts.std[7] == pytest.approx(2.0) and counts.threshold[7] == pytest.approx(8.0)  # 4 + 2·√4
+    assert counts.breach.tolist() == [False] * 7 + [False, True]  # 5 is noise; 9 is past 4 + 2·√4.57…
+    silent = np.array([0, 0, 0, 0, 0, 0, 0, 1, 3], dtype=float)  # an hour's 0 → 1 is not an alert; 0 → 3 is
+    assert thresholds(silent, kind="sigma", direction="above", k=2, window=7, counts=True).breach.tolist()[7:] == [
+        False, True]
+    # a ratio (net sentiment) keeps its own σ: a flat history's σ = 0 makes any move past the mean unusual
+    ratio = thresholds(flat / 10, kind="sigma", direction="above", k=2, window=7)
+    assert ratio.std[7] == 0 and ratio.breach[7]
+
+
 def test_a_spike_fires_and_a_quiet_series_does_not():
     fired, _ = check(QUIET + [30])
     assert fired == [10]
