@@ -197,6 +197,22 @@ def _timeline(frame: pd.DataFrame, filters: analytics.Filters, period: Period, t
                  for row in series.to_dict("records"))
 
 
+def describe_filters(filters: analytics.Filters) -> str:
+    """What the report counts, in words: the default scope, or which tweets the filters keep."""
+    if filters == dataclasses.replace(analytics.Filters(), tz=filters.tz, date_from=filters.date_from,
+                                      date_to=filters.date_to):
+        return DEFAULT_SCOPE
+    kept = [f"{' or '.join(f.sentiments)} sentiment" if (f := filters).sentiments is not None else "",
+            "priority " + " or ".join(str(p) for p in filters.priorities) if filters.priorities is not None else "",
+            "topic " + " or ".join(filters.topics) if filters.topics is not None else "",
+            f"containing “{filters.search}”" if filters.search else "",
+            "retweets left out" if not filters.include_retweets else ""]
+    who = ("tweets (the operator's own replies included)" if filters.include_operator
+           else "customer tweets (the operator's own accounts left out)")
+    chosen = ", ".join(k for k in kept if k)
+    return f"{who}{': ' + chosen if chosen else ''}; label corrections included"
+
+
 def build_report(services: Services, actor: Actor, period: Period, *, datasets: Sequence[str] | None = None,
                  filters: analytics.Filters | None = None, now: datetime | None = None,
                  tz: str | None = None) -> ReportContent:
@@ -209,7 +225,7 @@ def build_report(services: Services, actor: Actor, period: Period, *, datasets: 
     chosen = resolve_datasets(services, actor, datasets)
     tz = tz or services.settings.general().timeZone
     frame = services.results.corrected(actor, [d.uid for d in chosen], names={d.uid: d.name for d in chosen})
-    scope = DEFAULT_SCOPE if filters is None else "the rows the report's filters select"
+    scope = describe_filters(filters or analytics.Filters())
     filters = dataclasses.replace(filters or analytics.Filters(), tz=tz, date_from=period.start, date_to=period.end)
     selected = analytics.apply_filters(frame, filters)
     previous = period.previous()
@@ -222,6 +238,11 @@ def build_report(services: Services, actor: Actor, period: Period, *, datasets: 
     critical = analytics.top_critical_tweets(selected, CRITICAL_TWEETS)
     when = now or services.now()
     names = ", ".join(d.name for d in chosen)
+    notes: tuple[str, ...] = ()
+    spans = analytics.data_range(frame, tz)
+    if selected.empty and spans is not None:
+        notes = (f"No tweet of {names} falls in {period.label}: their tweets run from {spans[0]} to {spans[1]}. "
+                 "Upload and analyse newer exports, or choose a period in that range.",)
     return ReportContent(
         title=f"Customer tweets report — {period.label}",
         author=actor.email,
@@ -242,4 +263,5 @@ def build_report(services: Services, actor: Actor, period: Period, *, datasets: 
         spikes=_explained_spikes(frame, filters, period, tz, grain, topics["main_topic"].tolist()),
         critical=tuple(critical.to_dict("records")),
         timeline=_timeline(frame, filters, period, tz, grain),
+        notes=notes,
     )

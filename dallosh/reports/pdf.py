@@ -112,6 +112,8 @@ def _header(p: _Printer, r: ReportContent) -> None:
     pdf.set_y(32)
     p.line("Datasets: " + ", ".join(d.name for d in r.datasets), 9, bold=True)
     p.line(r.scope, 8, color=layout.COLORS["muted"], height=4.5)
+    for note in r.notes:
+        p.line(note, 9, bold=True, color=layout.COLORS["primary"], height=5)
     p.line(f"Generated {r.generated_at:%Y-%m-%d %H:%M} for {r.author}", 8, color=layout.COLORS["muted"], height=4.5)
 
 
@@ -235,12 +237,9 @@ def render_pdf(report: ReportContent) -> bytes:
         p.line("No critical tweet (negative and high priority) in this period.", 9, color=layout.COLORS["muted"])
     for tweet in report.critical:
         _tweet(p, tweet, report.tz)
-    notes = list(report.notes)
     if p.dropped:
-        notes.append(f"{p.dropped} emoji or symbol(s) the PDF font cannot draw were left out; the HTML report "
-                     "shows them.")
-    for note in notes:
-        p.line(note, 7.5, color=layout.COLORS["muted"], height=4)
+        p.line(f"{p.dropped} emoji or symbol(s) the PDF font cannot draw were left out; the HTML report shows them.",
+               7.5, color=layout.COLORS["muted"], height=4)
     return bytes(p.pdf.output())
 
 

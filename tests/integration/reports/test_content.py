@@ -112,3 +112,16 @@ def test_a_report_in_another_time_zone_cuts_its_days_there(services, analyst):
     assert tokyo.tz == "Asia/Tokyo" and tokyo.kpis["volume"] == volume_in("Asia/Tokyo")
     assert paris.kpis["volume"] == volume_in("Europe/Paris")
     assert tokyo.kpis["volume"] != paris.kpis["volume"]  # the zone really moved rows between days
+
+
+def test_a_period_without_tweets_says_where_the_tweets_are_at_the_top(services, analyst):
+    add_analysed(services, analyst)
+    empty = build_report(services, analyst, Period(date(2026, 12, 5), date(2026, 12, 5)))
+    assert empty.kpis["volume"] == 0
+    (note,) = empty.notes
+    assert "No tweet of octobre.csv falls in 2026-12-05: their tweets run from 2025-10-01 to 2025-10-21." in note
+    from dallosh.reports.html import render_html
+
+    html = render_html(empty)
+    assert html.index("No tweet of octobre.csv") < html.index("Key figures")  # read first, not in a footer
+    assert build_report(services, analyst, WEEK).notes == ()  # positive control: a period with tweets

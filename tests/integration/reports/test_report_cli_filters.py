@@ -36,7 +36,7 @@ def test_filtered_report_has_the_filtered_analysis_numbers(app):  # noqa: F811
     text = "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf.read_bytes())).pages)
     for key in ("volume", "high_priority_count"):
         assert shown[key][0] in text, f"{key}: {shown[key][0]!r} is not in the PDF"
-    assert "the rows the report's filters select" in text.replace("\n", " ")
+    assert f"negative sentiment, priority 1 or 2, topic {topic}" in text.replace("\n", " ")  # what it counts
 
     unfiltered = run(env, "report", "--datasets", "octobre.csv", "--period", f"{start}..{last}", "--to",
                      str(tmp / "all.pdf"))
