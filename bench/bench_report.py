@@ -95,6 +95,12 @@ def main(argv: list[str] | None = None) -> int:
         pdf, pdf_s = seconds(lambda: render_pdf(warm_content))
         section.add("html_s", f"render_html ({len(html.encode()) / 1e3:.0f} kB)", html_s, "{} s")
         section.add("pdf_s", f"render_pdf ({len(pdf) / 1e3:.0f} kB)", pdf_s, "{} s")
+        from dallosh.reports.email import report_message
+
+        mail, mail_s = seconds(lambda: report_message(warm_content, ["bench@example.com"]).to_mime(
+            "reports@example.com").as_bytes())
+        section.add("email_s", f"the report e-mail (HTML, timeline PNG, PDF attached; {len(mail) / 1e3:.0f} kB)",
+                    mail_s, "{} s")
         total = round(build + html_s + pdf_s, 3)
         section.add("report_s", "content (cold) + HTML + PDF", total, "{} s")
 
