@@ -12,7 +12,7 @@ import platform
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -56,6 +56,13 @@ def run_child(*args: str, timeout: float | None = None) -> dict[str, Any]:
     result = json.loads(proc.stdout.strip().splitlines()[-1])
     result["process_wall_s"] = round(wall, 3)
     return result
+
+
+def seconds(fn: Callable[[], Any]) -> tuple[Any, float]:
+    """``fn()``'s result and how long it took (s, 3 decimals)."""
+    started = time.perf_counter()
+    result = fn()
+    return result, round(time.perf_counter() - started, 3)
 
 
 def load_average() -> list[float]:

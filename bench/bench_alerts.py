@@ -27,10 +27,9 @@ import argparse
 import os
 import sys
 import tempfile
-import time
 from pathlib import Path
 
-from _common import PROJECT_ROOT, Section, private_database, report
+from _common import PROJECT_ROOT, Section, private_database, report, seconds
 from bench_analysis_view import make_analysed, register, services_for
 
 sys.path.insert(0, str(PROJECT_ROOT))
@@ -44,12 +43,6 @@ RULES = [
     {"name": "Mood per hour", "metric": "net_sentiment", "grain": "hour", "threshold": "sigma", "k": 2.0,
      "window": 24, "direction": "below"},
 ]
-
-
-def seconds(fn):
-    started = time.perf_counter()
-    result = fn()
-    return result, round(time.perf_counter() - started, 3)
 
 
 def main(argv: list[str] | None = None) -> int:

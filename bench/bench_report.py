@@ -25,7 +25,7 @@ import time
 from datetime import timedelta
 from pathlib import Path
 
-from _common import PROJECT_ROOT, PYTHON, Section, child_env, private_database, report
+from _common import PROJECT_ROOT, PYTHON, Section, child_env, private_database, report, seconds
 from bench_analysis_view import make_analysed, register, services_for
 
 sys.path.insert(0, str(PROJECT_ROOT))
@@ -33,12 +33,6 @@ sys.path.insert(0, str(PROJECT_ROOT))
 REPORT_TARGET_S = 30.0
 #: The report's period: the last 30 days of the data (a monthly report, drawn per day).
 DAYS = 30
-
-
-def seconds(fn):
-    started = time.perf_counter()
-    result = fn()
-    return result, round(time.perf_counter() - started, 3)
 
 
 def main(argv: list[str] | None = None) -> int:

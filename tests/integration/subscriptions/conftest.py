@@ -4,14 +4,11 @@ set a few seconds before a report's time (``AppClock``) while RQ's scheduler kee
 from __future__ import annotations
 
 import time
-import uuid
 from datetime import datetime
-from pathlib import Path
 
 import pytest
 
-from dallosh.config import Config, load_config
-from tests.integration.delivery.conftest import notify_workers, smtp_plain  # noqa: F401 - shared fixtures
+from tests.integration.delivery.conftest import config, notify_workers, smtp_plain  # noqa: F401 - shared fixtures
 
 
 class AppClock:
@@ -34,17 +31,6 @@ BEFORE_SEVEN = datetime.fromisoformat("2025-10-22T06:59:50+02:00")
 @pytest.fixture
 def clock() -> AppClock:
     return AppClock(BEFORE_SEVEN)
-
-
-@pytest.fixture
-def config(mongo_uri: str, db_name: str, storage) -> Config:
-    """Each test has its own task and notify queues."""
-    suffix = uuid.uuid4().hex[:8]
-    return load_config({
-        "DALLOSH_MONGODB_URI": mongo_uri, "DALLOSH_MONGODB_DATABASE": db_name,
-        "DALLOSH_STORAGE_ROOT": str(storage.root), "DALLOSH_QUEUE_NAME": f"test-{suffix}",
-        "DALLOSH_NOTIFY_QUEUE_NAME": f"test-notify-{suffix}", "DALLOSH_NOTIFY_RETRY_S": "1,2",
-    }, env_file=Path("/nonexistent"))
 
 
 @pytest.fixture
