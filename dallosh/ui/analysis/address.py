@@ -39,9 +39,11 @@ class AddressPart:
     def apply_address_state(self, fragment_text: str) -> None:
         """A state from the address (a shared link, a reload): choose its datasets, then its filters once loaded.
 
-        The datasets are checked against what this user may read (the picker lists only those).
+        The datasets are checked against what this user may read (the picker's list, and each dataset it does not
+        list read with this user's permissions).
         """
         wanted, ignored = from_fragment(fragment_text, self.tz)
+        self.resolve_unlisted(wanted.datasets)  # older than the picker's list, or analysed since it was read
         readable = tuple(u for u in wanted.datasets if u in self.choices)
         missing = len(wanted.datasets) - len(readable)
         notes = []

@@ -135,6 +135,9 @@ class AnalysisView(ChipsPart, CorrectionsPart, AddressPart, ExportsPart, View):
 
         self.can_correct = self.can("manage_datasets")
         self.choices: dict[str, DatasetChoice] = {}
+        #: Datasets a link named that the picker's list (the newest ``LIST_LIMIT``) does not hold, looked up one
+        #: by one with this user's permissions (``resolve_unlisted``); listed after the others.
+        self.unlisted: dict[str, DatasetChoice] = {}
         #: uid → ((path, mtime, size, label), typed frame): a reprocessed file has a new key and is read again.
         self.cache: dict[str, tuple[tuple[Any, ...], pd.DataFrame]] = {}
         self.loaded: tuple[str, ...] = ()
@@ -343,6 +346,8 @@ class AnalysisView(ChipsPart, CorrectionsPart, AddressPart, ExportsPart, View):
             label = file.data.filename if names.count(file.data.filename) == 1 else \
                 f"{file.data.filename} ({file.uid[:6]})"
             choices[file.uid] = DatasetChoice(file.uid, label, file.data.filename, file.data.rows, item["status"])
+        for uid, choice in self.unlisted.items():
+            choices.setdefault(uid, choice)
         self.choices = choices
         options = [(self._option_label(c), c.uid) for c in choices.values()]
         if options != list(self.dataset_select.options):
@@ -359,6 +364,39 @@ class AnalysisView(ChipsPart, CorrectionsPart, AddressPart, ExportsPart, View):
         self._paint_values()
         if self.loaded and set(self.loaded) != set(self.dataset_select.value):
             self.request("load")
+
+    def resolve_unlisted(self, uids: Sequence[str]) -> None:
+        """Make the datasets ``uids`` choosable although the picker does not list them (a link to a dataset older
+        than the newest ``LIST_LIMIT``): each is read with this user's permissions and kept when its analysed
+        file exists; one this user may not read, or that is gone or not analysed, is left out."""
+        added = False
+        for uid in dict.fromkeys(uids):
+            if uid in self.choices or not isinstance(uid, str):
+                continue
+            try:
+                file = self.services.files.get(self.actor, uid)
+                status = self.services.tasks.get(self.actor, file.data.task_id).data.status \
+                    if file.data.task_id and self.can("read_tasks", "manage_tasks") else "done"
+                if not hasattr(self.services.files, "frame"):  # the API client reads it as a frame (``_read``)
+                    self.services.files.path(self.actor, uid, ANALYSED)  # raises when it does not exist
+                elif status != "done":
+                    continue
+            except DalloshError:
+                continue
+            names = [c.filename for c in self.choices.values()]
+            label = file.data.filename if file.data.filename not in names else f"{file.data.filename} ({uid[:6]})"
+            self.unlisted[uid] = self.choices[uid] = DatasetChoice(uid, label, file.data.filename, file.data.rows,
+                                                                   status)
+            added = True
+        if added:
+            self._quiet = True
+            try:
+                kept = tuple(self.dataset_select.value)
+                self.dataset_select.options = [(self._option_label(c), c.uid) for c in self.choices.values()]
+                self.dataset_select.value = kept
+            finally:
+                self._quiet = False
+            self.dataset_select.rows = max(2, min(6, len(self.choices)))
 
     def _option_label(self, choice: DatasetChoice) -> str:
         rows = f" · {human_int(choice.rows)} rows" if choice.rows is not None else ""
@@ -702,8 +740,8 @@ class AnalysisView(ChipsPart, CorrectionsPart, AddressPart, ExportsPart, View):
             self.sort = (sort[0], sort[1] == "asc") if sort and sort[0] in SORT_COLUMNS else DEFAULT_SORT
             self.page = 0
             self.request("table")
-        if new.get("opened") and new.get("opened") != old.get("opened"):
-            self.open_tweet(str(new["opened"]))
+        if new.get("opened") and (new.get("opened"), new.get("clicks")) != (old.get("opened"), old.get("clicks")):
+            self.open_tweet(str(new["opened"]))  # ``clicks``: the same row clicked again after closing the panel
         if new.get("checked") != old.get("checked"):
             self.check(new.get("checked") or [])
 
