@@ -239,12 +239,25 @@ def browser_shared(config, fragment: str, expected_volume: str) -> dict[str, Any
     shared_address = "home/analysis"  # what "Share this view" links to (dallosh.ui.location.shared_notebook)
     timings: dict[str, Any] = {}
 
-    def timed(browser, address: str, ready: str) -> float:
+    steps = {"html": None, "app": "() => document.querySelector('.dl-app:not(.dl-preheated) .dl-view-analysis')",
+             "chip": "() => document.querySelector('.dl-chips .dl-chip-button')"}
+
+    def timed(browser, address: str, ready: str, name: str) -> float:
         page = browser.new_page(viewport={"width": 1400, "height": 900})
         started = time.perf_counter()
-        page.goto(address)
+        page.goto(address, wait_until="commit")
+        marks = {}
+        for step, condition in steps.items():
+            if step == "chip" and "chip" not in ready:
+                continue
+            if condition is None:
+                page.wait_for_load_state("load", timeout=120_000)
+            else:
+                page.wait_for_function(condition, timeout=120_000)
+            marks[step] = round(time.perf_counter() - started, 2)
         page.wait_for_function(ready, arg=expected_volume, timeout=120_000)
         elapsed = round(time.perf_counter() - started, 2)
+        timings.setdefault("steps", {})[name] = marks
         page.close()
         return elapsed
 
@@ -257,18 +270,18 @@ def browser_shared(config, fragment: str, expected_volume: str) -> dict[str, Any
             try:
                 link = server.url(shared_address) + "#" + fragment
                 if not preheat:
-                    timings["plain_page_s"] = timed(browser, server.url(shared_address), plain_ready)
-                    timings["shared_new_kernel_s"] = timed(browser, link, shared_ready)
+                    timings["plain_page_s"] = timed(browser, server.url(shared_address), plain_ready, "plain")
+                    timings["shared_new_kernel_s"] = timed(browser, link, shared_ready, "new_kernel")
                     continue
                 server.wait_for_log(ready_line)
                 kernels = [p for p in psutil.Process(server.proc.pid).children(recursive=True)
                            if "ipykernel_launcher" in " ".join(p.cmdline())]
                 timings["pooled_kernel_mb"] = round(sum(p.memory_info().rss for p in kernels) / 2**20)
-                timings["shared_link_s"] = timed(browser, link, shared_ready)
+                timings["shared_link_s"] = timed(browser, link, shared_ready, "preheated")
                 started = time.perf_counter()
                 server.wait_for_log(ready_line, count=2)  # the pool refilled itself
                 timings["refill_s"] = round(time.perf_counter() - started, 1)
-                timings["shared_link_again_s"] = timed(browser, link, shared_ready)
+                timings["shared_link_again_s"] = timed(browser, link, shared_ready, "again")
             finally:
                 server.stop()
         browser.close()

@@ -76,9 +76,7 @@ class PreheatKernelManager(DalloshKernelManager):
         renderer: NotebookRenderer = content["renderer"]
         renderer.stop_generator = True  # the rest of the page (if any) is rendered for this request
         kernel_id = content["kernel_id"]
-        self._pooled.discard(kernel_id)
-        if kernel_id in self:
-            super().start_watching_activity(kernel_id)  # from now on it is the user's page
+        self.adopt(kernel_id)
         self.log.info("Using preheated kernel %s for %s", kernel_id, notebook_name)
         self.fill(notebook_name, delay=self.fill_delay)
         return content["task"], renderer.rendered_cache, kernel_id
@@ -113,19 +111,30 @@ class PreheatKernelManager(DalloshKernelManager):
                ENV_VARIABLE.VOILA_BASE_URL: self.parent.base_url,
                ENV_VARIABLE.VOILA_SERVER_URL: self.parent.web_app.settings.get("server_url", "/"),
                ENV_VARIABLE.VOILA_APP_PORT: str(self.parent.port)}
-        token = _POOLED.set(True)
-        try:
-            kernel_id = await self.start_kernel(kernel_name=renderer.notebook.metadata.kernelspec.name,
-                                                path=os.path.dirname(notebook), env=env)
-        finally:
-            _POOLED.reset(token)
-        self._pooled.add(kernel_id)
+        kernel_id = await self.start_pooled(renderer.notebook.metadata.kernelspec.name, os.path.dirname(notebook),
+                                            env)
         self.notebook_data[notebook] = {"template": renderer.template_name, "theme": renderer.theme}
         task = asyncio.ensure_future(renderer.generate_content_hybrid(kernel_id, self.get_kernel(kernel_id)))
         self.log.info("Preheating kernel %s for %s", kernel_id, notebook)
         task.add_done_callback(lambda _done: self.log.info("Preheated kernel %s is ready for %s", kernel_id,
                                                            notebook))
         return {"task": task, "renderer": renderer, "kernel_id": kernel_id}
+
+    async def start_pooled(self, kernel_name: str, path: str, env: dict[str, str]) -> str:
+        """Start a kernel that waits in a pool: not watched, not culled, not counted until ``adopt``."""
+        token = _POOLED.set(True)
+        try:
+            kernel_id = await self.start_kernel(kernel_name=kernel_name, path=path, env=env)
+        finally:
+            _POOLED.reset(token)
+        self._pooled.add(kernel_id)
+        return kernel_id
+
+    def adopt(self, kernel_id: str) -> None:
+        """A pooled kernel now serves a page: it is watched, culled when idle and counted like any other."""
+        self._pooled.discard(kernel_id)
+        if kernel_id in self:
+            super().start_watching_activity(kernel_id)
 
     def _renderer(self, notebook: str) -> NotebookRenderer:
         """Voilà's renderer configured as its server extension configures a page's (``voila.server_extension``)."""

@@ -43,6 +43,8 @@ log = logging.getLogger(__name__)
 #: kernel's queue runs in between).
 PREFETCH_DELAY_S = 1.0
 PREFETCH_STEP_S = 0.05
+#: Seconds before looking again when the view shown is busy.
+PREFETCH_BUSY_RETRY_S = 0.25
 
 MAINTENANCE_TEXT = ("Maintenance mode: an administrator has paused processing. You can browse, but starting "
                     "tasks and adding datasets is blocked until maintenance ends.")
@@ -66,14 +68,18 @@ def logout_url() -> str:
 
 
 class App(w.VBox):
-    """One user's dashboard: open it with ``App(services, actor, view="datasets")`` and display it."""
+    """One user's dashboard: open it with ``App(services, actor, view="datasets")`` and display it.
+
+    ``preheated``: built before the page was asked for (Voilà's preheated kernels; by default read from Voilà's
+    ``VOILA_PREHEAT``): hidden until the page opens, and what depends on the request is read again then.
+    """
 
     def __init__(self, services: Services, actor: Actor, *, view: str = "overview", live: bool = True,
-                 **params: Any):
+                 preheated: bool | None = None, **params: Any):
         super().__init__()
         self.services, self.actor = services, actor
         #: Built by a kernel Voilà preheated: the page had not been asked for yet (see ``_on_page_open``).
-        self.preheated = live and os.environ.get("VOILA_PREHEAT") == "True"
+        self.preheated = os.environ.get("VOILA_PREHEAT") == "True" if preheated is None else preheated
         self._page_opened = False
         # An admin may be on a page of home/ (a shared link): their other views are in admin/.
         self.location = PageLocation(self.navigate, on_state=self._on_address_state, on_open=self._on_page_open,
@@ -155,6 +161,11 @@ class App(w.VBox):
         pending = [*self.allowed_views(), "profile"]
 
         def step() -> None:
+            if getattr(self.view, "busy", False):
+                # The view shown is still computing (a shared link's datasets being read): it goes first, the
+                # page's widgets of the other views would slow its numbers down (kernel and browser alike).
+                loop.call_later(PREFETCH_BUSY_RETRY_S, step)
+                return
             while pending:
                 name = pending.pop(0)
                 if name not in self.views:
@@ -181,6 +192,13 @@ class App(w.VBox):
         self.banner.value = (fragment('<div role="status">{{ text }}</div>', text=MAINTENANCE_TEXT)
                              if general.isMaintenance else "")
         set_visible(self.banner, general.isMaintenance)
+        self._paint_title()
+
+    def _paint_title(self) -> None:
+        """The browser tab's title: the current view's, then the app's name (both may change while open)."""
+        view, spec = self.views.get(self.current or ""), registry.get(self.current or "")
+        label = (view.title if view is not None else "") or (spec.label if spec else "")
+        self.location.title = " · ".join(filter(None, [label, self.app_name]))
 
     def _check_default_password(self) -> None:
         try:
@@ -253,7 +271,7 @@ class App(w.VBox):
         (self.profile_button.add_class if name == "profile" else self.profile_button.remove_class)("mod-active")
         self._paint_password_banner()
         self.refresh_chrome()  # after the swap: the page shows the view first, then the fresh data
-        self.location.title = " · ".join(filter(None, [view.title or (spec.label if spec else name), self.app_name]))
+        self._paint_title()
         view.on_show(**params)
         self.last_switch_ms = (time.perf_counter() - started) * 1000
         return view
@@ -291,7 +309,8 @@ class App(w.VBox):
         self.remove_class("dl-preheated")
         # The other views are built now, not before: built earlier, all their widgets would reach the browser
         # with the page, before the view it shows (measured: +4 s to a shared link's numbers).
-        self._schedule_prefetch()
+        if self.ctx.live:
+            self._schedule_prefetch()
         return True
 
     def _set_address_state(self, fragment: str) -> None:

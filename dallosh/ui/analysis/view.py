@@ -403,6 +403,11 @@ class AnalysisView(ChipsPart, CorrectionsPart, AddressPart, ExportsPart, View):
         state = "" if choice.status == "done" else f" · {choice.status.replace('_', ' ')}"
         return f"{choice.label}{rows}{state}"
 
+    @property
+    def busy(self) -> bool:
+        """Datasets being read or the page being recomputed (the App builds its other views after)."""
+        return bool(self._pending) or self._work.locked()
+
     def close(self) -> None:
         self.downloader.close()
         super().close()
