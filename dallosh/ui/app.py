@@ -138,7 +138,9 @@ class App(w.VBox):
                          self.notifications]
         self._paint_theme_button()
         self.refresh_chrome()
-        self.navigate(view, **params)
+        # A preheated page does not know its address yet: a view that would show a default (the newest dataset)
+        # waits for the page to open (``on_page_open``), where a shared link may ask for another one.
+        self.navigate(view, **({"deferred": True, **params} if self.preheated else params))
         self.ctx.default_password.observe(lambda _active: self._paint_password_banner())
         self.ctx.background(self._check_default_password)
         if live:
@@ -276,7 +278,7 @@ class App(w.VBox):
         self.last_switch_ms = (time.perf_counter() - started) * 1000
         return view
 
-    def _on_page_open(self) -> bool:
+    def _on_page_open(self, state: str = "") -> bool:
         """The browser shows the page. A preheated kernel built it before anyone asked for it, so what depends
         on the request is read again now: the user's role and permissions (changed: a new page is loaded),
         the settings, the theme and the current view's data (a dataset shared since is listed). The address's
@@ -304,6 +306,9 @@ class App(w.VBox):
         if view is not None:
             try:
                 view.refresh()
+                opening = getattr(view, "on_page_open", None)
+                if opening is not None:
+                    opening(state)  # its default, unless the address's state (applied next) decides
             except Exception:  # noqa: BLE001 - the view shows its own errors; the page must still show
                 log.exception("could not refresh the %s view", self.current)
         self.remove_class("dl-preheated")

@@ -129,7 +129,7 @@ class PageLocation(anywidget.AnyWidget):
     title = t.Unicode("").tag(sync=True)
 
     def __init__(self, on_navigate: Callable[[str], Any], folder: Path | None = None,
-                 on_state: Callable[[str], Any] | None = None, on_open: Callable[[], Any] | None = None,
+                 on_state: Callable[[str], Any] | None = None, on_open: Callable[[str], Any] | None = None,
                  extra: tuple[str, ...] = (), **kwargs: Any):
         super().__init__(**kwargs)
         self.layout.display = "none"
@@ -138,8 +138,8 @@ class PageLocation(anywidget.AnyWidget):
         self.extra = extra
         self.on_navigate = on_navigate
         self.on_state = on_state
-        #: Called when the page shows (before its address's state is handed over): a kernel prepared before the
-        #: page asked for it re-reads what depends on the request there.
+        #: Called with the address's state when the page shows (before that state is handed over): a kernel
+        #: prepared before the page asked for it re-reads what depends on the request there.
         self.on_open = on_open
         #: The address the page was opened with (no fragment): shared links are built from it.
         self.opened = ""
@@ -170,7 +170,7 @@ class PageLocation(anywidget.AnyWidget):
         if kind in ("opened", "state"):
             if kind == "opened":
                 self.opened = str(content.get("href", ""))[:4000]
-                if self.on_open is not None and self.on_open() is False:
+                if self.on_open is not None and self.on_open(str(content.get("state", ""))) is False:
                     return  # the page is being replaced
             state = str(content.get("state", ""))
             if state and state != self.state and self.on_state is not None:

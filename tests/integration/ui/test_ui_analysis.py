@@ -662,7 +662,11 @@ def test_a_preheated_page_reads_user_settings_theme_and_datasets_again_when_it_o
     monkeypatch.setenv("JUPYTERHUB_USER", analyst.email)
     app = App(services, analyst, view="analysis", live=False, preheated=True)
     view = app.view
-    assert "dl-preheated" in app._dom_classes and view.loaded == (analysed_files[1].uid,)
+    # nothing shown yet (the address may name other datasets than the newest), but the newest was read and the
+    # page's computations ran once out of sight (imports and caches warm), leaving the widgets alone
+    assert "dl-preheated" in app._dom_classes and view.loaded == () and view.choices
+    assert set(view.cache) == {analysed_files[1].uid} and "warm_up_s" in view.timings
+    assert view.filtered is None and not any(chart.figure for chart in view.charts.values())
     # meanwhile (the kernel waits in the pool): a dataset is analysed, the app renamed, the theme changed
     fresh = analysed_files[0]
     file, task = services.files.add(analyst, "janvier.csv", generate_tweets(120, seed=9).to_csv(index=False).encode())
@@ -683,6 +687,13 @@ def test_a_preheated_page_reads_user_settings_theme_and_datasets_again_when_it_o
     opened(app)
     assert view.sentiment.value == "positive"
 
+    # the page opened without a link: the newest dataset, as on a page that was not preheated
+    plain = App(services, analyst, view="analysis", live=False, preheated=True)
+    assert plain.view.loaded == ()
+    opened(plain)
+    assert plain.view.loaded == (file.uid,) and plain.view.alert.kind == ""
+    assert App(services, analyst, view="analysis", live=False).view.loaded == (file.uid,)  # control
+
 
 def test_a_preheated_page_whose_users_role_changed_is_loaded_again(services, analyst, make_actor, monkeypatch,
                                                                    analysed_files):
@@ -702,4 +713,4 @@ def test_a_preheated_page_whose_users_role_changed_is_loaded_again(services, ana
     services.users.update(SYSTEM, analyst.uid, role_id=reader.uid)
     opened(app, f"ds={analysed_files[0].uid}")
     assert sent == [{"type": "reload"}]  # a new page, built for the role the user has now
-    assert "dl-preheated" in app._dom_classes and app.view.loaded == (analysed_files[1].uid,)
+    assert "dl-preheated" in app._dom_classes and app.view.loaded == ()  # nothing of the link was read
