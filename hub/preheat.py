@@ -66,13 +66,16 @@ class PreheatKernelManager(DalloshKernelManager):
                                     **_kwargs: Any) -> tuple[asyncio.Task, list[str], str]:
         """Hand the oldest healthy kernel of ``notebook_name``'s pool to the request asking for the page."""
         pool = self._pools.get(notebook_name, [])
-        while pool:
+        content = None
+        while pool and content is None:
             task = pool.pop(0)
-            if not _failed(task):
-                break
-        else:
-            raise RuntimeError(f"The kernel pool of {notebook_name} is empty.")
-        content = await task
+            try:
+                content = await task  # a kernel still starting is awaited: it is ahead of a new one anyway
+            except Exception:  # noqa: BLE001 - logged by ``_log_failure``; the next one may do
+                content = None
+        if content is None:
+            self.fill(notebook_name, delay=self.fill_delay)
+            raise RuntimeError(f"No preheated kernel could start for {notebook_name}; open the page again.")
         renderer: NotebookRenderer = content["renderer"]
         renderer.stop_generator = True  # the rest of the page (if any) is rendered for this request
         kernel_id = content["kernel_id"]
