@@ -175,11 +175,15 @@ class PreheatKernelManager(DalloshKernelManager):
     async def shutdown_kernel(self, kernel_id: str, *args: Any, **kwargs: Any) -> None:
         self._pooled.discard(kernel_id)
         RequestInfoSocketHandler._cache.pop(kernel_id, None)  # the request info Voilà keeps for the kernel
-        for pool in self._pools.values():
+        emptied = []
+        for notebook, pool in self._pools.items():
             for task in list(pool):
                 if task.done() and not _failed(task) and task.result()["kernel_id"] == kernel_id:
                     pool.remove(task)
+                    emptied.append(notebook)
         await super().shutdown_kernel(kernel_id, *args, **kwargs)
+        for notebook in emptied:  # a pooled kernel stopped from outside (the API, a crash): replace it
+            self.fill(notebook, delay=self.fill_delay)
 
     async def shutdown_all(self, *args: Any, **kwargs: Any) -> None:
         self._closing = True

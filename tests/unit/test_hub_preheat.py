@@ -59,3 +59,29 @@ def test_a_pooled_kernel_is_not_culled_counted_or_watched_until_it_serves_a_page
             await manager.shutdown_all(now=True)
 
     asyncio.run(scenario())
+
+
+def test_a_pooled_kernel_stopped_from_outside_is_replaced(tmp_path):
+    async def scenario() -> None:
+        manager = PreheatKernelManager(root_dir=str(tmp_path), fill_delay=0)
+        manager.pool_sizes = {"home/analysis.ipynb": 1}
+        started: list[str] = []
+
+        async def preheat(notebook: str, delay: float) -> dict:  # the kernel part of ``_preheat``, no page
+            kernel_id = await manager.start_pooled("python3", "", dict(os.environ))
+            started.append(kernel_id)
+            return {"kernel_id": kernel_id}
+
+        manager._preheat = preheat
+        try:
+            manager.fill_all()
+            first = (await manager._pools["home/analysis.ipynb"][0])["kernel_id"]
+            assert manager.get_pool_size("home/analysis.ipynb") == 1 and len(manager) == 0
+            await manager.shutdown_kernel(first)  # e.g. DELETE /api/kernels/<id>
+            assert first not in manager and manager.get_pool_size("home/analysis.ipynb") == 1
+            second = (await manager._pools["home/analysis.ipynb"][0])["kernel_id"]
+            assert second != first and second in manager and started == [first, second]
+        finally:
+            await manager.shutdown_all(now=True)
+
+    asyncio.run(scenario())
