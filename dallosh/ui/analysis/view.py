@@ -79,8 +79,6 @@ log = logging.getLogger(__name__)
 
 #: Datasets listed in the picker (newest first); older ones are reached by the datasets page's search.
 LIST_LIMIT = 200
-#: A preheated page warms its computations up on a dataset of at most this many rows (``_warm_up``).
-WARM_ROWS = 100_000
 #: Frames at least this long give the heap they needed for parsing back to the OS after loading.
 BIG_FRAME_ROWS = 200_000
 #: Table columns the analyst may hide (the tweet's text always shows).
@@ -331,43 +329,6 @@ class AnalysisView(ChipsPart, CorrectionsPart, AddressPart, ExportsPart, View):
         else:
             self.ctx.background(self._warm_up)
 
-    def on_page_open(self, state: str) -> None:
-        """The page opened (after ``on_show(deferred=True)``): the newest dataset, unless its address has a state
-        (which names the datasets to show)."""
-        if not state:
-            self._choose_default()
-
-    def _warm_up(self) -> None:
-        """Before a preheated page opens: the page's computations once, out of sight, on the newest dataset when
-        it is small enough (it stays cached for a page opened without a link), else on the smallest. A kernel's
-        first read, KPIs, charts and term index pay for imports and caches (measured: a 100k-row link took
-        3 s to read instead of 0.6 s), which the opened page then does not wait for."""
-        with self._work:
-            sized = [c for c in self.choices.values() if c.rows is not None and c.rows <= WARM_ROWS]
-            newest = next(iter(self.choices.values()), None)
-            choice = newest if newest in sized else min(sized, key=lambda c: c.rows or 0, default=None)
-            if self.loaded or choice is None:
-                return
-            started = time.perf_counter()
-            try:
-                frame = self._read(choice.uid)
-                chosen = analytics.apply_filters(frame[[c for c in FILTER_COLUMNS if c in frame]],
-                                                 analytics.Filters(tz=self.tz))
-                selection = frame[[c for c in SELECTION_COLUMNS if c in frame]].take(chosen.index.to_numpy())
-                analytics.kpis(selection, replies_from=frame)
-                for name, (build, with_tz, _wide) in CHARTS.items():
-                    if name == "critical_tweets":
-                        figure, _keys = build(selection, self.tz, frame)
-                    else:
-                        figure, _keys = build(selection, self.tz) if with_tz else build(selection)
-                    figure_json(themed(figure, self.ctx.theme))
-                terms.build_term_index(frame["full_text"])
-            except Exception:  # noqa: BLE001 - only a head start: the page reads and reports for itself
-                log.exception("warming the analysis view up failed")
-            if choice is not newest:
-                self.cache.pop(choice.uid, None)
-            self.timings["warm_up_s"] = time.perf_counter() - started
-
     def _choose_default(self) -> None:
         if not self.dataset_select.value and self.choices:
             self.dataset_select.value = (next(iter(self.choices)),)  # the newest analysed dataset
@@ -411,39 +372,6 @@ class AnalysisView(ChipsPart, CorrectionsPart, AddressPart, ExportsPart, View):
         self._paint_values()
         if self.loaded and set(self.loaded) != set(self.dataset_select.value):
             self.request("load")
-
-    def resolve_unlisted(self, uids: Sequence[str]) -> None:
-        """Make the datasets ``uids`` choosable although the picker does not list them (a link to a dataset older
-        than the newest ``LIST_LIMIT``): each is read with this user's permissions and kept when its analysed
-        file exists; one this user may not read, or that is gone or not analysed, is left out."""
-        added = False
-        for uid in dict.fromkeys(uids):
-            if uid in self.choices or not isinstance(uid, str):
-                continue
-            try:
-                file = self.services.files.get(self.actor, uid)
-                status = self.services.tasks.get(self.actor, file.data.task_id).data.status \
-                    if file.data.task_id and self.can("read_tasks", "manage_tasks") else "done"
-                if not hasattr(self.services.files, "frame"):  # the API client reads it as a frame (``_read``)
-                    self.services.files.path(self.actor, uid, ANALYSED)  # raises when it does not exist
-                elif status != "done":
-                    continue
-            except DalloshError:
-                continue
-            names = [c.filename for c in self.choices.values()]
-            label = file.data.filename if file.data.filename not in names else f"{file.data.filename} ({uid[:6]})"
-            self.unlisted[uid] = self.choices[uid] = DatasetChoice(uid, label, file.data.filename, file.data.rows,
-                                                                   status)
-            added = True
-        if added:
-            self._quiet = True
-            try:
-                kept = tuple(self.dataset_select.value)
-                self.dataset_select.options = [(self._option_label(c), c.uid) for c in self.choices.values()]
-                self.dataset_select.value = kept
-            finally:
-                self._quiet = False
-            self.dataset_select.rows = max(2, min(6, len(self.choices)))
 
     def _option_label(self, choice: DatasetChoice) -> str:
         rows = f" · {human_int(choice.rows)} rows" if choice.rows is not None else ""
