@@ -113,6 +113,10 @@ class Config:
                                                          "this many seconds.")
     cull_server_s: WholeSeconds = Field(3600, description="A user's server with no kernel and no activity stops "
                                                           "after this many seconds.")
+    preheat_kernels: int = Field(1, ge=0, le=4, description="Kernels each user's server keeps ready with the "
+                                 "Analysis page already executed, so that a page or a shared link opens without "
+                                 "waiting for a kernel; each costs one idle kernel's memory per running server. "
+                                 "0 turns it off.")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = Field(
         "INFO", description="Python logging level of the app's processes.")
     kernel_client: Literal["on", "auto", "off"] = Field(

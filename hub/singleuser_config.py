@@ -16,7 +16,8 @@ notebooks = os.environ.get("DALLOSH_NOTEBOOKS") == "1"
 is_admin = os.environ.get("DALLOSH_IS_ADMIN") == "1"
 
 c.ServerApp.contents_manager_class = "hub.lockdown.DalloshContentsManager"
-c.ServerApp.kernel_manager_class = "hub.lockdown.DalloshKernelManager"
+# DalloshKernelManager (kernels start inside the served folder) with preheated kernels for the Analysis page.
+c.ServerApp.kernel_manager_class = "hub.preheat.PreheatKernelManager"
 c.DalloshContentsManager.hidden_prefixes = [] if is_admin else ["admin"]
 c.DalloshContentsManager.writable_prefix = os.environ.get("DALLOSH_WORK_DIR", "") if notebooks else ""
 
@@ -26,6 +27,9 @@ c.MappingKernelManager.cull_idle_timeout = config.cull_kernel_s
 c.MappingKernelManager.cull_interval = 60
 c.MappingKernelManager.cull_connected = False
 c.ServerApp.shutdown_no_activity_timeout = config.cull_server_s
+# The page shared links open (home/analysis.ipynb, on every user's server: dallosh/ui/location.py) starts on a
+# kernel that already ran it.
+c.PreheatKernelManager.pool_sizes = {"home/analysis.ipynb": config.preheat_kernels}
 
 # Large widget messages (the chunked uploader keeps frames small; this is the safety margin).
 c.ServerApp.tornado_settings = {"websocket_max_message_size": 64 * 1024 * 1024,

@@ -32,7 +32,7 @@ from dallosh.ui.components import (
     set_visible,
 )
 from dallosh.ui.html import fragment, macro
-from dallosh.ui.location import PageLocation, share_link
+from dallosh.ui.location import PageLocation, share_link, shared_notebook
 from dallosh.ui.notifications import Notifications
 from dallosh.ui.presence import Presence
 from dallosh.ui.theme import ROOT_CLASS, normalise_theme, style_html
@@ -43,6 +43,8 @@ log = logging.getLogger(__name__)
 #: kernel's queue runs in between).
 PREFETCH_DELAY_S = 1.0
 PREFETCH_STEP_S = 0.05
+#: Seconds before looking again when the view shown is busy.
+PREFETCH_BUSY_RETRY_S = 0.25
 
 MAINTENANCE_TEXT = ("Maintenance mode: an administrator has paused processing. You can browse, but starting "
                     "tasks and adding datasets is blocked until maintenance ends.")
@@ -66,13 +68,22 @@ def logout_url() -> str:
 
 
 class App(w.VBox):
-    """One user's dashboard: open it with ``App(services, actor, view="datasets")`` and display it."""
+    """One user's dashboard: open it with ``App(services, actor, view="datasets")`` and display it.
+
+    ``preheated``: built before the page was asked for (Voilà's preheated kernels; by default read from Voilà's
+    ``VOILA_PREHEAT``): hidden until the page opens, and what depends on the request is read again then.
+    """
 
     def __init__(self, services: Services, actor: Actor, *, view: str = "overview", live: bool = True,
-                 **params: Any):
+                 preheated: bool | None = None, **params: Any):
         super().__init__()
         self.services, self.actor = services, actor
-        self.location = PageLocation(self.navigate, on_state=self._on_address_state)
+        #: Built by a kernel Voilà preheated: the page had not been asked for yet (see ``_on_page_open``).
+        self.preheated = os.environ.get("VOILA_PREHEAT") == "True" if preheated is None else preheated
+        self._page_opened = False
+        # An admin may be on a page of home/ (a shared link): their other views are in admin/.
+        self.location = PageLocation(self.navigate, on_state=self._on_address_state, on_open=self._on_page_open,
+                                     extra=("../admin",) if actor.is_admin else ())
         self.ctx = UIContext(services, actor, live=live, navigate=self.navigate, set_theme=self.set_theme,
                              set_address_state=self._set_address_state, share_link=self._share_link)
         self.presence = Presence()
@@ -82,7 +93,10 @@ class App(w.VBox):
         self._lock = threading.RLock()
         self.current: str | None = None
         self.last_switch_ms = 0.0
+        self.app_name = ""  # the settings' (``refresh_chrome``)
         self.add_class(ROOT_CLASS)
+        if self.preheated:
+            self.add_class("dl-preheated")  # shown once ``_on_page_open`` has re-read what may have changed
         try:
             theme = services.auth.me(actor).data.theme
         except Exception:  # noqa: BLE001 - a missing preference must not keep the app from opening
@@ -124,12 +138,15 @@ class App(w.VBox):
                          self.notifications]
         self._paint_theme_button()
         self.refresh_chrome()
-        self.navigate(view, **params)
+        # A preheated page does not know its address yet: a view that would show a default (the newest dataset)
+        # waits for the page to open (``on_page_open``), where a shared link may ask for another one.
+        self.navigate(view, **({"deferred": True, **params} if self.preheated else params))
         self.ctx.default_password.observe(lambda _active: self._paint_password_banner())
         self.ctx.background(self._check_default_password)
         if live:
             self.notifications.start()
-            self._schedule_prefetch()
+            if not self.preheated:
+                self._schedule_prefetch()  # a preheated kernel's: once the page opens (``_on_page_open``)
 
     def _schedule_prefetch(self) -> None:
         """Build the other views on the kernel's own message loop, one per turn, never in a thread.
@@ -146,6 +163,11 @@ class App(w.VBox):
         pending = [*self.allowed_views(), "profile"]
 
         def step() -> None:
+            if getattr(self.view, "busy", False):
+                # The view shown is still computing (a shared link's datasets being read): it goes first, the
+                # page's widgets of the other views would slow its numbers down (kernel and browser alike).
+                loop.call_later(PREFETCH_BUSY_RETRY_S, step)
+                return
             while pending:
                 name = pending.pop(0)
                 if name not in self.views:
@@ -172,6 +194,13 @@ class App(w.VBox):
         self.banner.value = (fragment('<div role="status">{{ text }}</div>', text=MAINTENANCE_TEXT)
                              if general.isMaintenance else "")
         set_visible(self.banner, general.isMaintenance)
+        self._paint_title()
+
+    def _paint_title(self) -> None:
+        """The browser tab's title: the current view's, then the app's name (both may change while open)."""
+        view, spec = self.views.get(self.current or ""), registry.get(self.current or "")
+        label = (view.title if view is not None else "") or (spec.label if spec else "")
+        self.location.title = " · ".join(filter(None, [label, self.app_name]))
 
     def _check_default_password(self) -> None:
         try:
@@ -244,15 +273,59 @@ class App(w.VBox):
         (self.profile_button.add_class if name == "profile" else self.profile_button.remove_class)("mod-active")
         self._paint_password_banner()
         self.refresh_chrome()  # after the swap: the page shows the view first, then the fresh data
+        self._paint_title()
         view.on_show(**params)
         self.last_switch_ms = (time.perf_counter() - started) * 1000
         return view
+
+    def _on_page_open(self, state: str = "") -> bool:
+        """The browser shows the page. A preheated kernel built it before anyone asked for it, so what depends
+        on the request is read again now: the user's role and permissions (changed: a new page is loaded),
+        the settings, the theme and the current view's data (a dataset shared since is listed). The address's
+        state (a shared link) is applied after this. False when the page is being replaced."""
+        if not self.preheated or self._page_opened:
+            return True
+        self._page_opened = True
+        from dallosh.session import current_actor
+
+        try:
+            actor = current_actor(self.services)
+        except Exception:  # noqa: BLE001 - a disabled or deleted account: the new page says so
+            log.exception("could not read this page's user again")
+            actor = None
+        if actor != self.actor:
+            self.location.reload()
+            return False
+        self.refresh_chrome()
+        try:
+            self.set_theme(self.services.auth.me(actor).data.theme, save=False)
+        except Exception:  # noqa: BLE001 - the theme is a preference: the page works without it
+            log.exception("could not read the theme preference")
+        self.ctx.background(self._check_default_password)
+        view = self.view
+        if view is not None:
+            try:
+                view.refresh()
+                opening = getattr(view, "on_page_open", None)
+                if opening is not None:
+                    opening(state)  # its default, unless the address's state (applied next) decides
+            except Exception:  # noqa: BLE001 - the view shows its own errors; the page must still show
+                log.exception("could not refresh the %s view", self.current)
+        self.remove_class("dl-preheated")
+        # The other views are built now, not before: built earlier, all their widgets would reach the browser
+        # with the page, before the view it shows (measured: +4 s to a shared link's numbers).
+        if self.ctx.live:
+            self._schedule_prefetch()
+        return True
 
     def _set_address_state(self, fragment: str) -> None:
         self.location.state = fragment
 
     def _share_link(self, fragment: str) -> str:
-        return share_link(self.location.opened, self.location.path, fragment) if self.location.opened else ""
+        if not self.location.opened:
+            return ""
+        return share_link(self.location.opened, shared_notebook(self.current or "", self.location.folder)
+                          or self.location.path, fragment)
 
     def _on_address_state(self, fragment: str) -> None:
         """The address carries a view's state (a shared link, a reload): the view that has state applies it."""

@@ -52,6 +52,8 @@ CSS = r"""
 body:has(.dl-app.dl-dark), body:has(.dl-app.dl-dark) #rendered_cells { background: #111214 !important; }
 body:has(.dl-app) { margin: 0; }
 .dl-app * { box-sizing: border-box; }
+/* Built by a preheated kernel: hidden until it has re-read the user, settings and data (dallosh/ui/app.py). */
+.dl-app.dl-preheated > .dl-navbar, .dl-app.dl-preheated > .dl-body { visibility: hidden; }
 .dl-app .widget-html-content, .dl-app .widget-label { color: var(--dl-text); font-size: 14px; }
 .dl-app .widget-html-content { line-height: 1.4; }
 .dl-app a { color: var(--dl-accent); }
@@ -414,9 +416,23 @@ body:has(.dl-app) { margin: 0; }
 /* analysis: table tools and the tweet side panel */
 .dl-app .dl-columns { flex-wrap: wrap; gap: 4px 14px; padding: 4px 0; }
 .dl-app .dl-bulk-bar { gap: 8px; padding: 6px 8px; background: var(--dl-accent-soft); border-radius: 6px; }
+/* The tweet panel stays in the window wherever the page is scrolled. Voilà's shell scrolls the page inside
+   Lumino panels whose `contain: strict` made the scrolled one the containing block of `position: fixed`: the
+   panel sat at the top of the page's content, out of sight. While it is open the view makes room for it (wide
+   windows), so it covers neither "Share this view" nor the table; below the navbar at the top of the page. */
+body:has(.dl-app) .lm-BoxPanel, body:has(.dl-app) .lm-BoxPanel-child { contain: none !important; }
 .dl-app .dl-tweet-panel { position: fixed; top: 64px; right: 12px; bottom: 12px; width: 420px;
   max-width: calc(100vw - 24px); overflow-y: auto; z-index: 40; box-shadow: 0 8px 28px rgba(0,0,0,.25);
   gap: 8px; }
+@media (min-width: 1100px) {
+  .dl-app .dl-view.dl-panel-open { padding-right: 432px; }
+}
+@media (max-width: 1439px) {
+  .dl-app .dl-tweet-panel { width: 380px; }
+}
+@media (min-width: 1100px) and (max-width: 1439px) {
+  .dl-app .dl-view.dl-panel-open { padding-right: 392px; }
+}
 .dl-app .dl-tweet-details .widget-html-content { white-space: normal; line-height: 1.45; }
 .dl-app .dl-tweet-text { font-size: 15px; margin: 8px 0; white-space: pre-wrap; overflow-wrap: anywhere; }
 .dl-app table.dl-tweet-labels { margin: 6px 0; border-collapse: collapse; }

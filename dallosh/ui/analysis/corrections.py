@@ -43,7 +43,7 @@ class CorrectionsPart:
                                   tooltip="Store the new label (who, when, old → new); every KPI reflects it")
         self.selected_info = html_widget("", "dl-muted", "dl-selected")
         self.panel = TweetPanel(self.correct_field, self.correct_value, self.save_button, self.can_correct,
-                                self.close_panel)
+                                self.close_panel, holder=self.root)
         self.bulk_field = w.Dropdown(options=[(v, k) for k, v in FIELD_LABELS.items()],
                                      layout=w.Layout(width="150px"))
         self.bulk_field.observe(lambda _c: self._paint_values(), "value")

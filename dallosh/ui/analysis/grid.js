@@ -1,6 +1,7 @@
 (function () {
   const api = gridOptions.api;
   let seq = 0;
+  let clicks = 0;
   const push = (patch) => {
     const params = Object.assign({}, view.model.get('user_params') || {}, patch, {seq: ++seq});
     view.model.set('user_params', params);
@@ -10,8 +11,22 @@
   api.addEventListener('rowClicked', (event) => {
     const target = event.event && event.event.target;
     if (target && target.closest && target.closest('.ag-selection-checkbox')) return;
-    if (event.data) push({opened: String(event.data.id)});
+    if (event.data) {
+      clicked = {index: event.rowIndex, at: Date.now()};
+      push({opened: String(event.data.id), clicks: (clicks += 1)});
+    }
   });
+  // The view makes room for the side panel it opens (narrower, so taller above the table): the row just
+  // clicked is brought back into sight rather than pushed below the window.
+  let clicked = null;
+  if (window.ResizeObserver) {
+    const keep = new ResizeObserver(() => {
+      if (!clicked || Date.now() - clicked.at > 3000) return;
+      const row = view.el.querySelector(`.ag-center-cols-container .ag-row[row-index="${clicked.index}"]`);
+      if (row) row.scrollIntoView({block: 'nearest'});
+    });
+    keep.observe(view.el);
+  }
   api.addEventListener('selectionChanged', () => {
     push({checked: api.getSelectedRows().map((row) => String(row.id))});
   });

@@ -19,6 +19,8 @@ from dallosh.ui.labelling import model_name
 
 #: Operator replies listed under a tweet (the earliest first).
 REPLIES_SHOWN = 5
+#: The class of the view's root while the panel is open.
+OPEN_CLASS = "dl-panel-open"
 
 
 def builtin_confidence(text: str, author: str, topics: list[str]) -> tuple[float, float, float] | None:
@@ -54,7 +56,10 @@ class TweetPanel(w.VBox):
     """A drawer on the right of the page; the view fills it (``show``) and owns the correction's saving."""
 
     def __init__(self, correct_field: w.Dropdown, correct_value: w.Dropdown, save_button: w.Button,
-                 can_correct: bool, on_close: Any):
+                 can_correct: bool, on_close: Any, holder: w.Box | None = None):
+        #: The view's root: marked ``dl-panel-open`` while the panel shows, so that its content makes room for
+        #: the panel instead of lying under it (theme.py).
+        self.holder = holder
         self.details = html_widget("", "dl-tweet-details")
         self.close_button = button("Close ✕", on_close, "dl-small", "dl-panel-close",
                                    tooltip="Close the tweet panel")
@@ -91,10 +96,14 @@ class TweetPanel(w.VBox):
                                                 "text": str(parent["full_text"])},
             replies=replies)
         set_visible(self, True)
+        if self.holder is not None:
+            self.holder.add_class(OPEN_CLASS)
 
     def hide(self) -> None:
         self.tweet_id = ""
         set_visible(self, False)
+        if self.holder is not None:
+            self.holder.remove_class(OPEN_CLASS)
 
 
 def _delay(start: Any, end: Any) -> str:

@@ -135,6 +135,9 @@ class AnalysisView(ChipsPart, CorrectionsPart, AddressPart, ExportsPart, View):
 
         self.can_correct = self.can("manage_datasets")
         self.choices: dict[str, DatasetChoice] = {}
+        #: Datasets a link named that the picker's list (the newest ``LIST_LIMIT``) does not hold, looked up one
+        #: by one with this user's permissions (``resolve_unlisted``); listed after the others.
+        self.unlisted: dict[str, DatasetChoice] = {}
         #: uid → ((path, mtime, size, label), typed frame): a reprocessed file has a new key and is read again.
         self.cache: dict[str, tuple[tuple[Any, ...], pd.DataFrame]] = {}
         self.loaded: tuple[str, ...] = ()
@@ -310,7 +313,9 @@ class AnalysisView(ChipsPart, CorrectionsPart, AddressPart, ExportsPart, View):
 
     # -- life cycle -----------------------------------------------------------------------------------------
 
-    def on_show(self, datasets: Sequence[str] | str | None = None, **params: Any) -> None:
+    def on_show(self, datasets: Sequence[str] | str | None = None, deferred: bool = False, **params: Any) -> None:
+        """``deferred``: the page has not opened yet (a preheated kernel): the default dataset waits for
+        ``on_page_open``, since the page's address may name others."""
         self.visible = True
         self._build_charts()
         self.refresh()
@@ -319,7 +324,13 @@ class AnalysisView(ChipsPart, CorrectionsPart, AddressPart, ExportsPart, View):
         if datasets:
             wanted = [datasets] if isinstance(datasets, str) else list(datasets)
             self.dataset_select.value = tuple(u for u in wanted if u in self.choices)
-        elif not self.dataset_select.value and self.choices:
+        elif not deferred:
+            self._choose_default()
+        else:
+            self.ctx.background(self._warm_up)
+
+    def _choose_default(self) -> None:
+        if not self.dataset_select.value and self.choices:
             self.dataset_select.value = (next(iter(self.choices)),)  # the newest analysed dataset
 
     def on_theme(self, theme: str) -> None:
@@ -343,6 +354,8 @@ class AnalysisView(ChipsPart, CorrectionsPart, AddressPart, ExportsPart, View):
             label = file.data.filename if names.count(file.data.filename) == 1 else \
                 f"{file.data.filename} ({file.uid[:6]})"
             choices[file.uid] = DatasetChoice(file.uid, label, file.data.filename, file.data.rows, item["status"])
+        for uid, choice in self.unlisted.items():
+            choices.setdefault(uid, choice)
         self.choices = choices
         options = [(self._option_label(c), c.uid) for c in choices.values()]
         if options != list(self.dataset_select.options):
@@ -364,6 +377,11 @@ class AnalysisView(ChipsPart, CorrectionsPart, AddressPart, ExportsPart, View):
         rows = f" · {human_int(choice.rows)} rows" if choice.rows is not None else ""
         state = "" if choice.status == "done" else f" · {choice.status.replace('_', ' ')}"
         return f"{choice.label}{rows}{state}"
+
+    @property
+    def busy(self) -> bool:
+        """Datasets being read or the page being recomputed (the App builds its other views after)."""
+        return bool(self._pending) or self._work.locked()
 
     def close(self) -> None:
         self.downloader.close()
@@ -702,8 +720,8 @@ class AnalysisView(ChipsPart, CorrectionsPart, AddressPart, ExportsPart, View):
             self.sort = (sort[0], sort[1] == "asc") if sort and sort[0] in SORT_COLUMNS else DEFAULT_SORT
             self.page = 0
             self.request("table")
-        if new.get("opened") and new.get("opened") != old.get("opened"):
-            self.open_tweet(str(new["opened"]))
+        if new.get("opened") and (new.get("opened"), new.get("clicks")) != (old.get("opened"), old.get("clicks")):
+            self.open_tweet(str(new["opened"]))  # ``clicks``: the same row clicked again after closing the panel
         if new.get("checked") != old.get("checked"):
             self.check(new.get("checked") or [])
 

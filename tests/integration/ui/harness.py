@@ -54,10 +54,15 @@ def dallosh_env(config: Any, user: str) -> dict[str, str]:
 class VoilaServer:
     """``voila notebooks/ --template=dallosh`` on a free port, as one user."""
 
-    def __init__(self, config: Any, user: str, log_dir: Path, *, preheat: int = 0):
+    def __init__(self, config: Any, user: str, log_dir: Path, *, preheat: int = 0, hub_server: bool = False,
+                 admin: bool | None = None):
         self.config, self.user, self.log_path = config, user, Path(log_dir) / f"voila-{user.split('@')[0]}.log"
         self.port = free_port()
         self.preheat = preheat
+        #: Run the users' server of the hub instead (jupyter_server + the Voilà extension, configured by
+        #: hub/singleuser_config.py: lockdown, preheated kernels), without the hub's sign-in.
+        self.hub_server = hub_server
+        self.admin = user.startswith("admin@") if admin is None else admin
         self.proc: subprocess.Popen | None = None
 
     @property
@@ -68,13 +73,26 @@ class VoilaServer:
         return f"{self.base}/voila/render/{page}.ipynb"
 
     def start(self, timeout: float = 60.0) -> VoilaServer:
-        cmd = [sys.executable, "-m", "voila", str(NOTEBOOKS), "--no-browser", f"--port={self.port}",
-               "--Voila.ip=127.0.0.1", "--template=dallosh", "--VoilaConfiguration.show_tracebacks=True"]
-        if self.preheat:
-            cmd += ["--preheat_kernel=True", f"--pool_size={self.preheat}"]
+        env = dallosh_env(self.config, self.user)
+        if self.hub_server:
+            from hub.spawner import SINGLEUSER_CONFIG
+
+            cmd = [sys.executable, "-m", "jupyter_server", f"--config={SINGLEUSER_CONFIG}",
+                   f"--ServerApp.root_dir={NOTEBOOKS}", f"--ServerApp.port={self.port}", "--ServerApp.ip=127.0.0.1",
+                   "--ServerApp.port_retries=0", "--ServerApp.open_browser=False", "--IdentityProvider.token="]
+            if os.geteuid() == 0:
+                cmd.append("--allow-root")  # a container's root; the hub runs servers as the users' accounts
+            env.update({"DALLOSH_NOTEBOOKS": "0", "DALLOSH_IS_ADMIN": "1" if self.admin else "0",
+                        "DALLOSH_PREHEAT_KERNELS": str(self.preheat),
+                        "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH", "")]))})
+        else:
+            cmd = [sys.executable, "-m", "voila", str(NOTEBOOKS), "--no-browser", f"--port={self.port}",
+                   "--Voila.ip=127.0.0.1", "--template=dallosh", "--VoilaConfiguration.show_tracebacks=True"]
+            if self.preheat:
+                cmd += ["--preheat_kernel=True", f"--pool_size={self.preheat}"]
         log = open(self.log_path, "wb")  # noqa: SIM115 - lives as long as the server
-        self.proc = subprocess.Popen(cmd, cwd=NOTEBOOKS, env=dallosh_env(self.config, self.user), stdout=log,
-                                     stderr=subprocess.STDOUT, start_new_session=True)
+        self.proc = subprocess.Popen(cmd, cwd=NOTEBOOKS, env=env, stdout=log, stderr=subprocess.STDOUT,
+                                     start_new_session=True)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
@@ -87,6 +105,16 @@ class VoilaServer:
             except OSError:
                 time.sleep(0.2)  # polling: a starting server has no other way to say it listens
         raise RuntimeError(f"voila did not answer within {timeout} s:\n{self.logs()[-3000:]}")
+
+    def wait_for_log(self, text: str, count: int = 1, timeout: float = 120.0) -> None:
+        """Until the server's log holds ``text`` ``count`` times (a pool kernel ready, say)."""
+        deadline = time.monotonic() + timeout
+        while self.logs().count(text) < count:
+            if self.proc is not None and self.proc.poll() is not None:
+                raise RuntimeError(f"the server exited:\n{self.logs()[-3000:]}")
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"{text!r} not logged {count}x within {timeout} s:\n{self.logs()[-3000:]}")
+            time.sleep(0.2)  # polling: the log file is the server's only report
 
     def logs(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""

@@ -497,6 +497,35 @@ def test_a_shared_view_opens_the_same_numbers_for_a_colleague(services, analyst,
     assert "not understood" in third.alert.message
 
 
+def test_a_link_to_a_dataset_older_than_the_pickers_list_still_opens_it(services, analyst, ctx, analysed_files,
+                                                                         make_actor, monkeypatch):
+    import dallosh.ui.analysis.view as view_module
+
+    monkeypatch.setattr(view_module, "LIST_LIMIT", 1)  # the picker lists the newest dataset only
+    older, newest = analysed_files
+    fragment = f"ds={older.uid}&sent=negative"
+    reader = make_actor("read_datasets", email="colleague@free.com")
+    view = shown(ctx, reader)
+    assert set(view.choices) == {newest.uid}  # control: the older one is not listed
+    view.apply_address_state(fragment)
+    assert view.loaded == (older.uid,) and view.sentiment.value == "negative" and view.alert.kind == ""
+    assert older.uid in [uid for _, uid in view.dataset_select.options]  # the picker shows what is open
+    view.refresh()  # the list read again keeps it (a reload of the list must not drop the open dataset)
+    assert view.loaded == (older.uid,) and view.selected() == (older.uid,)
+    assert len(view.frame) == len(reference(services, reader, [older]))  # the older dataset's rows, all of them
+
+    # looked up with the reader's permissions: without read_datasets, nothing opens
+    outsider = make_actor("view_overview", email="outsider@free.com")
+    blocked = AnalysisView(ctx(outsider))
+    blocked.resolve_unlisted([older.uid])
+    assert blocked.choices == {} and blocked.unlisted == {}
+    # a dataset without an analysed file yet is not offered either
+    services.storage.path(ANALYSED, older.uid).unlink()
+    again = shown(ctx, reader)
+    again.apply_address_state(fragment)
+    assert again.loaded == (newest.uid,) and "1 dataset of this link is not available" in again.alert.message
+
+
 def test_the_side_panel_shows_the_whole_tweet_its_labels_and_the_operators_replies(services, analyst, ctx,
                                                                                   finish):
     write_hand_counted(services, analyst, finish)
@@ -615,3 +644,73 @@ def test_a_click_on_a_spike_explains_what_rose(services, analyst, ctx, finish):
     view.spike_card.layout.display = "none"
     click(view, "timeline", 0)
     assert view.drills[0].kind == "day" and not is_visible(view.spike_card)
+
+
+# -- a page prepared by a preheated kernel --------------------------------------------------------------------
+
+
+def opened(app, state: str = "") -> None:
+    """What the page's address widget sends once the browser shows the page (``dallosh.ui.location``)."""
+    app.location.handle({"type": "opened", "href": "http://127.0.0.1/voila/render/home/analysis.ipynb",
+                         "state": state})
+
+
+def test_a_preheated_page_reads_user_settings_theme_and_datasets_again_when_it_opens(
+        services, admin, analyst, ctx, analysed_files, finish, monkeypatch):
+    from dallosh.ui.app import App
+
+    monkeypatch.setenv("JUPYTERHUB_USER", analyst.email)
+    app = App(services, analyst, view="analysis", live=False, preheated=True)
+    view = app.view
+    # nothing shown yet (the address may name other datasets than the newest), but the newest was read and the
+    # page's computations ran once out of sight (imports and caches warm), leaving the widgets alone
+    assert "dl-preheated" in app._dom_classes and view.loaded == () and view.choices
+    assert set(view.cache) == {analysed_files[1].uid} and "warm_up_s" in view.timings
+    assert view.filtered is None and not any(chart.figure for chart in view.charts.values())
+    # meanwhile (the kernel waits in the pool): a dataset is analysed, the app renamed, the theme changed
+    fresh = analysed_files[0]
+    file, task = services.files.add(analyst, "janvier.csv", generate_tweets(120, seed=9).to_csv(index=False).encode())
+    process(services, file.uid)
+    finish(task.uid)
+    services.settings.update_general(admin, appName="Free Care")
+    services.auth.update_account(analyst, theme="dark")
+    assert file.uid not in view.choices and app.theme == "light"  # control: what it read before
+
+    opened(app, f"ds={file.uid}&sent=negative")
+    assert "dl-preheated" not in app._dom_classes
+    assert "Free Care" in app.brand.value and app.theme == "dark" and "dl-dark" in app._dom_classes
+    assert view.loaded == (file.uid,) and view.sentiment.value == "negative" and view.alert.kind == ""
+    assert fresh.uid in view.choices  # the list read again
+    assert app.location.title == "Analysis · Free Care"
+    # a second "opened" (the widget shown again) changes nothing
+    view.sentiment.value = "positive"
+    opened(app)
+    assert view.sentiment.value == "positive"
+
+    # the page opened without a link: the newest dataset, as on a page that was not preheated
+    plain = App(services, analyst, view="analysis", live=False, preheated=True)
+    assert plain.view.loaded == ()
+    opened(plain)
+    assert plain.view.loaded == (file.uid,) and plain.view.alert.kind == ""
+    assert App(services, analyst, view="analysis", live=False).view.loaded == (file.uid,)  # control
+
+
+def test_a_preheated_page_whose_users_role_changed_is_loaded_again(services, analyst, make_actor, monkeypatch,
+                                                                   analysed_files):
+    from dallosh.services import SYSTEM
+    from dallosh.ui.app import App
+
+    monkeypatch.setenv("JUPYTERHUB_USER", analyst.email)
+    sent: list[dict] = []
+    same = App(services, analyst, view="analysis", live=False, preheated=True)
+    same.location.send = sent.append  # what would go to the browser
+    opened(same)
+    assert sent == [] and "dl-preheated" not in same._dom_classes  # control: nothing changed, it shows
+
+    app = App(services, analyst, view="analysis", live=False, preheated=True)
+    app.location.send = sent.append
+    reader = services.roles.create(SYSTEM, "reader-only", ["read_datasets"])
+    services.users.update(SYSTEM, analyst.uid, role_id=reader.uid)
+    opened(app, f"ds={analysed_files[0].uid}")
+    assert sent == [{"type": "reload"}]  # a new page, built for the role the user has now
+    assert "dl-preheated" in app._dom_classes and app.view.loaded == ()  # nothing of the link was read

@@ -13,11 +13,14 @@ import pandas as pd
 import pytest
 from playwright.sync_api import expect
 
+from tests.conftest import wait_status
 from tests.integration.ui.harness import (
     SCREENSHOTS,
+    VoilaServer,
     full_screenshot,
     new_page,
     newest_kernel,
+    painted,
     set_theme,
     visible_errors,
     wait_for_view,
@@ -26,6 +29,8 @@ from tests.integration.ui.harness import (
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 ADMIN, ANALYST = "admin@free.com", "analyst@free.com"
+#: What a users' server logs once a pooled kernel has run its page (hub/preheat.py).
+PREHEATED = "Preheated kernel "
 ROWS = ".dl-analysis-grid .ag-center-cols-container .ag-row"
 #: True once the table shows rows and every one is negative (``arg``: the rows' selector).
 ALL_NEGATIVE = ("(rows) => { const cells = [...document.querySelectorAll(rows + \" [col-id='sentiment']\")];"
@@ -283,3 +288,135 @@ def test_a_dead_kernel_reloads_into_the_same_analysis_with_its_filters(ui_env, v
         expect(page.locator("#dl-connection-lost")).to_have_count(0)
     finally:
         page.close()
+
+
+
+def panel_in_window(page) -> dict:
+    """The tweet panel's box and the window's size, with what the panel covers of "Share this view"."""
+    return page.evaluate("""() => {
+        const panel = document.querySelector('.dl-tweet-panel').getBoundingClientRect();
+        const share = document.querySelector('.dl-share-button').getBoundingClientRect();
+        const overlap = !(share.right <= panel.left || share.left >= panel.right || share.bottom <= panel.top
+                          || share.top >= panel.bottom);
+        return {top: panel.top, bottom: panel.bottom, left: panel.left, right: panel.right, width: innerWidth,
+                height: innerHeight, covers_share: overlap};
+    }""")
+
+
+def open_panel_on(page, row) -> None:
+    row.scroll_into_view_if_needed()
+    tweet = row.locator("[col-id='id']").inner_text().strip()
+    row.locator("[col-id='text']").click()
+    expect(page.locator(".dl-analysis-corrections input").first).to_have_value(tweet, timeout=10_000)
+    expect(page.locator(".dl-tweet-panel")).to_be_visible(timeout=10_000)
+    painted(page)
+
+
+@pytest.mark.parametrize("width", [1280, 1920])
+def test_the_tweet_panel_opens_in_the_window_wherever_the_page_is_scrolled(ui_env, voila, browser, width):
+    page = open_analysis(browser, voila(ADMIN), "admin")
+    page.set_viewport_size({"width": width, "height": 800})
+    try:
+        rows = page.locator(ROWS)
+        assert rows.count() >= 20
+        scroller = "document.querySelector('.lm-BoxPanel-child')"
+        for theme in ("light", "dark"):
+            set_theme(page, theme)
+            # the last row of the table, far down the page
+            last = rows.nth(rows.count() - 1)
+            open_panel_on(page, last)
+            assert page.evaluate(f"() => {scroller}.scrollTop") > 1500  # the page really is scrolled
+            box = panel_in_window(page)
+            assert 0 <= box["top"] < box["bottom"] <= box["height"], box
+            assert 0 <= box["left"] < box["right"] <= box["width"], box
+            row_box = last.bounding_box()  # the row clicked is still in sight, beside the panel
+            assert row_box["y"] >= 0 and row_box["y"] + row_box["height"] <= box["height"] + 1, row_box
+            assert last.locator("[col-id='text']").bounding_box()["x"] + 50 < box["left"]
+            page.screenshot(path=str(SCREENSHOTS / f"analysis-panel-{width}-{theme}.png"))
+            # control: the top of the page with the panel open; "Share this view" stays free
+            page.evaluate(f"() => {{ {scroller}.scrollTop = 0; }}")
+            painted(page)
+            box = panel_in_window(page)
+            assert 0 <= box["top"] < box["bottom"] <= box["height"], box
+            assert not box["covers_share"], box
+            page.click("button:has-text('Share this view')")  # not under the panel: the click lands
+            expect(page.locator(".dl-share-link input")).to_be_visible()
+            page.click(".dl-tweet-panel button:has-text('Close')")
+            expect(page.locator(".dl-tweet-panel")).to_be_hidden()
+            expect(page.locator(".dl-view-analysis.dl-panel-open")).to_have_count(0)
+        set_theme(page, "light")
+    finally:
+        page.close()
+
+
+def test_the_tab_title_follows_the_view(ui_env, voila, browser):
+    page = open_analysis(browser, voila(ADMIN), "admin")
+    try:
+        expect(page).to_have_title(re.compile(r"^Analysis · "))
+        page.click(".dl-sidebar .dl-nav-item:has-text('Datasets')")
+        wait_for_view(page, "datasets")
+        expect(page).to_have_title(re.compile(r"^Datasets · "))
+        page.go_back()  # Back: the Analysis view again, and its title
+        expect(page).to_have_title(re.compile(r"^Analysis · "))
+    finally:
+        page.close()
+
+
+def hub_server(ui_env, user: str, preheat: int = 1):
+    """``user``'s server as the hub runs it (hub/singleuser_config.py: lockdown, preheated kernels), once per
+    module."""
+    key = f"hub:{user}"
+    if key not in ui_env.servers:
+        ui_env.servers[key] = VoilaServer(ui_env.config, user, ui_env.log_dir, preheat=preheat,
+                                          hub_server=True).start()
+    return ui_env.servers[key]
+
+
+def test_a_preheated_page_restores_a_link_shared_by_another_user(ui_env, voila, browser):
+    """The analyst's server has a kernel that ran the Analysis page before anyone asked; a dataset is analysed
+    after that, the admin shares a view of it, and the analyst's link opens on the preheated kernel with the
+    analyst's own account, the fresh dataset list and the shared filters."""
+    import time
+
+    server = hub_server(ui_env, ANALYST)
+    server.wait_for_log(PREHEATED)
+    assert server.logs().count(PREHEATED) == 1
+    # a dataset the preheated kernel has never listed: analysed after the preheat
+    services, task = ui_env.services, ui_env.tasks["decembre.csv"]
+    analyst = services.auth.login(ANALYST, "123456")
+    if services.tasks.find(task.uid).data.status != "done":
+        services.tasks.request(analyst, task.uid, "start")
+        wait_status(services, task.uid, {"done"})
+    file_id = task.data.file_id
+    page = open_analysis(browser, voila(ADMIN), "admin")
+    other = None
+    try:
+        page.select_option(".dl-dataset-select select", value=page.locator(
+            ".dl-dataset-select option", has_text="decembre.csv").first.get_attribute("value"))
+        page.wait_for_function("() => document.querySelector('.dl-analysis-status')?.textContent"
+                               ".includes('decembre.csv')")
+        negative_tweets_of_the_first_topic(page)
+        volume = kpi(page, "volume")
+        page.click("button:has-text('Share this view')")
+        link = page.locator(".dl-share-link input").input_value()
+        assert "/render/home/analysis.ipynb#" in link, link  # the page every user's server has
+        assert file_id in link
+        other = new_page(browser)
+        started = time.perf_counter()
+        other.goto(f"{server.base}/voila/{link.split('/voila/', 1)[1]}")
+        expect(other.locator(".dl-chips .dl-chip-button")).to_have_count(1)
+        expect(other.locator(".dl-kpi-volume .dl-kpi-value")).to_have_text(volume)
+        print(f"shared view on a preheated kernel: {time.perf_counter() - started:.1f} s")
+        expect(other.locator(".dl-app.dl-preheated")).to_have_count(0)
+        assert "Using preheated kernel" in server.logs()  # it was the pool's kernel, not a new one
+        expect(other.locator(".dl-navbar .dl-user")).to_contain_text(ANALYST)  # the reader, not the sharer
+        assert other.locator(".dl-filter select").nth(2).input_value() == "negative"
+        assert "decembre.csv" in other.locator(".dl-dataset-select select").inner_text()
+        other.wait_for_function(ALL_NEGATIVE, arg=ROWS, timeout=15_000)
+        assert visible_errors(other) == []
+        full_screenshot(other, SCREENSHOTS / "analysis-shared-preheated-light.png")
+        server.wait_for_log(PREHEATED, count=2)  # the pool refilled itself
+    finally:
+        page.close()
+        if other is not None:
+            other.close()
