@@ -143,13 +143,6 @@ def resolve_datasets(services: Services, actor: Actor, wanted: Sequence[str] | N
     return tuple(dict.fromkeys(chosen))
 
 
-def _comparable(k: dict[str, Any]) -> dict[str, Any]:
-    """KPIs as numbers (the median reply time in seconds) so that two periods can be subtracted."""
-    delay = k.get("median_first_reply_time")
-    return {**k, "median_first_reply_time": None if delay is None or pd.isna(delay)
-            else pd.Timedelta(delay).total_seconds()}
-
-
 def _cards(k: dict[str, Any], loaded: int, changes: dict[str, periods.Change], days: int) -> tuple[Card, ...]:
     from dallosh.ui.analysis.kpis import KPI_LABELS, change_line, format_kpis
 
@@ -232,7 +225,7 @@ def build_report(services: Services, actor: Actor, period: Period, *, datasets: 
     before = analytics.apply_filters(frame, periods.with_dates(filters, previous.start, previous.end))
     k = analytics.kpis(selected, replies_from=frame)
     k_before = analytics.kpis(before, replies_from=frame)
-    changes = periods.kpi_changes(_comparable(k), _comparable(k_before))
+    changes = periods.kpi_changes(k, k_before)  # durations compared in seconds
     grain = analytics.choose_grain(period.days)
     topics = analytics.topic_counts(selected)
     critical = analytics.top_critical_tweets(selected, CRITICAL_TWEETS)

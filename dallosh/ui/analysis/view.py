@@ -45,16 +45,15 @@ from dallosh.ui.analysis.chips import ChipsPart
 from dallosh.ui.analysis.corrections import CorrectionsPart
 from dallosh.ui.analysis.crossfilter import Drill, cross_mask
 from dallosh.ui.analysis.exports import ExportsPart
+from dallosh.ui.analysis.filter_bar import FiltersPart
 from dallosh.ui.analysis.kpis import KPI_LABELS, change_line, format_kpis
 from dallosh.ui.analysis.plotly_chart import PlotlyChart, figure_json
+from dallosh.ui.analysis.rows import TablePart
 from dallosh.ui.analysis.state import ViewState
 from dallosh.ui.analysis.table import (
     DEFAULT_SORT,
-    PAGE_SIZE,
     PRIORITY_NAMES,
-    SORT_COLUMNS,
     build_grid,
-    sort_order,
     table_page,
 )
 from dallosh.ui.analysis.terms_card import TermsCard
@@ -109,13 +108,6 @@ def release_memory() -> None:
         pass
 
 
-def _comparable(k: dict[str, Any]) -> dict[str, Any]:
-    """KPIs as numbers (the median reply time in seconds) so that two periods can be subtracted."""
-    delay = k.get("median_first_reply_time")
-    seconds = None if delay is None or pd.isna(delay) else pd.Timedelta(delay).total_seconds()
-    return {**k, "median_first_reply_time": seconds}
-
-
 @dataclass(frozen=True)
 class DatasetChoice:
     uid: str
@@ -125,7 +117,7 @@ class DatasetChoice:
     status: str
 
 
-class AnalysisView(ChipsPart, CorrectionsPart, AddressPart, ExportsPart, View):
+class AnalysisView(FiltersPart, TablePart, ChipsPart, CorrectionsPart, AddressPart, ExportsPart, View):
     name = "analysis"
     title = "Analysis"
 
@@ -505,66 +497,7 @@ class AnalysisView(ChipsPart, CorrectionsPart, AddressPart, ExportsPart, View):
         self.frame = analytics.apply_corrections(self.raw, effective)
         self._paint_history()
 
-    # -- filters and drill ----------------------------------------------------------------------------------
-
-    def filters(self) -> analytics.Filters:
-        return analytics.Filters(
-            date_from=self.date_from.value, date_to=self.date_to.value,
-            topics=[self.topic.value] if self.topic.value else None,
-            sentiments=[self.sentiment.value] if self.sentiment.value else None,
-            priorities=[self.priority.value] if self.priority.value != -1 else None,
-            include_retweets=self.include_retweets.value, include_operator=self.include_operator.value,
-            search=self.search.value, tz=self.tz)
-
-    def _on_filter(self, _change: Any = None) -> None:
-        if self._quiet:
-            return
-        self.page = 0
-        self.request("compute")
-
-    def _on_dates(self, _change: Any = None) -> None:
-        """Dates chosen by hand: the period says so (unless the dates were cleared)."""
-        if self._quiet:
-            return
-        self._set_quietly(self.period, "custom" if self.date_from.value or self.date_to.value else "")
-        self._on_filter()
-
-    def _on_period(self, change: Any) -> None:
-        """A preset: the dates of that period, ending on the last day of the loaded tweets."""
-        if self._quiet or change["new"] == "custom":
-            return
-        start = end = None
-        if change["new"]:
-            span = periods.data_range(self.frame, self.tz) if self.frame is not None else None
-            if span is None:
-                return
-            start, end = periods.preset_range(change["new"], span[1])
-        self._quiet = True
-        try:
-            self.date_from.value, self.date_to.value = start, end
-        finally:
-            self._quiet = False
-        self._on_filter()
-
-    def _set_quietly(self, control: w.Widget, value: Any) -> None:
-        self._quiet = True
-        try:
-            control.value = value
-        finally:
-            self._quiet = False
-
-    def reset_filters(self) -> None:
-        self._quiet = True
-        try:
-            self.period.value = ""
-            self.date_from.value = self.date_to.value = None
-            self.topic.value, self.sentiment.value, self.priority.value = "", "", -1
-            self.include_retweets.value, self.include_operator.value = True, False
-            self.search.value = ""
-        finally:
-            self._quiet = False
-        self.drills = ()
-        self._on_filter()
+    # -- datasets and spikes ---------------------------------------------------------------------------------
 
     def _on_datasets(self, _change: Any) -> None:
         if not self._quiet:
@@ -647,8 +580,7 @@ class AnalysisView(ChipsPart, CorrectionsPart, AddressPart, ExportsPart, View):
         # Chips on a day, week or month name the current period: the previous one is compared without them.
         kept = tuple(d for d in self.drills if d.kind not in ("at_hour", "day", "week", "month"))
         previous = self._select(periods.with_dates(filters, start, end), kept)
-        changes = periods.kpi_changes(_comparable(current), _comparable(
-            analytics.kpis(previous, replies_from=self.frame)))
+        changes = periods.kpi_changes(current, analytics.kpis(previous, replies_from=self.frame))
         return changes, f"the previous {days} day{'s' if days > 1 else ''}"
 
     def _paint_charts(self, df: pd.DataFrame) -> None:
@@ -675,73 +607,6 @@ class AnalysisView(ChipsPart, CorrectionsPart, AddressPart, ExportsPart, View):
             self.timings["terms_s"] = time.perf_counter() - started
         return self.term_index
 
-    # -- table ----------------------------------------------------------------------------------------------
-
-    def _narrow(self) -> None:
-        """The table's rows (filtered and cross-filtered) in the chosen order."""
-        if self.filtered is None:
-            self.rows, self.order = None, None
-            return
-        rows = self.rows = self.filtered
-        column, ascending = self.sort
-        key = SORT_COLUMNS[column]
-        source = rows if key in rows else self.frame[[key]].take(rows.index.to_numpy())
-        self.order = sort_order(source, key, ascending)
-
-    def render_table(self) -> None:
-        if self.rows is None or self.order is None:
-            self.grid.update_grid_data(table_page(self._empty_frame(), self.tz))
-            self._paint_page()
-            return
-        pages = max(1, -(-len(self.rows) // PAGE_SIZE))
-        self.page = min(max(0, self.page), pages - 1)
-        positions = self.order[self.page * PAGE_SIZE:(self.page + 1) * PAGE_SIZE]
-        self.page_rows = self.frame.take(self.rows.index.to_numpy()[positions])  # every column, for this page
-        self.grid.update_grid_data(table_page(self.page_rows, self.tz))
-        self._paint_page()
-
-    def _paint_page(self) -> None:
-        total = 0 if self.rows is None else len(self.rows)
-        first = self.page * PAGE_SIZE + 1 if total else 0
-        last = min(total, (self.page + 1) * PAGE_SIZE)
-        self.page_label.value = f"{human_int(first)}–{human_int(last)} of {human_int(total)} tweets"
-        self.prev_button.disabled = self.page == 0
-        self.next_button.disabled = last >= total
-        self.csv_button.disabled = self.xlsx_button.disabled = not total or self._exporting
-
-    def go_to_page(self, page: int) -> None:
-        self.page = max(0, page)
-        self.render_table()
-
-    def _on_grid_event(self, change: dict[str, Any]) -> None:
-        new, old = change["new"] or {}, change["old"] or {}
-        if new.get("sort") != old.get("sort"):
-            sort = new.get("sort")
-            self.sort = (sort[0], sort[1] == "asc") if sort and sort[0] in SORT_COLUMNS else DEFAULT_SORT
-            self.page = 0
-            self.request("table")
-        if new.get("opened") and (new.get("opened"), new.get("clicks")) != (old.get("opened"), old.get("clicks")):
-            self.open_tweet(str(new["opened"]))  # ``clicks``: the same row clicked again after closing the panel
-        if new.get("checked") != old.get("checked"):
-            self.check(new.get("checked") or [])
-
-    def open_tweet(self, tweet_id: str) -> None:
-        """Show a tweet in the side panel (a row click); the id field follows so a paste works the same."""
-        if self.correct_id.value == tweet_id:
-            self.show_selected()
-        else:
-            self.correct_id.value = tweet_id
-
-    def close_panel(self) -> None:
-        self.panel.hide()
-
-    def check(self, ids: Sequence[str]) -> None:
-        """Rows ticked in the table: the bulk correction bar offers to change them together."""
-        self.checked = [str(i) for i in ids][:500]
-        count = len(self.checked)
-        self.bulk_label.value = f"{count} tweet{'s' if count > 1 else ''} ticked: set" if count else ""
-        set_visible(self.bulk_bar, bool(count) and self.can_correct)
-
     # -- status ---------------------------------------------------------------------------------------------
 
     def _paint_status(self) -> None:
@@ -755,18 +620,3 @@ class AnalysisView(ChipsPart, CorrectionsPart, AddressPart, ExportsPart, View):
             datasets=", ".join(labels), loaded=human_int(len(self.frame)), shown=human_int(shown), tz=self.tz)
         self.updated.value = updated_now()
         self._publish_state()
-
-    def _paint_topics(self) -> None:
-        present = [] if self.raw is None else [str(t) for t in self.raw["main_topic"].cat.categories]
-        topics = list(dict.fromkeys([*self.topics, *present]))
-        options = [("All topics", ""), *[(t, t) for t in topics]]
-        if options != list(self.topic.options):
-            self._quiet = True
-            try:
-                current = self.topic.value
-                self.topic.options = options
-                self.topic.value = current if current in topics else ""
-            finally:
-                self._quiet = False
-        self._paint_values()
-
