@@ -16,6 +16,8 @@ from dallosh.config import Config, get_config
 #: Sub-folders of the storage root; the pipeline writes cleaned/ and analysed/ from datasets/.
 DATASETS, CLEANED, ANALYSED = "datasets", "cleaned", "analysed"
 KINDS = (DATASETS, CLEANED, ANALYSED)
+#: An analysed CSV's typed copy beside it (``analytics.load``): ``<uid>.csv`` + this suffix.
+TYPED_COPY_SUFFIX = ".arrow"
 
 _UID = re.compile(r"^[0-9a-f]{32}$")
 
@@ -122,9 +124,10 @@ class Storage:
         removed = []
         for kind in KINDS:
             path = self.path(kind, file_uid)
-            if path.exists():
-                path.unlink()
-                removed.append(path)
+            for stored in (path, path.with_name(path.name + TYPED_COPY_SUFFIX)):
+                if stored.exists():
+                    stored.unlink()
+                    removed.append(stored)
         checkpoints = self.checkpoints(file_uid)
         if checkpoints.exists():
             shutil.rmtree(checkpoints)

@@ -3,6 +3,8 @@ the other modules share: one pass over the distinct values of a column is far ch
 
 from __future__ import annotations
 
+import logging
+import os
 from collections.abc import Callable, Sequence
 from os import PathLike
 from pathlib import Path
@@ -14,6 +16,9 @@ from pandas.api.types import union_categoricals
 
 from dallosh.cleaning import ENGAGEMENT_COLUMNS
 from dallosh.defaults import PRIORITIES, SENTIMENTS
+from dallosh.storage import TYPED_COPY_SUFFIX
+
+log = logging.getLogger(__name__)
 
 #: The export's timestamp format, tried first on every row (the only format seen in practice).
 CREATED_AT_FORMAT = "%Y-%m-%d %H:%M:%S"
@@ -40,6 +45,11 @@ CATEGORY_COLUMNS: tuple[str, ...] = (
 )
 #: Rows read and typed at a time by :func:`load_analysed`.
 LOAD_CHUNK_ROWS = 200_000
+
+#: Bumped whenever the typing rules above change: typed copies written before are then ignored and rewritten.
+TYPED_COPY_VERSION = "1"
+#: The typed copy's Arrow metadata key: the CSV's size, mtime (ns) and the rules' version it was typed from.
+_COPY_STAMP = b"dallosh.typed_from"
 
 _MAX_COUNT = 10**12
 _TRUE = frozenset({"true", "1", "yes", "y", "t"})
@@ -197,11 +207,16 @@ def _type_frame(raw: pd.DataFrame, dataset: str | None) -> pd.DataFrame:
             out[column] = _flags(values)
         else:
             out[column] = values
-    # Columns every analysis needs, with neutral defaults when an older or partial file lacks them.
+    return _completed(out, n, dataset)
+
+
+def _completed(out: dict[str, Any], n: int, dataset: str | None) -> pd.DataFrame:
+    """Typed columns plus the ones every analysis needs, with neutral defaults when an older or partial file
+    (or a column choice) lacks them; ``dataset`` names the rows."""
     if "id" not in out:
         out["id"] = pd.Series([""] * n, dtype="str")
     if "created_at" not in out:
-        out["created_at"] = pd.Series(pd.NaT, index=raw.index, dtype="datetime64[us, UTC]")
+        out["created_at"] = pd.Series(pd.NaT, index=pd.RangeIndex(n), dtype="datetime64[us, UTC]")
     out.setdefault("full_text", pd.Series([""] * n, dtype="str"))
     for column in ("screen_name", "in_reply_to"):
         out.setdefault(column, pd.Categorical.from_codes(np.zeros(n, dtype=np.int8), categories=[""]))
@@ -249,11 +264,66 @@ def _name_of(source: Source, index: int) -> str:
     return f"dataset_{index + 1}"
 
 
+def typed_copy_path(csv: str | PathLike[str]) -> Path:
+    """Where an analysed CSV's typed copy lives: beside it, ``<name>.csv.arrow``."""
+    csv = Path(csv)
+    return csv.with_name(csv.name + TYPED_COPY_SUFFIX)
+
+
+def _stamp(csv: Path) -> bytes:
+    stat = csv.stat()
+    return f"{stat.st_size}:{stat.st_mtime_ns}:{TYPED_COPY_VERSION}".encode()
+
+
+def write_typed_copy(csv: str | PathLike[str], frame: pd.DataFrame | None = None) -> Path | None:
+    """Store the typed frame of an analysed CSV beside it (Arrow IPC, uncompressed, stamped with the CSV's size,
+    mtime and :data:`TYPED_COPY_VERSION`), so the next load maps it instead of parsing and typing the CSV (on
+    100k rows 0.1 s instead of 0.5 s). ``frame``: ``load_analysed(csv)`` when already read. Best effort: None
+    when it cannot be written (read-only folder, full disk); loads then read the CSV as before."""
+    import pyarrow as pa
+    import pyarrow.feather as feather
+
+    csv, target = Path(csv), typed_copy_path(csv)
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    try:
+        stamp = _stamp(csv)  # before reading: a CSV replaced meanwhile leaves a copy that never matches
+        if frame is None:
+            frame = load_analysed(csv)
+        table = pa.Table.from_pandas(frame.drop(columns=["dataset"], errors="ignore"), preserve_index=False)
+        table = table.replace_schema_metadata({**(table.schema.metadata or {}), _COPY_STAMP: stamp})
+        feather.write_feather(table, tmp, compression="uncompressed")
+        os.replace(tmp, target)
+        return target
+    except (OSError, ValueError, pa.ArrowException) as exc:
+        log.info("no typed copy of %s: %s", csv.name, exc)
+        tmp.unlink(missing_ok=True)
+        return None
+
+
+def _read_typed_copy(csv: Path, usecols: Callable[[str], bool] | None, name: str) -> pd.DataFrame | None:
+    """The typed copy of ``csv`` when it was typed from this very file by these rules, else None."""
+    import pyarrow as pa
+    import pyarrow.feather as feather
+
+    path = typed_copy_path(csv)
+    try:
+        with pa.memory_map(str(path)) as source:
+            reader = pa.ipc.open_file(source)
+            if (reader.schema.metadata or {}).get(_COPY_STAMP) != _stamp(csv):
+                return None
+            wanted = [c for c in reader.schema.names if usecols is None or usecols(c)]
+        frame = feather.read_table(path, columns=wanted, memory_map=False).to_pandas()
+    except (OSError, ValueError, pa.ArrowException):
+        return None
+    return _completed({c: frame[c] for c in frame.columns}, len(frame), name)
+
+
 def load_analysed(
     paths_or_frames: Source | Sequence[Source],
     *,
     dataset_names: Sequence[str] | None = None,
     columns: Sequence[str] | None = None,
+    keep_typed_copy: bool = False,
 ) -> pd.DataFrame:
     """Read analysed CSV(s) or frames into ONE typed frame (see the module docstring for the types).
 
@@ -261,7 +331,9 @@ def load_analysed(
     else ``dataset_<i+1>`` for frames (a frame's own ``dataset`` column is kept if no name is given). Files are
     read with ``dtype=str, keep_default_na=False`` and the C engine, so ids are never turned into floats.
     ``columns`` limits what is read from files (the id, date, flag, count and label columns are always read),
-    which roughly halves the memory when the long texts and urls are not needed.
+    which roughly halves the memory when the long texts and urls are not needed. A file's typed copy
+    (:func:`write_typed_copy`) is read instead of the CSV when it was typed from that very file;
+    ``keep_typed_copy`` writes one after reading a whole CSV (the app's stored datasets, not users' own files).
     """
     if isinstance(paths_or_frames, str | PathLike | pd.DataFrame) or hasattr(paths_or_frames, "read"):
         sources: list[Source] = [paths_or_frames]  # type: ignore[list-item]
@@ -284,10 +356,17 @@ def load_analysed(
             parts.append(_type_frame(raw, name))
         else:
             name = dataset_names[i] if dataset_names is not None else _name_of(source, i)
+            copy = _read_typed_copy(Path(source), usecols, name) if isinstance(source, str | PathLike) else None
+            if copy is not None:
+                parts.append(copy)
+                continue
             # Typed chunk by chunk: only one chunk of raw strings is alive at a time (peak RSS -20% on 1M rows).
             with pd.read_csv(source, dtype=str, keep_default_na=False, engine="c", usecols=usecols,
                              chunksize=LOAD_CHUNK_ROWS) as reader:
-                parts.extend(_type_frame(chunk, name) for chunk in reader)
+                chunks = [_type_frame(chunk, name) for chunk in reader]
+            parts.extend(chunks)
+            if keep_typed_copy and usecols is None and isinstance(source, str | PathLike):
+                write_typed_copy(source, _concat(chunks) if chunks else None)
     if not parts:
         return _type_frame(pd.DataFrame({"id": pd.Series([], dtype="str")}), None)
     return _concat(parts)

@@ -52,7 +52,8 @@ def arrow_file(storage: Storage, uid: str, kind: str, path: Path, fmt: str) -> P
     if fmt == "typed":
         from dallosh import analytics
 
-        frame = analytics.load_analysed(path)  # ``dataset`` is the file's uid: the client renames it
+        # ``dataset`` is the file's uid: the client renames it
+        frame = analytics.load_analysed(path, keep_typed_copy=True)
     else:
         from dallosh.datasets import read_dataset
 

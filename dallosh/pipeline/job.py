@@ -110,6 +110,13 @@ class TaskJob:
                                                    on_format=self.remember_format),
                    hybrid_threshold=ai["preferences"]["hybrid_threshold"], report=self.report, check=self.check)
 
+    def keep_typed_copy(self) -> None:
+        """Type the analysed file once here, beside it (``analytics.load.write_typed_copy``): the first Analysis
+        view, alert check or report of it then maps the copy instead of parsing the CSV. Best effort."""
+        from dallosh.analytics.load import write_typed_copy
+
+        write_typed_copy(self.services.storage.path(ANALYSED, self.task.data.file_id))
+
     def remember_format(self, cfg: ModelConfig, fmt: str) -> None:
         """Store a negotiated response format with the model's settings, so the next task starts there."""
         self.services.settings.remember_response_format(SYSTEM, cfg.kind, cfg.uid, fmt)
@@ -135,6 +142,7 @@ class TaskJob:
         try:
             self.step = first
             results = run_steps(self.build_run(), first, on_start=self.on_start, on_done=self.on_done)
+            self.keep_typed_copy()
             self.task = self.services.tasks.transition(SYSTEM, self.uid, "done", expect="saving_file",
                                                        changes={"progress": {"step": "done"}})
             summary = {"rows": results.get("appending_columns", {}).get("rows"),

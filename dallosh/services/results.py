@@ -47,7 +47,8 @@ class ResultsService(Service):
         key = (str(path), stat.st_mtime_ns, stat.st_size, dataset_name, columns)
         frame = self._frames.get(key)
         if frame is None:
-            frame = analytics.load_analysed(path, dataset_names=[dataset_name or uid], columns=columns)
+            frame = analytics.load_analysed(path, dataset_names=[dataset_name or uid], columns=columns,
+                                            keep_typed_copy=True)
             self._frames[key] = frame
             for old in [k for k in self._frames if k[0] == key[0] and k != key]:
                 del self._frames[old]  # an older version of the same file

@@ -441,7 +441,7 @@ class AnalysisView(FiltersPart, TablePart, ChipsPart, CorrectionsPart, AddressPa
         cached = self.cache.get(uid)
         if cached is not None and cached[0] == key:
             return cached[1]
-        frame = analytics.load_analysed(Path(path), dataset_names=[choice.label])
+        frame = analytics.load_analysed(Path(path), dataset_names=[choice.label], keep_typed_copy=True)
         self.cache[uid] = (key, frame)
         return frame
 

@@ -10,10 +10,13 @@ import io
 import time
 from datetime import UTC, datetime
 
+import pandas as pd
 from pypdf import PdfReader
 
 from dallosh import analytics
+from dallosh.analytics.load import typed_copy_path
 from dallosh.services import Services
+from dallosh.storage import ANALYSED
 from dallosh.ui.analysis.kpis import format_kpis
 from tests.alerts_data import export_csv
 from tests.conftest import wait_status
@@ -43,6 +46,13 @@ def test_upload_process_alert_and_morning_report_arrive(services, admin, analyst
     workers.start()  # one `dallosh worker`: the task worker and the notify worker with RQ's scheduler
     services.tasks.request(analyst, task.uid, "start")
     assert wait_status(services, task.uid, {"done", "on_error"}, timeout=180) == "done", workers.logs()[-3000:]
+
+    # The worker typed the analysed file once, beside it: the first view, check or report maps that copy.
+    analysed = services.storage.path(ANALYSED, file.uid)
+    assert typed_copy_path(analysed).exists()
+    from_copy = analytics.load_analysed(analysed, dataset_names=["pic.csv"])
+    from_csv = analytics.load_analysed(io.BytesIO(analysed.read_bytes()), dataset_names=["pic.csv"])  # parsed
+    pd.testing.assert_frame_equal(from_copy, from_csv)
 
     # The alert: stored with its explanation, e-mailed and posted, with the Analysis page's count.
     frame, negative = analysis_rows(services, analyst, file.uid, sentiments=["negative"])
