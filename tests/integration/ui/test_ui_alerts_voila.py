@@ -205,7 +205,7 @@ def test_a_firing_shows_a_toast_on_any_page_that_leads_to_the_alert(alerts_env, 
         (fired,) = services.alerts.evaluate_after_task(SYSTEM, task)
         toast = toasts.filter(has_text="Alert: Réseau en feu")
         expect(toast).to_be_visible(timeout=KERNEL_REPLY_MS)
-        expect(toast).to_contain_text("2025-10-10: 33 tweets about Réseau against a threshold of 3.")
+        expect(toast).to_contain_text("2025-10-10: 33 tweets about Réseau against a threshold of 6.5.")
         page.screenshot(path=str(SHOTS / "toast-1400-light.png"))
         toast.locator("button:has-text('See why')").click()
         wait_for_view(page, "alerts")
