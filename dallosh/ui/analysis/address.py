@@ -35,7 +35,8 @@ class AddressPart:
 
     def on_page_open(self, state: str) -> None:
         """The page opened (after ``on_show(deferred=True)``): the newest dataset, unless its address has a state
-        (which names the datasets to show)."""
+        (which names the datasets to show). A warm-up still running stops at its next step."""
+        self._page_opened = True
         if not state:
             self._choose_default()
 
@@ -48,10 +49,13 @@ class AddressPart:
             sized = [c for c in self.choices.values() if c.rows is not None and c.rows <= WARM_ROWS]
             newest = next(iter(self.choices.values()), None)
             choice = newest if newest in sized else min(sized, key=lambda c: c.rows or 0, default=None)
-            if self.loaded or choice is None:
+            if self.loaded or choice is None or getattr(self, "_page_opened", False):
                 return
             started = time.perf_counter()
             from dallosh.ui.analysis.view import FILTER_COLUMNS, SELECTION_COLUMNS  # the view imports this module
+
+            def opened() -> bool:  # the page opened meanwhile: it is waiting for this lock
+                return getattr(self, "_page_opened", False)
 
             try:
                 frame = self._read(choice.uid)
@@ -60,12 +64,15 @@ class AddressPart:
                 selection = frame[[c for c in SELECTION_COLUMNS if c in frame]].take(chosen.index.to_numpy())
                 analytics.kpis(selection, replies_from=frame)
                 for name, (build, with_tz, _wide) in CHARTS.items():
+                    if opened():
+                        break
                     if name == "critical_tweets":
                         figure, _keys = build(selection, self.tz, frame)
                     else:
                         figure, _keys = build(selection, self.tz) if with_tz else build(selection)
                     figure_json(themed(figure, self.ctx.theme))
-                terms.build_term_index(frame["full_text"])
+                if not opened():
+                    terms.build_term_index(frame["full_text"])
             except Exception:  # noqa: BLE001 - only a head start: the page reads and reports for itself
                 log.exception("warming the analysis view up failed")
             if choice is not newest:

@@ -565,9 +565,9 @@ class AnalysisView(FiltersPart, TablePart, ChipsPart, CorrectionsPart, AddressPa
             change = None if self.changes is None else change_line(key, self.changes.get(key), period)
             self.kpis[key].set(value, sub, change)
         self.timings["kpis_s"] = time.perf_counter() - started - self.timings["filter_s"]
+        set_visible(self.content, True)  # the numbers show now; the charts fill in as they arrive
         self._paint_chips()
         self._paint_charts(filtered)
-        set_visible(self.content, True)
         self.timings["compute_s"] = time.perf_counter() - started
 
     def _previous_period(self, filters: analytics.Filters, current: dict[str, Any]

@@ -655,6 +655,26 @@ def opened(app, state: str = "") -> None:
                          "state": state})
 
 
+def test_a_warm_up_gives_way_to_a_page_that_opened(services, analyst, analysed_files, monkeypatch):
+    """A pooled kernel still warming up when its page opens (a link opened right after the pool refilled) stops
+    at its next step: the page's own work waits for the same lock."""
+    from dallosh.ui.analysis import address
+    from dallosh.ui.app import App
+
+    monkeypatch.setenv("JUPYTERHUB_USER", analyst.email)
+    indexed: list[int] = []
+    build = address.terms.build_term_index
+    monkeypatch.setattr(address.terms, "build_term_index", lambda texts: indexed.append(len(texts)) or build(texts))
+    view = App(services, analyst, view="analysis", live=False, preheated=True).view
+    assert indexed and "warm_up_s" in view.timings  # positive control: not opened, it warmed up fully
+    view.cache.clear()
+    indexed.clear()
+    del view.timings["warm_up_s"]
+    view.on_page_open(f"ds={analysed_files[0].uid}")  # a link: the page's state decides what to read
+    view._warm_up()  # e.g. queued before the page opened
+    assert not indexed and not view.cache and "warm_up_s" not in view.timings
+
+
 def test_a_preheated_page_reads_user_settings_theme_and_datasets_again_when_it_opens(
         services, admin, analyst, ctx, analysed_files, finish, monkeypatch):
     from dallosh.ui.app import App
