@@ -30,6 +30,7 @@ from aiosmtpd.smtp import AuthResult, LoginPassword
 from dallosh.config import Config, load_config
 from dallosh.processes import kill_tree
 from tests.conftest import free_port
+from tests.waiting import Collector
 
 ROOT = Path(__file__).resolve().parents[3]
 SMTP_USER, SMTP_PASSWORD = "reports@example.com", "s3cret-Pa55word-for-tests"
@@ -45,30 +46,17 @@ class Received:
     raw: bytes
 
 
-class Inbox:
+class Inbox(Collector):
     """The aiosmtpd handler: keeps every message, lets a test wait for a number of them."""
 
     def __init__(self) -> None:
-        self.items: list[Received] = []
-        self.cond = threading.Condition()
+        super().__init__("e-mails")
         self.logins: list[str] = []
 
     async def handle_DATA(self, server, session, envelope) -> str:  # noqa: N802 - aiosmtpd's hook name
         parsed = email.message_from_bytes(envelope.content, policy=email.policy.default)
-        with self.cond:
-            self.items.append(Received(envelope.mail_from, list(envelope.rcpt_tos), parsed, envelope.content))
-            self.cond.notify_all()
+        self.add(Received(envelope.mail_from, list(envelope.rcpt_tos), parsed, envelope.content))
         return "250 OK"
-
-    def wait(self, count: int, timeout: float = 30) -> list[Received]:
-        deadline = time.monotonic() + timeout
-        with self.cond:
-            while len(self.items) < count:
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    raise AssertionError(f"{len(self.items)} e-mails received, expected {count}")
-                self.cond.wait(left)
-            return list(self.items)
 
 
 def _authenticator(inbox: Inbox):
@@ -152,14 +140,13 @@ def smtp_starttls(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[S
         controller.stop()
 
 
-class Hook:
+class Hook(Collector):
     """A local HTTP endpoint recording every POST body; answers ``fail_status`` ``fail_times`` times first."""
 
     def __init__(self) -> None:
-        self.bodies: list[dict] = []
+        super().__init__("posts")
         self.answers: list[int] = []
         self.fail_times, self.fail_status = 0, 503
-        self.cond = threading.Condition()
         hook = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -168,9 +155,8 @@ class Hook:
                 body = json.loads(self.rfile.read(length) or b"null")
                 with hook.cond:
                     status = hook.fail_status if len(hook.answers) < hook.fail_times else 200
-                    hook.bodies.append(body)
                     hook.answers.append(status)
-                    hook.cond.notify_all()
+                    hook.add(body)
                 self.send_response(status)
                 self.send_header("Content-Type", "text/plain")
                 self.end_headers()
@@ -183,15 +169,9 @@ class Hook:
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hooks/T000/B000/abcdefXYZ"
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
-    def wait(self, count: int, timeout: float = 30) -> list[dict]:
-        deadline = time.monotonic() + timeout
-        with self.cond:
-            while len(self.bodies) < count:
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    raise AssertionError(f"{len(self.bodies)} posts received, expected {count}")
-                self.cond.wait(left)
-            return list(self.bodies)
+    @property
+    def bodies(self) -> list[dict]:
+        return self.items
 
 
 @pytest.fixture

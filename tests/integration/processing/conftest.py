@@ -8,7 +8,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -20,6 +19,7 @@ from dallosh.config import Config, load_config
 from dallosh.events import Subscriber, routing_key_for
 from dallosh.processes import kill_tree
 from dallosh.queue import connect_runtime
+from tests.waiting import Collector
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -93,27 +93,18 @@ def workers(config, tmp_path) -> Iterator[Workers]:
     pool.stop_all()
 
 
-class Collected:
-    """Events received by a subscriber, with a wait helper."""
+class Collected(Collector):
+    """Events received by a subscriber (it calls the instance), with a wait helper."""
 
     def __init__(self) -> None:
-        self.items: list[dict] = []
-        self.lock = threading.Condition()
+        super().__init__("events")
 
     def __call__(self, message: dict) -> None:
-        with self.lock:
-            self.items.append(message)
-            self.lock.notify_all()
+        self.add(message)
 
-    def wait_for(self, predicate: Callable[[list[dict]], bool], timeout: float = 60) -> list[dict]:
-        deadline = time.monotonic() + timeout
-        with self.lock:
-            while not predicate(self.items):
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    raise AssertionError(f"timed out; events so far: {[e['event'] for e in self.items]}")
-                self.lock.wait(left)
-            return list(self.items)
+    def wait_for(self, predicate: Callable[[list[dict]], bool], timeout: float = 60, failure=None) -> list[dict]:
+        return super().wait_for(predicate, timeout, failure or (
+            lambda items: f"timed out; events so far: {[e['event'] for e in items]}"))
 
 
 @pytest.fixture

@@ -44,4 +44,6 @@ def notify(services):
     for job_id in registry.get_job_ids():
         queue.connection.delete(f"rq:job:{job_id}")
     queue.connection.delete(registry.key)
+    for job in queue.jobs:
+        job.delete()
     queue.empty()

@@ -154,12 +154,15 @@ def launch_browser(playwright):
     return playwright.chromium.launch(executable_path=CHROMIUM, args=BROWSER_ARGS, headless=True)
 
 
-def new_page(browser, requests: list[str] | None = None, **options: Any):
-    """A browser page whose waits default to ``KERNEL_REPLY_MS``; ``requests`` collects every URL it loads."""
+def new_page(browser, requests: list[str] | None = None, dialogs: list[str] | None = None, **options: Any):
+    """A browser page whose waits default to ``KERNEL_REPLY_MS``; ``requests`` collects every URL it loads,
+    ``dialogs`` the message of every dialog it opens (each dismissed: an XSS payload's ``alert`` lands there)."""
     page = browser.new_page(viewport={"width": 1400, "height": 900}, **options)
     page.set_default_timeout(KERNEL_REPLY_MS)
     if requests is not None:
         page.on("request", lambda r: requests.append(r.url))
+    if dialogs is not None:
+        page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
     return page
 
 
@@ -241,3 +244,15 @@ def newest_kernel(server):
     kernels = [p for p in psutil.Process(server.proc.pid).children(recursive=True)
                if "ipykernel_launcher" in " ".join(p.cmdline())]
     return max(kernels, key=lambda p: p.create_time())
+
+
+def shoot_widths_and_themes(page, folder: Path, stem: str, widths: tuple[int, ...] = (1280, 1920)) -> None:
+    """Full-page screenshots ``<stem>-<width>-<theme>.png`` at each width in light and dark, to be looked at;
+    the theme (saved per user) and the viewport are left as found."""
+    for width in widths:
+        page.set_viewport_size({"width": width, "height": 900})
+        for theme in ("light", "dark"):
+            set_theme(page, theme)
+            full_screenshot(page, folder / f"{stem}-{width}-{theme}.png")
+    set_theme(page, "light")
+    page.set_viewport_size({"width": 1400, "height": 900})

@@ -31,9 +31,8 @@ from tests.integration.ui.harness import (
     ROOT,
     VoilaServer,
     dallosh_env,
-    full_screenshot,
     new_page,
-    set_theme,
+    shoot_widths_and_themes,
     visible_errors,
     wait_for_view,
     wait_until_filled,
@@ -42,7 +41,6 @@ from tests.integration.ui.harness import (
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 SHOTS = Path(os.environ.get("DALLOSH_ALERT_SHOTS", "/work/shots/alerts"))
-WIDTHS = (1280, 1920)
 
 
 @dataclass
@@ -85,17 +83,6 @@ def alerts_env(mongo_uri, tmp_path_factory) -> Iterator[AlertsEnv]:
         shutil.rmtree(base / "storage", ignore_errors=True)
 
 
-def shoot(page, stem: str) -> None:
-    """The page at each width, light and dark (the theme is saved per user: left as found)."""
-    for width in WIDTHS:
-        page.set_viewport_size({"width": width, "height": 900})
-        for theme in ("light", "dark"):
-            set_theme(page, theme)
-            full_screenshot(page, SHOTS / f"{stem}-{width}-{theme}.png")
-    set_theme(page, "light")
-    page.set_viewport_size({"width": 1400, "height": 900})
-
-
 def field(label: str) -> str:
     return f".dl-rule-editor .dl-field:has(.dl-field-label label:text-is('{label}')) .dl-field-input"
 
@@ -108,8 +95,7 @@ def no_hostile_markup(page, dialogs: list[str]) -> None:
 def test_admin_creates_a_rule_in_the_settings_tab(alerts_env, browser):
     services = alerts_env.services
     dialogs: list[str] = []
-    page = new_page(browser)
-    page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+    page = new_page(browser, dialogs=dialogs)
     settings = ".dl-view-settings"
     try:
         page.goto(alerts_env.admin.url("admin/settings"))
@@ -119,7 +105,7 @@ def test_admin_creates_a_rule_in_the_settings_tab(alerts_env, browser):
         expect(rows).to_have_count(2)
         expect(rows.first).to_contain_text(f"Panne {HOSTILE}")  # the name as text
         no_hostile_markup(page, dialogs)
-        shoot(page, "rules")
+        shoot_widths_and_themes(page, SHOTS, "rules")
 
         page.click(f"{settings} button:has-text('New rule')")
         page.fill(f"{field('Name')} input", "Réseau > 40 par jour")
@@ -134,7 +120,7 @@ def test_admin_creates_a_rule_in_the_settings_tab(alerts_env, browser):
         page.click(f"{settings} .dl-rule-editor button:has-text('Create rule')")
         expect(page.locator(f"{field('E-mails')} .dl-field-error")).to_contain_text("not an e-mail address")
         expect(page.locator(f"{settings} .dl-alert-error")).to_contain_text("E-mails:")
-        shoot(page, "rules-editor")
+        shoot_widths_and_themes(page, SHOTS, "rules-editor")
         page.fill(f"{field('E-mails')} textarea", "ops@example.com")
         page.press(f"{field('E-mails')} textarea", "Tab")
         page.click(f"{settings} .dl-rule-editor button:has-text('Create rule')")
@@ -152,8 +138,7 @@ def test_admin_creates_a_rule_in_the_settings_tab(alerts_env, browser):
 
 def test_an_analyst_reads_an_alert_and_opens_analysis_on_that_day(alerts_env, browser):
     dialogs: list[str] = []
-    page = new_page(browser)
-    page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+    page = new_page(browser, dialogs=dialogs)
     try:
         page.goto(alerts_env.analyst.url("home/alerts"))
         wait_for_view(page, "alerts")
@@ -167,7 +152,7 @@ def test_an_analyst_reads_an_alert_and_opens_analysis_on_that_day(alerts_env, br
         no_hostile_markup(page, dialogs)
         labels = [b.inner_text() for b in page.query_selector_all(".dl-sidebar .dl-nav-item")]
         assert "Alerts" in labels
-        shoot(page, "alerts-page")
+        shoot_widths_and_themes(page, SHOTS, "alerts-page")
 
         card.locator("button:has-text('Open Analysis on that day')").click()
         wait_for_view(page, "analysis")

@@ -24,7 +24,7 @@ from tests.integration.ui.harness import (
     VoilaServer,
     full_screenshot,
     new_page,
-    set_theme,
+    shoot_widths_and_themes,
     visible_errors,
     wait_until_filled,
 )
@@ -88,13 +88,7 @@ def test_delivery_tab(env, browser, smtp_plain):  # noqa: F811
         expect(rows.nth(2).locator("button:has-text('Retry')")).to_be_hidden()
         assert "T0/B0" not in page.locator(f"{TAB} .dl-delivery-list").inner_text()  # webhook address masked
         assert visible_errors(page) == []
-        for width in WIDTHS:
-            page.set_viewport_size({"width": width, "height": 900})
-            for theme in ("light", "dark"):
-                set_theme(page, theme)
-                full_screenshot(page, SCREENSHOTS / f"delivery-tab-{width}-{theme}.png")
-        set_theme(page, "light")
-        page.set_viewport_size({"width": 1400, "height": 900})
+        shoot_widths_and_themes(page, SCREENSHOTS, "delivery-tab", WIDTHS)
         services.delivery.update(admin, smtpUser="", smtpPassword="")  # the relay (aiosmtpd) offers no login
         page.click(f"{TAB} button:has-text('Send a test e-mail')")
         expect(page.locator(f"{TAB} .dl-delivery-tests .dl-check").first).to_contain_text("Sent.")

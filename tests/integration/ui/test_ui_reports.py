@@ -4,45 +4,19 @@ everyone's."""
 
 from __future__ import annotations
 
-import uuid
 from datetime import UTC, datetime
-from pathlib import Path
 
-import pytest
 from rq.registry import ScheduledJobRegistry
 
-from dallosh.config import load_config
 from dallosh.services.subscriptions import job_id, signing_key, unsubscribe_token
 from dallosh.ui.reports import ReportsView, local_time, outcome_badge, preview_frame
 from tests.integration.reports.analysed import add_analysed
-from tests.integration.subscriptions.conftest import BEFORE_SEVEN, AppClock
-
-
-@pytest.fixture
-def config(mongo_uri, db_name, storage):
-    """A notify queue of this test's own (scheduled runs land in Redis)."""
-    suffix = uuid.uuid4().hex[:8]
-    return load_config({"DALLOSH_MONGODB_URI": mongo_uri, "DALLOSH_MONGODB_DATABASE": db_name,
-                        "DALLOSH_STORAGE_ROOT": str(storage.root), "DALLOSH_NOTIFY_QUEUE_NAME": f"test-n-{suffix}"},
-                       env_file=Path("/nonexistent"))
-
-
-@pytest.fixture
-def clock():
-    return AppClock(BEFORE_SEVEN)
-
-
-@pytest.fixture
-def notify(services):
-    queue = services.subscriptions.scheduler.queue
-    yield queue
-    registry = ScheduledJobRegistry(queue=queue)
-    for jid in registry.get_job_ids():
-        queue.connection.delete(f"rq:job:{jid}")
-    queue.connection.delete(registry.key)
-    for job in queue.jobs:
-        job.delete()
-    queue.empty()
+from tests.integration.subscriptions.conftest import (  # noqa: F401 - shared fixtures
+    BEFORE_SEVEN,
+    clock,
+    config,
+    notify,
+)
 
 
 def view_for(ctx, actor) -> ReportsView:
@@ -51,7 +25,7 @@ def view_for(ctx, actor) -> ReportsView:
     return view
 
 
-def test_create_edit_send_and_delete_from_the_page(services, analyst, ctx, notify):
+def test_create_edit_send_and_delete_from_the_page(services, analyst, ctx, notify):  # noqa: F811
     file = add_analysed(services, analyst, "octobre.csv")
     view = view_for(ctx, analyst)
     assert view.table.rows == [] and "No scheduled report yet" in view.empty.value
@@ -110,7 +84,7 @@ def test_create_edit_send_and_delete_from_the_page(services, analyst, ctx, notif
     assert services.subscriptions.list(analyst) == [] and view.table.rows == []
 
 
-def test_admins_see_everyones_and_analysts_only_their_own(services, admin, analyst, ctx, notify):
+def test_admins_see_everyones_and_analysts_only_their_own(services, admin, analyst, ctx, notify):  # noqa: F811
     services.subscriptions.create(analyst, time="06:30")
     services.subscriptions.create(admin, time="09:00")
     mine = view_for(ctx, analyst)

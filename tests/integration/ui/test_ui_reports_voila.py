@@ -24,10 +24,9 @@ from dallosh.services import Services
 from tests.integration.reports.analysed import add_analysed, analysed_csv
 from tests.integration.ui.harness import (
     VoilaServer,
-    full_screenshot,
     new_page,
     painted,
-    set_theme,
+    shoot_widths_and_themes,
     visible_errors,
     wait_for_view,
 )
@@ -96,17 +95,6 @@ def field(label: str) -> str:
     return f".dl-view-reports .dl-field:has(.dl-field-label label:text-is('{label}')) .dl-field-input"
 
 
-def shoot(page, stem: str) -> None:
-    """The page at 1280 and 1920 px, light and dark."""
-    for width in (1280, 1920):
-        page.set_viewport_size({"width": width, "height": 900})
-        for theme in ("light", "dark"):
-            set_theme(page, theme)
-            full_screenshot(page, SHOTS / f"{stem}-{width}-{theme}.png")
-    set_theme(page, "light")
-    page.set_viewport_size({"width": 1400, "height": 900})
-
-
 def settle(page) -> None:
     """Until the preview frame has loaded its e-mail and the page has painted: a click while the sandboxed frame
     is still loading was sometimes not delivered (headless Chromium, under load)."""
@@ -118,8 +106,7 @@ def settle(page) -> None:
 def test_create_preview_and_send_now(reports_env, browser):
     services = reports_env.services
     dialogs: list[str] = []
-    page = new_page(browser)
-    page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+    page = new_page(browser, dialogs=dialogs)
     view = ".dl-view-reports"
     try:
         page.goto(reports_env.server.url("home/reports"))
@@ -129,7 +116,7 @@ def test_create_preview_and_send_now(reports_env, browser):
         page.fill(f"{field('At')} input", "7h")
         page.click(f"{view} button:has-text('Save')")
         expect(page.locator(f"{field('At')} .dl-field-error")).to_contain_text("HH:MM")
-        shoot(page, "reports-form")
+        shoot_widths_and_themes(page, SHOTS, "reports-form")
         page.fill(f"{field('At')} input", "07:00")
         page.click(f"{field('Datasets')} input[type=checkbox]")  # not every dataset: choose
         options = page.locator(f"{field('Datasets')} select option")
@@ -145,7 +132,7 @@ def test_create_preview_and_send_now(reports_env, browser):
         expect(row).to_contain_text("octobre.csv")
         expect(row).to_contain_text("sentiment negative")
         assert visible_errors(page) == []
-        shoot(page, "reports")
+        shoot_widths_and_themes(page, SHOTS, "reports")
 
         row.locator("button:has-text('Preview')").click()
         frame_el = page.locator(f"{view} iframe.dl-report-preview")
@@ -154,7 +141,7 @@ def test_create_preview_and_send_now(reports_env, browser):
         frame = page.frame_locator(f"{view} iframe.dl-report-preview")
         expect(frame.locator("body")).to_contain_text("octobre.csv")
         expect(frame.locator("body")).to_contain_text("Unsubscribe")
-        shoot(page, "reports-preview")
+        shoot_widths_and_themes(page, SHOTS, "reports-preview")
 
         settle(page)
         page.click(f"{view} button:has-text('Close preview')")
