@@ -9,6 +9,7 @@ import os
 from dallosh.config import get_config as dallosh_config  # not `get_config`: the loader provides that name
 from hub.csp import USER_SERVER_POLICY
 from hub.lockdown import WIDGET_MESSAGE_TYPES
+from hub.pages import VOILA_EXTENSION_DENYLIST
 
 c = get_config()  # noqa: F821 - provided by the traitlets config loader
 
@@ -40,6 +41,7 @@ c.VoilaConfiguration.template = "dallosh"
 c.VoilaConfiguration.allow_theme_override = "NO"
 c.VoilaConfiguration.allow_template_override = "NO"
 c.VoilaConfiguration.show_tracebacks = False
+c.VoilaConfiguration.extension_denylist = VOILA_EXTENSION_DENYLIST
 # Tokens are re-checked with the hub after this many seconds: a signed-out session stops working that soon.
 c.HubOAuth.cache_max_age = 10
 

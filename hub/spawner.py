@@ -210,7 +210,7 @@ class DalloshSpawner(SimpleLocalProcessSpawner):
         # Resolved here: the servers' HOME differs from the hub's, so their own default would differ.
         config = get_config()
         env["DALLOSH_HOME"], env["DALLOSH_STORAGE_ROOT"] = str(config.home), str(config.storage_root)
-        for key in ("JUPYTER_PATH", "PATH", "NO_PROXY", "no_proxy", "PYTHONPATH"):
+        for key in ("JUPYTER_PATH", "PATH", "NO_PROXY", "no_proxy", "PYTHONPATH", "NODE_PATH"):
             if key in os.environ:
                 env[key] = os.environ[key]
         # The servers' HOME is the user's folder: point them at the hub's generated service credentials.

@@ -180,6 +180,15 @@ def test_dockerfile_is_multi_stage_non_root_and_installs_the_project():
     assert ("EXPOSE", "8000") in instructions
 
 
+def test_the_image_finds_npm_packages_where_it_copies_them():
+    """The proxy's binary and plotly.js's basic bundle (dallosh/ui/analysis/plotly_chart.py looks on NODE_PATH):
+    both come from the folder the node stage's packages are copied to."""
+    instructions = dockerfile_instructions(DOCKERFILE)
+    copied = [shlex.split(args)[-1] for kw, args in instructions if kw == "COPY" and "node_modules" in args]
+    env = " ".join(args for kw, args in instructions if kw == "ENV")
+    assert copied and f"NODE_PATH={copied[0]}" in env and f"PATH={copied[0]}/.bin:" in env
+
+
 def test_dockerfile_copies_only_what_exists():
     for keyword, args in dockerfile_instructions(DOCKERFILE):
         if keyword not in ("COPY", "ADD"):

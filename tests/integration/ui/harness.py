@@ -18,6 +18,8 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
+from hub.pages import VOILA_EXTENSION_DENYLIST
+
 ROOT = Path(__file__).resolve().parents[3]
 NOTEBOOKS = ROOT / "hub" / "notebooks"
 JUPYTER_DIR = ROOT / "hub" / "jupyter"
@@ -87,7 +89,8 @@ class VoilaServer:
                         "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH", "")]))})
         else:
             cmd = [sys.executable, "-m", "voila", str(NOTEBOOKS), "--no-browser", f"--port={self.port}",
-                   "--Voila.ip=127.0.0.1", "--template=dallosh", "--VoilaConfiguration.show_tracebacks=True"]
+                   "--Voila.ip=127.0.0.1", "--template=dallosh", "--VoilaConfiguration.show_tracebacks=True",
+                   *(f"--VoilaConfiguration.extension_denylist={name}" for name in VOILA_EXTENSION_DENYLIST)]
             if self.preheat:
                 cmd += ["--preheat_kernel=True", f"--pool_size={self.preheat}"]
         log = open(self.log_path, "wb")  # noqa: SIM115 - lives as long as the server

@@ -409,7 +409,7 @@ def test_the_page_asks_plotly_js_once_and_clicks_reach_the_kernel(services, anal
     chart.send = lambda content, buffers=None: sent.append((content, buffers))
     chart.handle({"type": "need-plotly-js"})
     ((content, buffers),) = sent
-    assert content == {"type": "plotly-js"} and buffers[0][:200].find(b"plotly.js") >= 0
+    assert content == {"type": "plotly-js"} and buffers[0][:200].find(b"plotly.js (basic") >= 0
     chart.handle({"type": "click", "curve": 0, "point": 2})
     assert view.drills == (Drill("priority", 2, "Priority = 2 · high"),)
     chart.handle({"type": "click", "curve": "x"})  # malformed messages are ignored

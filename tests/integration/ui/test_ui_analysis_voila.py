@@ -401,7 +401,8 @@ def test_a_preheated_page_restores_a_link_shared_by_another_user(ui_env, voila, 
         link = page.locator(".dl-share-link input").input_value()
         assert "/render/home/analysis.ipynb#" in link, link  # the page every user's server has
         assert file_id in link
-        other = new_page(browser)
+        requests: list[str] = []
+        other = new_page(browser, requests)
         started = time.perf_counter()
         other.goto(f"{server.base}/voila/{link.split('/voila/', 1)[1]}")
         expect(other.locator(".dl-chips .dl-chip-button")).to_have_count(1)
@@ -414,6 +415,11 @@ def test_a_preheated_page_restores_a_link_shared_by_another_user(ui_env, voila, 
         assert "decembre.csv" in other.locator(".dl-dataset-select select").inner_text()
         other.wait_for_function(ALL_NEGATIVE, arg=ROWS, timeout=15_000)
         assert visible_errors(other) == []
+        # the page loads the widgets' extensions, not plotly's JupyterLab one (hub/pages.py); the charts draw
+        # with plotly.js's basic bundle, sent once by the kernel
+        assert any("/labextensions/ipyaggrid/" in u for u in requests)
+        assert not any("/labextensions/jupyterlab-plotly/" in u for u in requests)
+        expect(other.locator(".dl-chart-timeline .main-svg").first).to_be_visible()
         full_screenshot(other, SCREENSHOTS / "analysis-shared-preheated-light.png")
         server.wait_for_log(PREHEATED, count=2)  # the pool refilled itself
     finally:

@@ -7,6 +7,7 @@ The view itself, on the real services, is tested in ``tests/integration/ui/test_
 from __future__ import annotations
 
 import json
+import re
 
 import numpy as np
 import pandas as pd
@@ -20,6 +21,7 @@ from dallosh.ui.analysis import (
     format_delay,
     format_kpis,
     labelled_corrections,
+    plotly_chart,
     sort_order,
     table_page,
     themed,
@@ -102,6 +104,30 @@ def test_every_chart_is_valid_plotly_json_even_when_empty():
         assert spec["data"] and len(keys) == len(spec["data"]), name
         assert spec["layout"]["paper_bgcolor"] == "rgba(0,0,0,0)"
     assert "NaN" not in figure_json({"data": [{"y": np.array([1.0, np.nan])}]})
+
+
+def test_the_charts_load_plotly_basic_bundle_which_draws_every_trace_they_use(monkeypatch, tmp_path):
+    bundle = plotly_chart.plotly_js()
+    header = bundle[:200].decode()
+    assert "plotly.js (basic - minified)" in header and len(bundle) < 2_000_000  # npm's, not the 4.8 MB one
+    full_version = re.search(r"plotly\.js v(\S+)", plotly_chart.full_plotly_js().read_text()[:200])[1]
+    assert f"v{full_version}\n" in header  # the version the plotly package builds its figures for
+    registered = set(re.findall(rb'moduleType:"trace",name:"([a-z0-9]+)"', bundle))
+    assert {t.encode() for t in plotly_chart.TRACE_TYPES} == registered
+    empty = analytics.apply_corrections(analytics.load_analysed(pd.DataFrame({"id": pd.Series([], dtype="str")})),
+                                        pd.DataFrame({"id": [], "field": [], "new_value": []}))
+    drawn = set()
+    for build, with_tz, _wide in CHARTS.values():
+        figure, _keys = build(empty, TZ) if with_tz else build(empty)
+        drawn |= {trace.get("type", "scatter") for trace in figure["data"]}
+    assert drawn <= plotly_chart.TRACE_TYPES, drawn - plotly_chart.TRACE_TYPES
+    # without npm's packages the charts still draw, with the plotly package's full bundle
+    monkeypatch.setattr(plotly_chart, "node_modules_dirs", lambda: [tmp_path])
+    plotly_chart.plotly_js.cache_clear()
+    try:
+        assert plotly_chart.plotly_js() == plotly_chart.full_plotly_js().read_bytes()
+    finally:
+        plotly_chart.plotly_js.cache_clear()
 
 
 def test_labelled_corrections_keeps_the_model_and_the_reference_labels():
