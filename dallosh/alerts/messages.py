@@ -80,11 +80,16 @@ def summary(f: dict[str, Any]) -> str:
 
 
 def analysis_state(f: dict[str, Any]) -> Any:
-    """The Analysis page's state for the firing: its datasets, the period's day, and the metric's filter."""
+    """The Analysis page's state for the firing: its datasets, the period's day (and its hour, as a chip, for an
+    hourly rule), and the metric's filter."""
+    from dallosh.ui.analysis.crossfilter import make_drill
     from dallosh.ui.analysis.state import ViewState
 
-    day = pd.Timestamp(f["period"]).date()
+    start = pd.Timestamp(f["period"])
+    day = start.date()
     extra: dict[str, Any] = {}
+    if f.get("grain") == "hour":
+        extra["drills"] = (make_drill("at_hour", start.floor("h"), f.get("tz") or "UTC"),)
     if f["metric"] in ("negative_volume", "net_sentiment"):
         extra["sentiment"] = "negative"
     elif f["metric"] == "topic_volume":

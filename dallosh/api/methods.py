@@ -38,6 +38,7 @@ ACTOR_METHODS: frozenset[tuple[str, str]] = frozenset({
     ("results", "headline"),
     ("alerts", "list_rules"), ("alerts", "get_rule"), ("alerts", "create_rule"), ("alerts", "update_rule"),
     ("alerts", "delete_rule"), ("alerts", "list_firings"), ("alerts", "get_firing"),
+    ("alerts", "delivery_outcomes"), ("alerts", "firing_rules"),
     ("subscriptions", "list"), ("subscriptions", "get"), ("subscriptions", "create"), ("subscriptions", "update"),
     ("subscriptions", "delete"), ("subscriptions", "preview"), ("subscriptions", "send_now"),
     ("auth", "me"), ("auth", "change_password"), ("auth", "update_account"), ("auth", "delete_account"),

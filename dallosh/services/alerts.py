@@ -172,6 +172,41 @@ class AlertsService(Service):
             raise NotFound("This alert is not available: its datasets were deleted, or it was removed.")
         return Record.from_doc(AlertFiring, doc)
 
+    def delivery_outcomes(self, actor: Actor, firing_uids: list[str]) -> dict[str, dict[str, dict[str, int]]]:
+        """Per firing this actor may read, how many of its e-mails and webhooks are sent, on their way
+        (queued, retrying) or failed: ``{firing: {"email": {"sent": 2, "failed": 1}, "webhook": {...}}}``.
+        Counts only: the addresses and the reasons are for admins (Settings › Delivery)."""
+        actor = self.authorize(actor, "read_datasets", "manage_datasets", "manage_app")
+        readable = self._readable(actor)
+        firings = [d for d in self.db.find(FIRINGS, {"uid": {"$in": list(firing_uids)}}) if readable(d)]
+        owner = {delivery: doc["uid"] for doc in firings for delivery in doc["data"].get("delivery_ids", [])}
+        known = self.ctx.delivery.statuses(SYSTEM, list(owner))
+        out: dict[str, dict[str, dict[str, int]]] = {}
+        for doc in firings:
+            counts: dict[str, dict[str, int]] = {}
+            for kind, queued in (("email", doc["data"].get("emails_sent", 0)),
+                                 ("webhook", doc["data"].get("webhooks_sent", 0))):
+                mine = [known[d][1] for d in doc["data"].get("delivery_ids", []) if d in known
+                        and known[d][0] == kind]
+                statuses = {s: mine.count(s) for s in ("sent", "queued", "retrying", "failed") if mine.count(s)}
+                purged = queued - len(mine)  # only sent deliveries are purged
+                if purged > 0:
+                    statuses["sent"] = statuses.get("sent", 0) + purged
+                if statuses:
+                    counts[kind] = statuses
+            out[doc["uid"]] = counts
+        return out
+
+    def firing_rules(self, actor: Actor) -> list[tuple[str, str]]:
+        """(rule uid, name) of the rules that fired at least once for what this actor may read, newest name."""
+        actor = self.authorize(actor, "read_datasets", "manage_datasets", "manage_app")
+        readable = self._readable(actor)
+        names: dict[str, str] = {}
+        for doc in self.db.find(FIRINGS, sort=[("createdAt", -1)]):
+            if readable(doc):
+                names.setdefault(doc["data"]["rule_id"], doc["data"]["rule_name"])
+        return sorted(names.items(), key=lambda item: item[1].lower())
+
     # -- evaluation (the worker) -------------------------------------------------------------------------------
 
     def evaluate_after_task(self, actor: Actor, task: Record[TaskData], *, publisher: Publisher | None = None

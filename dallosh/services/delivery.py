@@ -259,6 +259,16 @@ class DeliveryService(Service):
         counts = {s: self.db.count(COLLECTION, {"data.status": s}) for s in ("queued", "retrying", "sent", "failed")}
         return Page(items, total, skip, limit, extra={"counts": counts})
 
+    def statuses(self, actor: Actor, uids: list[str]) -> dict[str, tuple[str, str]]:
+        """What became of the deliveries ``uids``: uid → (kind, status); nothing else of them (no address, no
+        error). For a feature showing its own deliveries to people who may not manage them: it checks its own
+        rules, then asks as the system. A uid missing from the answer was sent and purged (``purge``)."""
+        self.authorize(actor, "manage_app")
+        if not uids:
+            return {}
+        docs = self.db.find(COLLECTION, {"uid": {"$in": list(uids)}}, projection=["uid", "data.kind", "data.status"])
+        return {d["uid"]: (d["data"]["kind"], d["data"]["status"]) for d in docs}
+
     @staticmethod
     def _shown(doc: dict[str, Any]) -> Record[DeliveryData]:
         data = parse(DeliveryData, doc["data"], "delivery")

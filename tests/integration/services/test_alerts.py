@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from dallosh.config import Config, load_config
+from dallosh.delivery import notify_queue
 from dallosh.errors import NotFound, PermissionDenied, ValidationError
 from dallosh.events import Subscriber, routing_key_for
 from dallosh.services import SYSTEM
@@ -18,7 +19,7 @@ from dallosh.services.alerts import ALERT_EVENT, STATES
 from dallosh.storage import ANALYSED
 from tests.alerts_data import write_analysed
 from tests.factories import make_csv
-from tests.integration.ui.harness import delete_exchange
+from tests.integration.ui.harness import delete_exchange, free_port
 
 SLACK = "https://hooks.slack.com/services/T000/B000/abcdefghijklmnop"
 RULE = {"name": "Panne réseau", "metric": "negative_volume", "threshold": "sigma", "k": 2.0, "window": 7}
@@ -29,10 +30,14 @@ def config(mongo_uri: str, db_name: str, storage) -> Iterator[Config]:
     """The test database, with an exchange of its own (events of other tests never reach this one's listener)."""
     config = load_config({"DALLOSH_MONGODB_URI": mongo_uri, "DALLOSH_MONGODB_DATABASE": db_name,
                           "DALLOSH_STORAGE_ROOT": str(storage.root),
-                          "DALLOSH_EVENTS_EXCHANGE": f"test-alerts-{uuid.uuid4().hex[:8]}"},
+                          "DALLOSH_EVENTS_EXCHANGE": f"test-alerts-{uuid.uuid4().hex[:8]}",
+                          "DALLOSH_NOTIFY_QUEUE_NAME": f"test-alerts-notify-{uuid.uuid4().hex[:8]}"},
                          env_file=Path("/nonexistent"))
     yield config
     delete_exchange(config)
+    queue = notify_queue(config)  # deliveries queued by a firing: no worker here takes them
+    queue.empty()
+    queue.delete(delete_jobs=True)
 
 
 def dataset(services, actor, name: str = "octobre.csv", **kwargs):
@@ -208,6 +213,39 @@ def test_a_firing_is_announced_without_addresses_or_secrets(services, admin, con
     assert firing.data.in_app
     # e-mail is not set up in these settings: nothing is queued, and the firing says why in plain words
     assert firing.data.emails_sent == 0 and "e-mail is not set up" in firing.data.delivery_error
+
+
+def test_a_firing_tells_its_readers_what_became_of_its_emails_and_webhooks(services, admin, analyst):
+    # a mail server that refuses connections: an attempt fails at once
+    services.delivery.update(admin, smtpHost="127.0.0.1", smtpPort=free_port(), smtpSecurity="none",
+                             fromAddress="alerts@example.com")
+    services.alerts.create_rule(admin, {**RULE, "emails": ["ops@example.com", "noc@example.com"],
+                                        "webhooks": [SLACK]})
+    file, task = dataset(services, admin)
+    (firing,) = services.alerts.evaluate_after_task(SYSTEM, task)
+    assert services.alerts.delivery_outcomes(analyst, [firing.uid]) == {
+        firing.uid: {"email": {"queued": 2}, "webhook": {"queued": 1}}}
+    first, second, _hook = firing.data.delivery_ids
+    assert services.delivery.attempt(SYSTEM, first, final=True)["status"] == "failed"
+    services.db.delete("deliveries", second)  # sent, then purged a month later (only sent ones are)
+    outcomes = services.alerts.delivery_outcomes(analyst, [firing.uid])
+    assert outcomes == {firing.uid: {"email": {"sent": 1, "failed": 1}, "webhook": {"queued": 1}}}
+    assert "example.com" not in str(outcomes) and "hooks.slack" not in str(outcomes)  # counts, no addresses
+    # a reader only hears of the firings they may read: its dataset deleted, it is gone for them
+    services.files.delete(admin, file.uid)
+    assert services.alerts.delivery_outcomes(analyst, [firing.uid]) == {}
+    assert firing.uid in services.alerts.delivery_outcomes(admin, [firing.uid])
+
+
+def test_the_rules_that_fired_are_the_alerts_pages_filter(services, admin, analyst):
+    panne = services.alerts.create_rule(admin, RULE)
+    services.alerts.create_rule(admin, {**RULE, "name": "Never fires", "threshold": "fixed", "value": 10_000})
+    file, task = dataset(services, admin)
+    services.alerts.evaluate_after_task(SYSTEM, task)
+    assert services.alerts.firing_rules(analyst) == [(panne.uid, "Panne réseau")]
+    services.files.delete(admin, file.uid)
+    assert services.alerts.firing_rules(analyst) == []  # its only firing is no longer readable
+    assert services.alerts.firing_rules(admin) == [(panne.uid, "Panne réseau")]
 
 
 def test_two_workers_finishing_together_fire_once(services, admin, config):

@@ -96,6 +96,42 @@ def test_the_alerts_page_lists_firings_with_their_explanation(services, admin, a
         mine._cards[0].html.value
 
 
+def test_the_alerts_page_filters_by_rule_and_says_what_became_of_each_email(services, admin, analyst, ctx):
+    from dallosh.ui.alerts import channels
+    from tests.integration.ui.harness import free_port
+
+    services.delivery.update(admin, smtpHost="127.0.0.1", smtpPort=free_port(), smtpSecurity="none",
+                             fromAddress="alerts@example.com")  # a server refusing connections
+    negative = services.alerts.create_rule(admin, {"name": "Négatifs", "metric": "negative_volume",
+                                                   "emails": ["ops@example.com", "noc@example.com"]})
+    services.alerts.create_rule(admin, {"name": "Urgents", "metric": "high_priority"})
+    file, task = services.files.add(admin, "octobre.csv", make_csv(3))
+    write_analysed(services.storage.path(ANALYSED, file.uid))
+    firings = services.alerts.evaluate_after_task(SYSTEM, task)
+    assert len(firings) == 2
+    mine = next(f for f in firings if f.data.rule_id == negative.uid)
+    services.delivery.attempt(SYSTEM, mine.data.delivery_ids[0], final=True)  # refused: not delivered
+
+    view = AlertsView(ctx(analyst))
+    view.on_show()
+    assert len(view.cards.children) == 2 and is_visible(view.rule_filter)
+    assert [label for label, _ in view.rule_filter.options] == ["All rules", "Négatifs", "Urgents"]
+    view.rule_filter.value = negative.uid
+    assert len(view.cards.children) == 1 and view._cards[0].uid == mine.uid
+    assert "page 1 of 1 · 1 alert" in view.pager.value
+    html = view._cards[0].html.value
+    assert "shown in the app, 1 e-mail on its way, 1 e-mail not delivered" in html
+    assert "Settings › Delivery" not in html  # why and how to retry: for admins
+    admin_view = AlertsView(ctx(admin))
+    admin_view.on_show()
+    admin_view.rule_filter.value = negative.uid
+    assert "1 e-mail not delivered (Settings › Delivery says why and retries)" in admin_view._cards[0].html.value
+    # without what became of them (no outcome read), the counts say queued
+    assert channels(mine.data) == "shown in the app, 2 e-mails on their way"
+    view.rule_filter.value = ""
+    assert len(view.cards.children) == 2
+
+
 def test_open_analysis_shows_the_day_filtered_like_the_rule(services, admin, ctx, fired):
     from dallosh.ui.analysis import AnalysisView
 

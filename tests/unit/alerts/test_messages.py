@@ -53,6 +53,15 @@ def test_the_analysis_link_opens_the_day_filtered_like_the_rule():
     assert topic.topic == "Réseau" and topic.sentiment == ""
     urgent = parse_qs(urlsplit(messages.analysis_link(firing(metric="high_priority"), "x")).fragment)
     assert urgent["prio"] == ["2"]
+    assert state.drills == ()  # a daily rule: the whole day
+
+
+def test_an_hourly_alert_opens_its_hour_as_a_chip():
+    f = firing(grain="hour", period="2025-10-10T14:00")
+    state, ignored = from_fragment(urlsplit(messages.analysis_link(f, "x")).fragment, "Europe/Paris")
+    assert ignored == 0 and str(state.date_from) == str(state.date_to) == "2025-10-10"
+    (chip,) = state.drills
+    assert chip.kind == "at_hour" and chip.label == "Hour = 2025-10-10 14:00 (Europe/Paris)"
 
 
 def test_the_email_escapes_every_user_value_and_says_everything():
