@@ -165,8 +165,10 @@ class ReportsView(View):
         self.everyone = html_widget("", "dl-everyone")
         self.admin_table = InlineTable(header_row([(text_cells([t for t, _ in ADMIN_COLUMNS], ADMIN_COLUMNS),
                                                     ADMIN_PARTS[0]), ("", ADMIN_PARTS[1])]))
+        self.admin_empty = html_widget(muted("Nobody has a scheduled report yet. Each user sets up their own on "
+                                             "this page; you see and can delete everyone's here."))
         self.admin_panel = box([card_title_widget("Everyone's scheduled reports", "administrators only"),
-                                self.admin_table.root], "dl-card", "dl-admin-subscriptions")
+                                self.admin_table.root, self.admin_empty], "dl-card", "dl-admin-subscriptions")
         set_visible(self.admin_panel, self.is_admin)
 
         self.set_heading("Scheduled reports", "KPIs against the previous period, explained spikes and the most "
@@ -210,6 +212,7 @@ class ReportsView(View):
             rows.append((sub.uid, box([info, box([delete], "dl-actions", vertical=False, width=ADMIN_PARTS[1])],
                                       "dl-tr", "dl-admin-subscription-row", vertical=False)))
         self.admin_table.set_rows(rows)
+        set_visible(self.admin_empty, not rows)
 
     def _datasets_text(self, sub) -> str:
         if sub.data.allDatasets:

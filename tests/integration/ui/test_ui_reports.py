@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from rq.registry import ScheduledJobRegistry
 
 from dallosh.services.subscriptions import job_id, signing_key, unsubscribe_token
+from dallosh.ui.components import is_visible
 from dallosh.ui.reports import ReportsView, local_time, outcome_badge, preview_frame
 from tests.integration.reports.analysed import add_analysed
 from tests.integration.subscriptions.conftest import (  # noqa: F401 - shared fixtures
@@ -85,13 +86,16 @@ def test_create_edit_send_and_delete_from_the_page(services, analyst, ctx, notif
 
 
 def test_admins_see_everyones_and_analysts_only_their_own(services, admin, analyst, ctx, notify):  # noqa: F811
+    nobody = view_for(ctx, admin)
+    assert len(nobody.admin_table.rows) == 0 and is_visible(nobody.admin_empty)  # says so, not an empty table
+    assert "Nobody has a scheduled report yet" in nobody.admin_empty.value
     services.subscriptions.create(analyst, time="06:30")
     services.subscriptions.create(admin, time="09:00")
     mine = view_for(ctx, analyst)
     assert len(mine.table.rows) == 1 and mine.admin_panel.layout.display == "none"
     admin_view = view_for(ctx, admin)
     assert len(admin_view.table.rows) == 1 and admin_view.admin_panel.layout.display is None
-    assert len(admin_view.admin_table.rows) == 2
+    assert len(admin_view.admin_table.rows) == 2 and not is_visible(admin_view.admin_empty)
     owner_uid = services.subscriptions.list(analyst)[0].uid
     admin_view.ask_delete(owner_uid, "analyst@free.com", admin=True)
     assert "analyst@free.com" in admin_view.confirm.text.value
