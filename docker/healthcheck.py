@@ -1,8 +1,9 @@
 """Container health checks of the Dallosh image: ``python docker/healthcheck.py hub|worker`` exits 0 when healthy.
 
 - ``hub``: JupyterHub answers ``/hub/health`` through its proxy on ``DALLOSH_HUB_PORT``.
-- ``worker``: an RQ worker started in this container (same hostname) is registered in Redis on the app's queue.
-  RQ refreshes that registration with its heartbeat, so a hung or dead worker disappears from it.
+- ``worker``: RQ workers started in this container (same hostname) are registered in Redis on the app's task
+  queue and on its notify queue (``dallosh worker`` runs both: a dead notify worker means no alert e-mail, no
+  report and no retry). RQ refreshes each registration with its heartbeat, so a hung or dead worker disappears.
 
 Used by docker-compose.yaml and the Kubernetes probes in docs/scaling.md; the slim image has no curl.
 """
@@ -29,14 +30,17 @@ def worker_healthy() -> bool:
     from redis.exceptions import RedisError
     from rq import Worker
 
+    from dallosh.delivery import notify_queue
     from dallosh.queue import TaskQueue
 
-    queue = TaskQueue(get_config())
+    config = get_config()
+    tasks = TaskQueue(config)
+    here = socket.gethostname()
     try:
-        workers = Worker.all(connection=queue.redis, queue=queue.queue)
+        return all(any(worker.hostname == here for worker in Worker.all(connection=tasks.redis, queue=queue))
+                   for queue in (tasks.queue, notify_queue(config, connection=tasks.redis)))
     except RedisError:
         return False
-    return any(worker.hostname == socket.gethostname() for worker in workers)
 
 
 CHECKS = {"hub": hub_healthy, "worker": worker_healthy}

@@ -41,6 +41,12 @@ def test_dallosh_worker_also_serves_the_notify_queue(services, config, hook, tmp
            "DALLOSH_STORAGE_ROOT": str(config.storage_root), "DALLOSH_QUEUE_NAME": config.queue_name,
            "DALLOSH_NOTIFY_QUEUE_NAME": config.notify_queue_name, "NO_PROXY": "127.0.0.1,localhost"}
     name = f"both-{uuid.uuid4().hex[:6]}"
+
+    def health() -> int:  # the container's health check (docker/healthcheck.py), on this test's queues
+        return subprocess.run([sys.executable, "docker/healthcheck.py", "worker"], cwd=ROOT, env=env,
+                              capture_output=True).returncode
+
+    assert health() == 1  # no worker yet
     with open(tmp_path / "worker.log", "wb") as log:
         proc = subprocess.Popen([sys.executable, "-m", "worker", "--name", name], cwd=ROOT, env=env, stdout=log,
                                 stderr=subprocess.STDOUT, start_new_session=True)
@@ -50,6 +56,13 @@ def test_dallosh_worker_also_serves_the_notify_queue(services, config, hook, tmp
             except AssertionError as exc:
                 raise AssertionError((tmp_path / "worker.log").read_text(errors="replace")[-3000:]) from exc
             wait_for(lambda: services.db.get("deliveries", uid)["data"]["status"] == "sent", 20, "the post")
+            assert health() == 0  # both of its workers are registered
+            notify_worker = f"rq:worker:{name}-notify"
+            redis = notify_queue(config).connection
+            saved = redis.dump(notify_worker)
+            redis.delete(notify_worker)  # as when the notify worker died: its heartbeat key expired
+            assert health() == 1
+            redis.restore(notify_worker, 0, saved, replace=True)
         finally:
             kill_tree(proc.pid)
             proc.wait(10)
