@@ -100,6 +100,9 @@ def run(users: int = 10) -> Section:
     section = Section("hub", f"JupyterHub: landing, login → dashboard, memory with {users} users")
     with tempfile.TemporaryDirectory(prefix="dallosh-bench-hub-") as tmp:
         work = Path(tmp)
+        # Run as root, the hub starts users' servers as their own accounts: they pass through this folder to the
+        # storage (as tests/e2e/conftest.py does); a private temporary folder made every spawn fail.
+        work.chmod(0o711)
         port = free_public_port()
         db_port = _free_port()
         env = {**os.environ, "DALLOSH_MONGODB_URI": f"mongodb://127.0.0.1:{db_port}",
