@@ -99,10 +99,43 @@ def storage(tmp_path: Path) -> Storage:
     return store
 
 
+#: This run's own RQ queues (tasks and notify) and RabbitMQ exchange. With the app's default names, a test's jobs
+#: reached the workers of an app running on the same machine (seen: its notify worker took a test's e-mail and
+#: failed it), and the app's could reach the tests'.
+RUN_NAMES = {"DALLOSH_QUEUE_NAME": f"test-run-{uuid.uuid4().hex[:8]}"}
+RUN_NAMES["DALLOSH_EVENTS_EXCHANGE"] = f"{RUN_NAMES['DALLOSH_QUEUE_NAME']}-events"
+_run_names_used: list[Config] = []
+
+
 @pytest.fixture
 def config(mongo_uri: str, db_name: str, storage: Storage) -> Config:
-    return load_config({"DALLOSH_MONGODB_URI": mongo_uri, "DALLOSH_MONGODB_DATABASE": db_name,
-                        "DALLOSH_STORAGE_ROOT": str(storage.root)}, env_file=Path("/nonexistent"))
+    config = load_config({"DALLOSH_MONGODB_URI": mongo_uri, "DALLOSH_MONGODB_DATABASE": db_name,
+                          "DALLOSH_STORAGE_ROOT": str(storage.root), **RUN_NAMES}, env_file=Path("/nonexistent"))
+    if not _run_names_used:
+        _run_names_used.append(config)
+    return config
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _run_names_removed() -> Iterator[None]:
+    """At the end of the run, this run's queues (and the jobs left in them: no worker serves most tests) and its
+    exchange are removed from the shared Redis and RabbitMQ."""
+    yield
+    if not _run_names_used:
+        return
+    config = _run_names_used[0]
+    try:
+        from redis import Redis
+        from rq import Queue
+
+        redis = Redis.from_url(config.redis_url, socket_connect_timeout=3)
+        for name in (config.queue_name, config.notify_queue_name):
+            Queue(name, connection=redis).delete(delete_jobs=True)
+    except Exception:  # noqa: BLE001 - cleanup of a shared server: never fails the run
+        pass
+    from tests.integration.ui.harness import delete_exchange
+
+    delete_exchange(config)
 
 
 @pytest.fixture
