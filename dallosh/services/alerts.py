@@ -18,6 +18,7 @@ list all. Webhook addresses are secrets (whoever has one can post to the channel
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -179,21 +180,19 @@ class AlertsService(Service):
         actor = self.authorize(actor, "read_datasets", "manage_datasets", "manage_app")
         readable = self._readable(actor)
         firings = [d for d in self.db.find(FIRINGS, {"uid": {"$in": list(firing_uids)}}) if readable(d)]
-        owner = {delivery: doc["uid"] for doc in firings for delivery in doc["data"].get("delivery_ids", [])}
-        known = self.ctx.delivery.statuses(SYSTEM, list(owner))
+        known = self.ctx.delivery.statuses(SYSTEM, [d for doc in firings for d in doc["data"].get("delivery_ids", [])])
         out: dict[str, dict[str, dict[str, int]]] = {}
         for doc in firings:
             counts: dict[str, dict[str, int]] = {}
             for kind, queued in (("email", doc["data"].get("emails_sent", 0)),
                                  ("webhook", doc["data"].get("webhooks_sent", 0))):
-                mine = [known[d][1] for d in doc["data"].get("delivery_ids", []) if d in known
-                        and known[d][0] == kind]
-                statuses = {s: mine.count(s) for s in ("sent", "queued", "retrying", "failed") if mine.count(s)}
-                purged = queued - len(mine)  # only sent deliveries are purged
+                statuses = Counter(known[d][1] for d in doc["data"].get("delivery_ids", [])
+                                   if d in known and known[d][0] == kind)
+                purged = queued - statuses.total()  # only sent deliveries are purged
                 if purged > 0:
-                    statuses["sent"] = statuses.get("sent", 0) + purged
+                    statuses["sent"] += purged
                 if statuses:
-                    counts[kind] = statuses
+                    counts[kind] = dict(statuses)
             out[doc["uid"]] = counts
         return out
 
